@@ -1,0 +1,36 @@
+"""Card templates and the pieces every card shares (citations, licensing of the sources).
+
+Templates are Jinja files beside this module, rendered with huggingface_hub's card classes
+(`DatasetCard.from_template`, `ModelCard.from_template`). Shared pieces are rendered first and
+handed to every template as variables, so the three dataset cards and the model card cite and
+attribute in the same words.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import DatasetCard, DatasetCardData
+
+CARDS_DIR = Path(__file__).resolve().parent
+
+
+def shared_pieces() -> dict[str, str]:
+    """Blocks every card includes: `{{ citations }}` and `{{ sources_attribution }}`."""
+    return {
+        "citations": (CARDS_DIR / "citations.md").read_text(encoding="utf-8").strip(),
+        "sources_attribution": (CARDS_DIR / "sources_attribution.md").read_text(encoding="utf-8").strip(),
+    }
+
+
+def render_dataset_card(template_name: str, card_data: DatasetCardData, **variables: Any) -> DatasetCard:
+    """Render `crosstrace/cards/<template_name>` into a dataset card, shared pieces included."""
+    template_path = CARDS_DIR / template_name
+    card = DatasetCard.from_template(card_data, template_path=str(template_path), **shared_pieces(), **variables)
+    text = str(card)
+    # A card is never published with placeholder text.
+    for stub in ("More Information Needed", "More information needed", "[More Information", "TODO"):
+        if stub in text:
+            raise ValueError(f"card rendered from {template_name} contains stub text {stub!r}")
+    return card

@@ -1,0 +1,133 @@
+"""Hub-ready dataset folders: one parquet file per config and split, a manifest, a card.
+
+Every builder (`python -m crosstrace.build ...`) writes through `DatasetFolder`, so all our
+datasets share one layout:
+
+    <out>/<config>/<split>.parquet      one format for the whole folder (datasets 5.x needs that)
+    <out>/manifest.json                 counts, build parameters, sha256 of every data file
+    <out>/README.md                     the dataset card, whose YAML `configs:` lists the files
+
+Folders are deterministic: the same rows give the same bytes (no timestamps anywhere; the
+provenance is the source's checksum and the code's version). The folder is assembled beside
+its destination and moved into place at the end, so an interrupted build leaves no half folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from huggingface_hub import DatasetCard
+
+from crosstrace import __version__
+
+MANIFEST_NAME = "manifest.json"
+CARD_NAME = "README.md"
+# Versions of what decides the bytes of a folder; recorded so a rebuild can be matched.
+_RECORDED_LIBRARIES = ("datasets", "pyarrow", "huggingface_hub")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    return {"crosstrace": __version__, **{name: version(name) for name in _RECORDED_LIBRARIES}}
+
+
+class DatasetFolder:
+    """Collects the splits of a dataset's configs, then writes the folder in one go.
+
+    >>> folder = DatasetFolder(schema)
+    >>> folder.add_split("all", "train", rows)
+    >>> manifest = folder.manifest(name="crosstrace", extra={"seed": 42})
+    >>> folder.write(out_dir, card_for(manifest))
+    """
+
+    def __init__(self, schema: pa.Schema):
+        # One explicit schema for every config: the same columns and types everywhere, and no
+        # column typed `null` because it happened to be empty in one split.
+        self.schema = schema
+        self._tables: dict[str, dict[str, pa.Table]] = {}
+
+    def add_split(self, config: str, split: str, rows: Sequence[dict[str, Any]]) -> None:
+        missing = [name for name in self.schema.names if rows and name not in rows[0]]
+        if missing:
+            raise ValueError(f"config {config!r} split {split!r}: rows lack columns {missing}")
+        table = pa.Table.from_pylist(list(rows), schema=self.schema)
+        self._tables.setdefault(config, {})[split] = table
+
+    @property
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {config: {split: t.num_rows for split, t in splits.items()} for config, splits in self._tables.items()}
+
+    def configs_metadata(self, default: str) -> list[dict[str, Any]]:
+        """The card's YAML `configs:` entries, `default: true` on one config."""
+        if default not in self._tables:
+            raise ValueError(f"default config {default!r} has no splits")
+        entries = []
+        for config, splits in self._tables.items():
+            entry: dict[str, Any] = {"config_name": config}
+            if config == default:
+                entry["default"] = True
+            entry["data_files"] = [{"split": split, "path": f"{config}/{split}.parquet"} for split in splits]
+            entries.append(entry)
+        return entries
+
+    def manifest(self, name: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The manifest without file checksums (those are added by `write`)."""
+        return {
+            "name": name,
+            "counts": self.counts,
+            "columns": self.schema.names,
+            "library_versions": library_versions(),
+            **(extra or {}),
+        }
+
+    def write(self, out_dir: str | Path, manifest: dict[str, Any], card: DatasetCard | str) -> dict[str, Any]:
+        """Write parquet files, manifest (with sha256 of every data file) and card.
+
+        Replaces `out_dir` as a whole. Returns the manifest as written.
+        """
+        out_dir = Path(out_dir)
+        staging = out_dir.with_name(out_dir.name + ".partial")
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
+        files = {}
+        for config, splits in self._tables.items():
+            (staging / config).mkdir()
+            for split, table in splits.items():
+                relative = f"{config}/{split}.parquet"
+                pq.write_table(table, staging / relative, compression="zstd")
+                files[relative] = sha256_file(staging / relative)
+        manifest = {**manifest, "files": files}
+        (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        card_text = str(card) if isinstance(card, DatasetCard) else card
+        (staging / CARD_NAME).write_text(card_text if card_text.endswith("\n") else card_text + "\n", encoding="utf-8")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        staging.rename(out_dir)
+        return manifest
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    return json.loads((Path(folder) / MANIFEST_NAME).read_text(encoding="utf-8"))
+
+
+def verify_checksums(folder: str | Path) -> list[str]:
+    """Data files whose sha256 differs from the manifest's, or that are missing."""
+    folder = Path(folder)
+    expected = read_manifest(folder)["files"]
+    return [rel for rel, digest in expected.items() if not (folder / rel).is_file() or sha256_file(folder / rel) != digest]
