@@ -55,17 +55,24 @@ class DatasetFolder:
     >>> folder.write(out_dir, card_for(manifest))
     """
 
-    def __init__(self, schema: pa.Schema):
+    def __init__(self, schema: pa.Schema, config_schemas: dict[str, pa.Schema] | None = None):
         # One explicit schema for every config: the same columns and types everywhere, and no
-        # column typed `null` because it happened to be empty in one split.
+        # column typed `null` because it happened to be empty in one split. A folder whose
+        # configs are different tables (a results dataset: runs and per-sample details) names
+        # each config's schema in `config_schemas`.
         self.schema = schema
+        self.config_schemas = config_schemas or {}
         self._tables: dict[str, dict[str, pa.Table]] = {}
 
+    def schema_for(self, config: str) -> pa.Schema:
+        return self.config_schemas.get(config, self.schema)
+
     def add_split(self, config: str, split: str, rows: Sequence[dict[str, Any]]) -> None:
-        missing = [name for name in self.schema.names if rows and name not in rows[0]]
+        schema = self.schema_for(config)
+        missing = [name for name in schema.names if rows and name not in rows[0]]
         if missing:
             raise ValueError(f"config {config!r} split {split!r}: rows lack columns {missing}")
-        table = pa.Table.from_pylist(list(rows), schema=self.schema)
+        table = pa.Table.from_pylist(list(rows), schema=schema)
         self._tables.setdefault(config, {})[split] = table
 
     @property
@@ -91,6 +98,7 @@ class DatasetFolder:
             "name": name,
             "counts": self.counts,
             "columns": self.schema.names,
+            **({"config_columns": {c: s.names for c, s in self.config_schemas.items()}} if self.config_schemas else {}),
             "library_versions": library_versions(),
             **(extra or {}),
         }

@@ -17,10 +17,13 @@ CARDS_DIR = Path(__file__).resolve().parent
 
 
 def shared_pieces() -> dict[str, str]:
-    """Blocks every card includes: `{{ citations }}` and `{{ sources_attribution }}`."""
+    """Blocks every card includes: `{{ citations }}`, `{{ sources_attribution }}` and
+    `{{ release_family }}` (the five repositories of the release). `upload.py` refuses a card
+    that lacks one of them or carries an edited copy."""
     return {
         "citations": (CARDS_DIR / "citations.md").read_text(encoding="utf-8").strip(),
         "sources_attribution": (CARDS_DIR / "sources_attribution.md").read_text(encoding="utf-8").strip(),
+        "release_family": (CARDS_DIR / "release_family.md").read_text(encoding="utf-8").strip(),
     }
 
 
