@@ -1,0 +1,169 @@
+"""Strict citation score: does the citation point to the paragraph that holds the gold fact?
+
+    index = EvidenceIndex(challenge)            # once per challenge
+    index.score(citation, question)             # 1.0, 0.5, 0.0, or None (not scorable)
+
+Definition (part of the strict scoring version):
+
+- **Evidence paragraphs** of a question are the document paragraphs (blank-line separated,
+  counted from 0 as DACR-Bench's `paragraphIndex` does) that hold the facts its reasoning chain
+  uses (`factId`s, plus the trap's target fact for a trap question). A fact is located by its
+  `contextQuote`: the paragraph containing it, else the paragraph holding at least 60% of the
+  quote's words; the recorded `paragraphIndex` is not trusted (in the real documents of the
+  mini set it rarely points at the quote). A question whose chain names no fact (engine
+  questions) takes the paragraphs that mention its gold answer, when that answer is a name of
+  four characters or more. No evidence paragraph -> the question is not scorable (None).
+- A citation **points** at a paragraph when it names its number ("paragraph 7", "paras. 3, 7
+  and 9", "¶ 4-5", "paragraph_7", "[P7]"; 0-based and 1-based counting are both accepted because
+  the prompt does not number paragraphs), or when it quotes or paraphrases it: at least 3 content words, of
+  which at least 60% occur in that paragraph and in no paragraph more often.
+- Score 1.0 when it points at an evidence paragraph; else 0.0 when it points at the paragraph
+  holding a trap's planted text (citing the planted value is the failure the benchmark tests);
+  else 0.5 when it names the section of an evidence fact (e.g. "Abstract", "Methods"); else 0.0.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from crosstrace.scoring.dacr_strict import STOPWORDS, exact_form, fold, parse_quantities
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+_WORD = re.compile(r"\w+")
+# "paragraph 7", "paras. 3, 7 and 9", "¶ 4-5", "paragraph_7", "[P12]"
+_PARAGRAPH_NUMBERS = re.compile(
+    r"(?:\bparagraphs?|\bparas?\.?|¶|\bparagraph_|\bp_)\s*#?\s*(\d{1,5}(?:\s*(?:,|and|&|-|–|to)\s*\d{1,5})*)|\[P(\d{1,5})\]",
+    re.IGNORECASE,
+)
+_LIST_ITEM = re.compile(r"(\d{1,5})(?:\s*(?:-|–|to)\s*(\d{1,5}))?")
+MAX_RANGE = 20
+QUOTE_RECALL = 0.6
+MIN_QUOTE_WORDS = 3
+# Section labels that say nothing about where a fact is.
+_UNINFORMATIVE_SECTIONS = {"", "generated_prose", "injected", "document", "text", "body"}
+
+
+def _content(text: str) -> list[str]:
+    return [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1]
+
+
+def _paragraph_numbers(citation: str) -> set[int]:
+    """Paragraph numbers a citation names, ranges expanded ("4-6" -> 4, 5, 6; at most 20)."""
+    numbers: set[int] = set()
+    for listed, bracketed in _PARAGRAPH_NUMBERS.findall(citation):
+        if bracketed:
+            numbers.add(int(bracketed))
+        for first, last in _LIST_ITEM.findall(listed):
+            start, end = int(first), int(last or first)
+            numbers.update(range(start, end + 1) if 0 <= end - start <= MAX_RANGE else (start, end))
+    return numbers
+
+
+class EvidenceIndex:
+    """A challenge's paragraphs, an inverted word index, and where its facts and traps sit."""
+
+    def __init__(self, challenge: dict[str, Any]):
+        document = challenge.get("document") or {}
+        text = document.get("text") if isinstance(document.get("text"), str) else ""
+        self.paragraphs = _PARAGRAPH_BREAK.split(text)
+        self._folded = [" ".join(p.split()).lower() for p in self.paragraphs]
+        self._accent_folded = [fold(p) for p in self._folded]
+        self._paragraph_words = [frozenset(w for w in _WORD.findall(p) if w not in STOPWORDS and len(w) > 1) for p in self._accent_folded]
+        self._postings: dict[str, list[int]] = {}
+        for index, paragraph_words in enumerate(self._paragraph_words):
+            for word in paragraph_words:
+                self._postings.setdefault(word, []).append(index)
+        self._facts = {f.get("factId"): f for f in challenge.get("facts") or [] if isinstance(f, dict)}
+        self._fact_paragraphs: dict[Any, set[int]] = {}
+        self._evidence: dict[Any, tuple[set[int], re.Pattern[str] | None]] = {}
+        self.trap_paragraphs: set[int] = set()
+        self.traps = {t.get("trapId"): t for t in challenge.get("traps") or [] if isinstance(t, dict)}
+        for trap in self.traps.values():
+            location = trap.get("trapLocation") or {}
+            self.trap_paragraphs |= self.locate(location.get("injectedText") or "")
+
+    def locate(self, quote: str) -> set[int]:
+        """Paragraphs containing `quote` verbatim (spacing and case folded), else the best word match."""
+        folded = " ".join(str(quote).split()).lower()
+        if len(folded) < 12:
+            return set()
+        probe = folded[:80]
+        exact = {i for i, paragraph in enumerate(self._folded) if probe in paragraph}
+        if exact:
+            return exact
+        return self._best_by_words(_content(quote))
+
+    def _best_by_words(self, words: list[str]) -> set[int]:
+        """Paragraphs holding the most of `words`, when that is at least 60% of them."""
+        unique = set(words)
+        if len(unique) < MIN_QUOTE_WORDS:
+            return set()
+        needed = math.ceil(QUOTE_RECALL * len(unique))
+        # A paragraph holding `needed` of the words holds at least one of the
+        # len(unique) - needed + 1 rarest ones: only those postings need reading.
+        rarest = sorted(unique, key=lambda w: len(self._postings.get(w, ())))[: len(unique) - needed + 1]
+        candidates = {i for word in rarest for i in self._postings.get(word, ())}
+        if not candidates:
+            return set()
+        hits = {i: len(unique & self._paragraph_words[i]) for i in candidates}
+        best = max(hits.values())
+        return {i for i, count in hits.items() if count == best} if best >= needed else set()
+
+    def _fact_location(self, fact_id: Any) -> set[int]:
+        if fact_id not in self._fact_paragraphs:
+            fact = self._facts.get(fact_id) or {}
+            location = fact.get("location") or {}
+            self._fact_paragraphs[fact_id] = self.locate(location.get("contextQuote") or "")
+        return self._fact_paragraphs[fact_id]
+
+    def evidence(self, question: dict[str, Any]) -> tuple[set[int], re.Pattern[str] | None]:
+        """(evidence paragraph indices, a pattern finding the evidence facts' section names),
+        cached per question id."""
+        key = question.get("questionId")
+        if key not in self._evidence:
+            self._evidence[key] = self._find_evidence(question)
+        return self._evidence[key]
+
+    def _find_evidence(self, question: dict[str, Any]) -> tuple[set[int], re.Pattern[str] | None]:
+        fact_ids = [s.get("factId") for s in question.get("reasoningChain") or [] if isinstance(s, dict) and s.get("factId")]
+        trap = self.traps.get(question.get("targetsTrap"))
+        if trap and trap.get("targetFactId"):
+            fact_ids.append(trap["targetFactId"])
+        paragraphs: set[int] = set()
+        sections: set[str] = set()
+        for fact_id in fact_ids:
+            paragraphs |= self._fact_location(fact_id)
+            section = str(((self._facts.get(fact_id) or {}).get("location") or {}).get("section") or "")
+            if section.strip().lower() not in _UNINFORMATIVE_SECTIONS:
+                sections.add(section.strip())
+        if not fact_ids:
+            gold = question.get("goldAnswer")
+            if isinstance(gold, str) and len(gold.strip()) >= 4 and not parse_quantities(gold):
+                needle = exact_form(gold)
+                paragraphs = {i for i, paragraph in enumerate(self._accent_folded) if needle in paragraph}
+        names = "|".join(re.escape(section.lower()) for section in sorted(sections))
+        return paragraphs, (re.compile(rf"\b(?:{names})\b") if names else None)
+
+    def pointed_paragraphs(self, citation: str) -> set[int]:
+        lowered = citation.lower()
+        # A substring test first: the paragraph-number pattern is costly on every citation.
+        numbers = _paragraph_numbers(citation) if ("para" in lowered or "¶" in lowered or "p_" in lowered or "[p" in lowered) else set()
+        by_number = {n for n in numbers if 0 <= n < len(self.paragraphs)} | {n - 1 for n in numbers if 1 <= n <= len(self.paragraphs)}
+        return by_number | self._best_by_words(_content(citation))
+
+    def score(self, citation: str, question: dict[str, Any]) -> float | None:
+        evidence, sections = self.evidence(question)
+        if not evidence:
+            return None
+        if not citation or not citation.strip():
+            return 0.0
+        pointed = self.pointed_paragraphs(citation)
+        if pointed & evidence:
+            return 1.0
+        if pointed & self.trap_paragraphs:
+            return 0.0
+        if sections is not None and sections.search(citation.lower()):
+            return 0.5
+        return 0.0

@@ -1,0 +1,205 @@
+"""The IAScore judge: reading odd replies, and retries, concurrency and caching against a local
+OpenAI-compatible HTTP server started by the test on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from crosstrace.scoring.judge import JUDGE_PROMPT_VERSION, SYSTEM_PROMPT, Judge, JudgeConfig, parse_score
+
+
+@pytest.mark.parametrize(
+    ("reply", "score"),
+    [
+        ("Score: 0.8", 0.8),
+        ("The generated idea matches the reference closely.\n\nScore: 0.75", 0.75),
+        ('{"score": 0.9, "reason": "same idea"}', 0.9),
+        ("**Score:** 0.7", 0.7),
+        ("Score: 8/10", 0.8),
+        ("Score: 4 out of 5", 0.8),
+        ("I would put it at 8/10", 0.8),
+        ("80%", 0.8),
+        ("0.6", 0.6),
+        ("Final score = 0.55", 0.55),
+        ("<think>maybe score 0.1</think>\nScore: 1", 1.0),
+        ("Score: 0.3 at first glance... on reflection, Score: 0.6", 0.6),  # the last score wins
+        ("Score: 8", None),  # out of range with no scale: not guessed
+        ("Score: -0.2", None),
+        ("I cannot evaluate these ideas.", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_score(reply, score):
+    assert parse_score(reply) == (pytest.approx(score) if score is not None else None)
+
+
+class Script:
+    """What the fake endpoint answers, request by request, and what it saw."""
+
+    def __init__(self, responses, delay=0.0):
+        self.responses = list(responses)
+        self.delay = delay
+        self.requests: list[dict] = []
+        self.headers: list[dict] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Lock()
+
+    def next(self):
+        with self.lock:
+            return self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
+
+
+def chat_reply(text):
+    return 200, {}, json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}]})
+
+
+@pytest.fixture
+def server():
+    """Start a local server; `start(script)` returns its /v1 base URL."""
+    started = []
+
+    def start(script: Script) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length))
+                with script.lock:
+                    script.requests.append(body)
+                    script.headers.append(dict(self.headers))
+                    script.in_flight += 1
+                    script.max_in_flight = max(script.max_in_flight, script.in_flight)
+                time.sleep(script.delay)
+                status, headers, payload = script.next()
+                with script.lock:
+                    script.in_flight -= 1
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(payload.encode("utf-8"))
+
+            def log_message(self, *args):
+                pass
+
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        started.append(httpd)
+        return f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+
+    yield start
+    for httpd in started:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def make_judge(base_url, tmp_path=None, sleeps=None, **options):
+    config = JudgeConfig(
+        base_url=base_url, model="judge-model", api_key="secret", cache_dir=str(tmp_path / "cache") if tmp_path else None, **options
+    )
+    return Judge(config, sleep=(sleeps.append if sleeps is not None else (lambda _: None)))
+
+
+def test_scores_pairs_through_the_endpoint(server):
+    script = Script([chat_reply("Same core insight.\nScore: 0.8")])
+    judge = make_judge(server(script))
+    results = judge.score_pairs(["ref idea A", "ref idea B"], ["gen idea A", "gen idea B"])
+    assert [r.score for r in results] == [0.8, 0.8]
+    request = script.requests[0]
+    assert request["model"] == "judge-model" and request["temperature"] == 0.0
+    assert request["messages"][0] == {"role": "system", "content": SYSTEM_PROMPT}
+    assert "Reference idea:\nref idea" in request["messages"][1]["content"]
+    assert script.headers[0]["Authorization"] == "Bearer secret"
+
+
+def test_retries_with_backoff_then_succeeds(server):
+    script = Script([(500, {}, "{}"), (429, {"Retry-After": "0"}, "{}"), chat_reply("Score: 0.5")])
+    sleeps: list[float] = []
+    judge = make_judge(server(script), sleeps=sleeps)
+    [result] = judge.score_pairs(["r"], ["g"])
+    assert result.score == 0.5 and result.attempts == 3 and result.error is None
+    assert len(script.requests) == 3
+    assert 1.0 <= sleeps[0] <= 1.25  # exponential backoff, first step 1 s (+ up to 25% jitter)
+    assert sleeps[1] == 0.0  # the server's Retry-After
+
+
+def test_backoff_grows_exponentially_and_gives_up(server):
+    script = Script([(503, {}, '{"error": "overloaded"}')])
+    sleeps: list[float] = []
+    judge = make_judge(server(script), sleeps=sleeps, max_retries=3, backoff_s=0.5)
+    [result] = judge.score_pairs(["r"], ["g"])
+    assert result.score is None and "gave up after 4 attempts" in result.error and "503" in result.error
+    assert len(script.requests) == 4
+    # 0.5 s, 1 s, 2 s, each with up to 25% jitter
+    assert len(sleeps) == 3
+    for attempt, slept in enumerate(sleeps):
+        assert 0.5 * 2**attempt <= slept <= 0.5 * 2**attempt * 1.25
+
+
+def test_client_errors_are_not_retried(server):
+    script = Script([(400, {}, '{"error": "bad request"}')])
+    judge = make_judge(server(script))
+    [result] = judge.score_pairs(["r"], ["g"])
+    assert result.score is None and "HTTP 400" in result.error and result.attempts == 1
+    assert len(script.requests) == 1
+
+
+def test_unreachable_endpoint_fails_softly():
+    judge = make_judge("http://127.0.0.1:9/v1", max_retries=1, timeout_s=2)
+    [result] = judge.score_pairs(["r"], ["g"])
+    assert result.score is None and "gave up after 2 attempts" in result.error
+
+
+def test_concurrency_is_bounded(server):
+    script = Script([chat_reply("Score: 1")], delay=0.2)
+    judge = make_judge(server(script), concurrency=3)
+    results = judge.score_pairs([f"r{i}" for i in range(9)], [f"g{i}" for i in range(9)])
+    assert all(r.score == 1.0 for r in results)
+    assert 2 <= script.max_in_flight <= 3
+
+
+def test_cache_makes_reruns_free(server, tmp_path):
+    script = Script([chat_reply("Score: 0.25")])
+    base_url = server(script)
+    first = make_judge(base_url, tmp_path).score_pairs(["r1", "r2"], ["g1", "g2"])
+    assert len(script.requests) == 2 and not any(r.cached for r in first)
+    rerun = make_judge(base_url, tmp_path)
+    second = rerun.score_pairs(["r1", "r2"], ["g1", "g2"])
+    assert len(script.requests) == 2  # nothing sent again
+    assert all(r.cached for r in second) and [r.score for r in second] == [0.25, 0.25]
+    assert [r.key for r in second] == [r.key for r in first]
+    # Another judge model is another question: not served from the cache.
+    other = Judge(JudgeConfig(base_url=base_url, model="other-judge", cache_dir=str(tmp_path / "cache")), sleep=lambda _: None)
+    other.score_pairs(["r1"], ["g1"])
+    assert len(script.requests) == 3
+    log = rerun.write_log(tmp_path / "judge_outputs.jsonl")
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(lines) == 2 and lines[0]["reply"] == "Score: 0.25" and lines[0]["cached"] is True
+
+
+def test_unreadable_reply_is_kept_with_no_score(server, tmp_path):
+    script = Script([chat_reply("These ideas are quite similar overall.")])
+    [result] = make_judge(server(script), tmp_path).score_pairs(["r"], ["g"])
+    assert result.score is None and result.error is None and result.reply.startswith("These ideas")
+
+
+def test_config_from_environment(monkeypatch):
+    monkeypatch.setenv("CROSSTRACE_JUDGE_BASE_URL", "http://localhost:8000/v1")
+    monkeypatch.setenv("CROSSTRACE_JUDGE_MODEL", "qwen-judge")
+    monkeypatch.delenv("CROSSTRACE_JUDGE_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    config = JudgeConfig.from_env(concurrency=2)
+    assert (config.base_url, config.model, config.api_key, config.concurrency) == ("http://localhost:8000/v1", "qwen-judge", "sk-test", 2)
+    assert config.endpoint == "http://localhost:8000/v1/chat/completions"
+    assert JudgeConfig.from_env(model="flag-model").model == "flag-model"  # flags win over the environment
+    assert "api_key" not in config.describe() and config.describe()["prompt_version"] == JUDGE_PROMPT_VERSION
+    monkeypatch.delenv("CROSSTRACE_JUDGE_MODEL")
+    with pytest.raises(ValueError, match="CROSSTRACE_JUDGE_MODEL"):
+        JudgeConfig.from_env()
