@@ -1,0 +1,390 @@
+"""Generation backends: transformers (`hf`), vLLM (`vllm`) and any OpenAI-compatible server (`openai`).
+
+All three take chat messages and return text, decode with the settings given (greedy by
+default), and say how they count prompt tokens and how long their context is, so the
+long-document policy can be applied before anything is generated.
+
+- `hf`: batched generation with the tokenizer's chat template and left padding; the adapter is
+  applied with peft. The checkpoint's own `generation_config` (Qwen2.5 ships sampling defaults
+  and a repetition penalty) is replaced, so only the recorded settings decide the outputs.
+- `vllm`: the vLLM engine, the adapter as a `LoRARequest`. Needs the `vllm` package and a CUDA
+  GPU; otherwise a clear error says so (it is not installable on CPU-only machines).
+- `openai`: POST /chat/completions with retries (timeouts, 429, 5xx; exponential backoff,
+  Retry-After honoured) and bounded concurrency. Only the standard library is used. With
+  `--adapter`, the adapter's name is sent as the model (how vLLM's server names LoRA modules).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from crosstrace.evaluation.arguments import EvalArguments
+from crosstrace.evaluation.prompts import Messages
+
+logger = logging.getLogger(__name__)
+
+# Without a tokenizer, prompt length is estimated from characters. English BPE averages about 4
+# characters a token; 3 over-counts on purpose, so the estimate errs towards skipping.
+CHARS_PER_TOKEN_ESTIMATE = 3
+
+
+class BackendError(RuntimeError):
+    """A backend that cannot be set up or cannot generate; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    finish_reason: str  # "stop" (end of turn) or "length" (hit max_new_tokens)
+    output_tokens: int | None
+
+
+class Backend(Protocol):
+    name: str
+    # True when a prompt's output does not depend on which prompts share its batch. The hf
+    # backend pads a batch to its longest prompt, which changes the numerics slightly, so a
+    # resumed run must regenerate whole batches to reproduce an uninterrupted run exactly.
+    batch_invariant: bool
+    context_length: int | None
+    token_count: str  # "exact" or how the estimate is made
+
+    def count_tokens(self, messages: Messages) -> int: ...
+
+    def generate(self, batch: list[Messages], seeds: list[int]) -> list[Generation]:
+        """One generation per prompt, in order; `seeds[i]` is prompt i's sampling seed (see runner.prompt_seed)."""
+        ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+def decoding_settings(args: EvalArguments) -> dict[str, Any]:
+    """The decoding settings recorded in results.json (the same for every backend)."""
+    greedy = args.temperature == 0
+    return {
+        "strategy": "greedy" if greedy else "sampling",
+        "max_new_tokens": args.max_new_tokens,
+        "temperature": args.temperature,
+        "top_p": 1.0 if greedy else args.top_p,
+        "repetition_penalty": 1.0,
+        "seed": args.seed,
+        "batch_size": args.batch_size,
+    }
+
+
+def create_backend(args: EvalArguments) -> Backend:
+    if args.backend == "hf":
+        return HFBackend(args)
+    if args.backend == "vllm":
+        return VLLMBackend(args)
+    return OpenAIBackend(args)
+
+
+def _load_tokenizer(name_or_path: str, trust_remote_code: bool):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as error:
+        raise BackendError(f"cannot load a tokenizer from {name_or_path!r}: {error}") from None
+
+
+def _tokenizer_source(args: EvalArguments, model_path: str) -> str:
+    """--tokenizer, else a local adapter folder's own tokenizer (training may change the template), else the model's."""
+    if args.tokenizer:
+        return args.tokenizer
+    if args.adapter and (Path(args.adapter) / "tokenizer_config.json").is_file():
+        return args.adapter
+    return model_path
+
+
+def _chat_text(tokenizer, messages: Messages) -> str:
+    if not getattr(tokenizer, "chat_template", None):
+        raise BackendError(f"the tokenizer {tokenizer.name_or_path!r} has no chat template: evaluate an instruct model, or pass --tokenizer with a chat template")
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+class HFBackend:
+    name = "hf"
+    batch_invariant = False
+    token_count = "exact"
+
+    def __init__(self, args: EvalArguments):
+        import torch
+        from transformers import AutoModelForCausalLM, GenerationConfig
+
+        from crosstrace.models import resolve_model_path
+
+        self.args = args
+        model_path = resolve_model_path(args.model)  # `builtin:` names -> their local folder
+        self.device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+        self.tokenizer_source = _tokenizer_source(args, model_path)
+        self.tokenizer = _load_tokenizer(self.tokenizer_source, args.trust_remote_code)
+        self.tokenizer.padding_side = "left"  # decoder-only: new tokens must follow the prompt directly
+        if self.tokenizer.pad_token_id is None:
+            logger.warning("tokenizer has no pad token; padding with eos %r (masked by the attention mask)", self.tokenizer.eos_token)
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+
+        load_kwargs: dict[str, Any] = {"dtype": args.dtype, "trust_remote_code": args.trust_remote_code}
+        if args.load_in_4bit:
+            from transformers import BitsAndBytesConfig
+
+            # The QLoRA training quantisation: NF4, double quantisation, bf16 compute.
+            load_kwargs["quantization_config"] = BitsAndBytesConfig(
+                load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16
+            )
+            load_kwargs["device_map"] = {"": self.device}
+        try:
+            model = AutoModelForCausalLM.from_pretrained(model_path, **load_kwargs)
+            if not args.load_in_4bit:
+                model.to(self.device)
+            if args.adapter:
+                from peft import PeftModel
+
+                model = PeftModel.from_pretrained(model, args.adapter)
+        except (OSError, ValueError) as error:  # not found, not downloadable offline, not a causal LM
+            raise BackendError(f"cannot load --model {args.model!r}{f' with --adapter {args.adapter!r}' if args.adapter else ''}: {error}") from None
+        model.eval()
+        self.model = model
+
+        # Stop on every end token the checkpoint knows (Qwen2.5-Instruct: <|im_end|> and <|endoftext|>).
+        eos = model.generation_config.eos_token_id
+        eos_ids = {self.tokenizer.eos_token_id, *(eos if isinstance(eos, list) else [eos])} - {None}
+        self.eos_ids = sorted(eos_ids)
+        # Replace the checkpoint's defaults: generate() fills every unset field from them.
+        model.generation_config = GenerationConfig(eos_token_id=self.eos_ids, pad_token_id=self.tokenizer.pad_token_id)
+        greedy = args.temperature == 0
+        self.generation_config = GenerationConfig(
+            max_new_tokens=args.max_new_tokens,
+            do_sample=not greedy,
+            temperature=None if greedy else args.temperature,
+            top_p=None if greedy else args.top_p,
+            top_k=None if greedy else 0,  # 0 disables top-k: only temperature and top_p shape sampling
+            repetition_penalty=1.0,
+            eos_token_id=self.eos_ids,
+            pad_token_id=self.tokenizer.pad_token_id,
+        )
+        config = model.config
+        self.context_length = args.max_context_tokens or getattr(config, "max_position_embeddings", None)
+        self._torch = torch
+
+    def count_tokens(self, messages: Messages) -> int:
+        return len(self.tokenizer(_chat_text(self.tokenizer, messages), add_special_tokens=False).input_ids)
+
+    def generate(self, batch: list[Messages], seeds: list[int]) -> list[Generation]:
+        from transformers import set_seed
+
+        # One random stream per batch. Batches are fixed (see batch_invariant), so sampling draws
+        # the same numbers for a batch whether or not the run was resumed.
+        set_seed(seeds[0])
+        texts = [_chat_text(self.tokenizer, messages) for messages in batch]
+        encoded = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
+        with self._torch.inference_mode():
+            output = self.model.generate(**encoded, generation_config=self.generation_config)
+        new_tokens = output[:, encoded["input_ids"].shape[1] :].tolist()
+        results = []
+        for tokens in new_tokens:
+            stop = next((i for i, t in enumerate(tokens) if t in self.eos_ids), None)
+            kept = tokens if stop is None else tokens[: stop + 1]
+            text = self.tokenizer.decode(kept, skip_special_tokens=True)
+            results.append(Generation(text=text, finish_reason="length" if stop is None else "stop", output_tokens=len(kept)))
+        return results
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "tokenizer": self.tokenizer_source if self.tokenizer_source in (self.args.model, self.args.adapter, self.args.tokenizer) else self.args.model,
+            "dtype": str(next(self.model.parameters()).dtype).replace("torch.", ""),
+            "device": self.device,
+            "load_in_4bit": self.args.load_in_4bit,
+            "context_length": self.context_length,
+        }
+
+
+def _import_vllm():
+    try:
+        import vllm
+    except ImportError:
+        raise BackendError(
+            "--backend vllm needs the `vllm` package (pip install vllm) on a machine with a CUDA GPU. "
+            "Alternatives: --backend hf, or serve the model with `vllm serve` elsewhere and use --backend openai."
+        ) from None
+    import torch
+
+    if not torch.cuda.is_available():
+        raise BackendError("--backend vllm needs a CUDA GPU, and torch sees none. Use --backend hf on this machine.")
+    return vllm
+
+
+def _local_adapter(adapter: str) -> str:
+    """vLLM loads a LoRA from a folder: a Hub id is downloaded (or found in the cache) first."""
+    if Path(adapter).is_dir():
+        return adapter
+    from huggingface_hub import snapshot_download
+
+    return snapshot_download(adapter)
+
+
+class VLLMBackend:
+    name = "vllm"
+    # vLLM schedules requests itself (continuous batching); our batches only bound memory and
+    # checkpointing. Greedy outputs can still differ in the last bits between runs of vLLM itself.
+    batch_invariant = True
+    token_count = "exact"
+
+    def __init__(self, args: EvalArguments):
+        from crosstrace.models import resolve_model_path
+
+        vllm = _import_vllm()
+        from vllm.lora.request import LoRARequest
+
+        self.args = args
+        self._vllm = vllm
+        model_path = resolve_model_path(args.model)
+        self.tokenizer_source = _tokenizer_source(args, model_path)
+        engine_kwargs: dict[str, Any] = {
+            "model": model_path,
+            "tokenizer": self.tokenizer_source,
+            "dtype": args.dtype,
+            "seed": args.seed,
+            "trust_remote_code": args.trust_remote_code,
+            "gpu_memory_utilization": args.gpu_memory_utilization,
+            "tensor_parallel_size": args.tensor_parallel_size,
+        }
+        if args.max_context_tokens:
+            engine_kwargs["max_model_len"] = args.max_context_tokens
+        if args.adapter:
+            engine_kwargs.update(enable_lora=True, max_lora_rank=args.max_lora_rank, max_loras=1)
+        self.engine_kwargs = engine_kwargs
+        self.llm = vllm.LLM(**engine_kwargs)
+        self.lora_request = LoRARequest("adapter", 1, _local_adapter(args.adapter)) if args.adapter else None
+        self.tokenizer = self.llm.get_tokenizer()
+        self.context_length = args.max_context_tokens or self.llm.llm_engine.model_config.max_model_len
+
+    def sampling_params(self, seed: int | None):
+        greedy = self.args.temperature == 0
+        return self._vllm.SamplingParams(
+            max_tokens=self.args.max_new_tokens,
+            temperature=0.0 if greedy else self.args.temperature,
+            top_p=1.0 if greedy else self.args.top_p,
+            repetition_penalty=1.0,
+            seed=seed,
+        )
+
+    def count_tokens(self, messages: Messages) -> int:
+        return len(self.tokenizer(_chat_text(self.tokenizer, messages), add_special_tokens=False).input_ids)
+
+    def generate(self, batch: list[Messages], seeds: list[int]) -> list[Generation]:
+        params = [self.sampling_params(seed) for seed in seeds]  # a seed per request: reproducible under any scheduling
+        outputs = self.llm.chat(batch, sampling_params=params, lora_request=self.lora_request, use_tqdm=False)
+        results = []
+        for output in outputs:
+            completion = output.outputs[0]
+            finish = "length" if completion.finish_reason == "length" else "stop"
+            results.append(Generation(text=completion.text, finish_reason=finish, output_tokens=len(completion.token_ids)))
+        return results
+
+    def describe(self) -> dict[str, Any]:
+        return {"tokenizer": self.tokenizer_source, "context_length": self.context_length, "vllm": getattr(self._vllm, "__version__", None), "lora": self.lora_request is not None}
+
+
+# HTTP statuses worth retrying: rate limits and server-side failures. Anything else is a request
+# the server will never accept (bad model name, bad key): retrying would only waste time.
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+
+class OpenAIBackend:
+    name = "openai"
+    batch_invariant = True  # one request per prompt
+
+    def __init__(self, args: EvalArguments):
+        self.args = args
+        base_url = args.base_url or os.environ.get("OPENAI_BASE_URL")
+        if not base_url:
+            raise BackendError("--backend openai needs --base_url (e.g. http://localhost:8000/v1) or $OPENAI_BASE_URL")
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.api_key = os.environ.get(args.api_key_env)
+        self.served_model = args.adapter or args.model
+        self.tokenizer = _load_tokenizer(args.tokenizer, args.trust_remote_code) if args.tokenizer else None
+        self.token_count = "exact" if self.tokenizer else f"estimated ({CHARS_PER_TOKEN_ESTIMATE} characters a token)"
+        self.context_length = args.max_context_tokens  # a server does not say; unchecked unless given
+
+    def count_tokens(self, messages: Messages) -> int:
+        if self.tokenizer is not None:
+            return len(self.tokenizer(_chat_text(self.tokenizer, messages), add_special_tokens=False).input_ids)
+        return -(-sum(len(m["content"]) for m in messages) // CHARS_PER_TOKEN_ESTIMATE)
+
+    def payload(self, messages: Messages, seed: int) -> dict[str, Any]:
+        greedy = self.args.temperature == 0
+        # Every sampling field is sent explicitly: servers (vLLM's included) otherwise apply the
+        # model's generation_config defaults, which for Qwen2.5 means sampling.
+        return {
+            "model": self.served_model,
+            "messages": messages,
+            "max_tokens": self.args.max_new_tokens,
+            "temperature": 0.0 if greedy else self.args.temperature,
+            "top_p": 1.0 if greedy else self.args.top_p,
+            "seed": seed,
+        }
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        data = json.dumps(body).encode("utf-8")
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        last_error = ""
+        for attempt in range(self.args.max_retries + 1):
+            request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
+            retry_after = None
+            try:
+                with urllib.request.urlopen(request, timeout=self.args.request_timeout) as response:
+                    return json.loads(response.read().decode("utf-8"))
+            except urllib.error.HTTPError as error:
+                detail = error.read().decode("utf-8", "replace")[:300]
+                if error.code not in RETRY_STATUSES:
+                    raise BackendError(f"{self.url} answered HTTP {error.code}: {detail}") from None
+                last_error = f"HTTP {error.code}: {detail}"
+                retry_after = error.headers.get("Retry-After") if error.headers else None
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+                last_error = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                last_error = f"reply is not JSON ({error})"
+            if attempt < self.args.max_retries:
+                time.sleep(_backoff_seconds(attempt, retry_after))
+        raise BackendError(f"{self.url}: no answer after {self.args.max_retries + 1} attempts ({last_error}). Finished samples are saved: rerun the same command to resume.")
+
+    def _one(self, messages: Messages, seed: int) -> Generation:
+        reply = self._post(self.payload(messages, seed))
+        try:
+            choice = reply["choices"][0]
+            text = choice["message"].get("content") or ""
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise BackendError(f"{self.url}: unexpected reply shape (no choices[0].message): {json.dumps(reply)[:300]}") from None
+        usage = reply.get("usage") if isinstance(reply.get("usage"), dict) else {}
+        finish = "length" if choice.get("finish_reason") == "length" else "stop"
+        return Generation(text=text, finish_reason=finish, output_tokens=usage.get("completion_tokens"))
+
+    def generate(self, batch: list[Messages], seeds: list[int]) -> list[Generation]:
+        with ThreadPoolExecutor(max_workers=min(self.args.max_concurrency, len(batch))) as pool:
+            return list(pool.map(self._one, batch, seeds))
+
+    def describe(self) -> dict[str, Any]:
+        return {"served_model": self.served_model, "tokenizer": self.args.tokenizer, "context_length": self.context_length, "token_count": self.token_count}
+
+
+def _backoff_seconds(attempt: int, retry_after: str | None) -> float:
+    """Retry-After when the server gives seconds; else 1, 2, 4, ... s (capped at 60) with jitter."""
+    if retry_after:
+        try:
+            return min(float(retry_after), 120.0)
+        except ValueError:
+            pass
+    return min(2.0**attempt, 60.0) * (0.5 + random.random())

@@ -1,0 +1,174 @@
+"""report.md, generated from results.json alone (so it can be regenerated from any run folder).
+
+    python -m crosstrace.evaluation.report dacr_results/<run-id> [more run folders]
+
+Fractions (accuracy, pass rate, CARS, compliance, ...) are shown as percentages, everything
+else (ECE, Brier, cosine, ROUGE-L) with three decimals; each with its bootstrap 95% interval and n.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+REPORT_NAME = "report.md"
+
+# Metrics read as "share of items": shown in percent. Others keep their own scale.
+PERCENT_METRICS = frozenset(
+    {
+        "accuracy",
+        "pass_rate",
+        "cars",
+        "trap_evasion",
+        "confidence_weighted_accuracy",
+        "citation",
+        "coverage",
+        "transfer_gap",
+        "structural_compliance",
+        "spark_present",
+        "hypothesis_present",
+        "iascore",
+    }
+)
+# The breakdown shown as "per skill" for each task, and the metric read off it.
+SKILL_DIMENSION = {"dacr": "category", "mcq": "discipline", "crosstrace": "subset"}
+MAX_PROBLEMS_SHOWN = 10
+
+
+def is_percent(metric: str) -> bool:
+    return metric in PERCENT_METRICS or metric.endswith(("_rate", "_accuracy"))
+
+
+def fmt_value(metric: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{100 * value:.1f}%" if is_percent(metric) else f"{value:.3f}"
+
+
+def fmt_interval(metric: str, pair: list[float] | None) -> str:
+    if not pair:
+        return ""
+    low, high = pair
+    return f"[{100 * low:.1f}, {100 * high:.1f}]" if is_percent(metric) else f"[{low:.3f}, {high:.3f}]"
+
+
+def fmt_with_interval(metric: str, value: float | None, pair: list[float] | None) -> str:
+    interval = fmt_interval(metric, pair)
+    return f"{fmt_value(metric, value)} {interval}".strip()
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def metrics_table(body: dict[str, Any]) -> str:
+    rows = [[name, fmt_value(name, value), fmt_interval(name, body.get("ci95", {}).get(name)), str(body.get("n", {}).get(name, ""))] for name, value in body["metrics"].items()]
+    return table(["metric", "value", "95% CI", "n"], rows)
+
+
+def breakdown_table(dimension: str, groups: dict[str, Any]) -> str:
+    """One row per group value; one column per metric the groups report."""
+    metric_names: list[str] = []
+    for group in groups.values():
+        metric_names += [m for m in group.get("metrics", {}) if m not in metric_names]
+    rows = []
+    for value, group in groups.items():
+        cells = [fmt_with_interval(m, group.get("metrics", {}).get(m), group.get("ci95", {}).get(m)) for m in metric_names]
+        n = group.get("n", {})
+        rows.append([str(value), *cells, str(max(n.values()) if isinstance(n, dict) and n else n or "")])
+    return table([dimension, *metric_names, "n"], rows)
+
+
+def _skipped_lines(skipped: dict[str, Any]) -> list[str]:
+    lines = []
+    context = skipped.get("long_documents")
+    if context:
+        limit = context.get("max_context_tokens")
+        where = f"a context of {limit} tokens with {context.get('reserved_for_output')} kept for the answer" if limit else "no known context length (not checked)"
+        lines.append(
+            f"- Long prompts (policy `{context.get('policy')}`, {where}, token counts {context.get('token_count')}): "
+            f"{context.get('skipped_count', 0)} skipped, {context.get('truncated_count', 0)} truncated."
+        )
+    for key, value in skipped.items():
+        if key != "long_documents" and isinstance(value, dict) and "count" in value:
+            lines.append(f"- {key.replace('_', ' ')}: {value['count']}")
+    return lines
+
+
+def _problem_text(problem: dict[str, Any]) -> str:
+    if problem.get("message"):
+        return str(problem["message"])
+    return ", ".join(f"{k}: {v}" for k, v in problem.items() if v is not None)
+
+
+def render_report(results: dict[str, Any], plots: list[Path] | None = None) -> str:
+    model = results.get("model", {})
+    decoding = results.get("decoding") or {}
+    versions = results.get("versions", {})
+    out = [f"# Evaluation: {results.get('label')} — `{results['run_id']}`", ""]
+    facts = [
+        ["model", str(model.get("name_or_path") or "not recorded")],
+        ["adapter", str(model.get("adapter") or "none")],
+        ["backend", str(model.get("backend"))],
+        ["decoding", ", ".join(f"{k} {v}" for k, v in decoding.items()) or "not applicable (scored from a predictions file)"],
+        ["prompt hash", f"`{results.get('prompt_hash')}`" if results.get("prompt_hash") else "–"],
+        ["timestamp", str(results.get("timestamp"))],
+        ["git commit", str(versions.get("git_commit"))],
+        ["libraries", ", ".join(f"{k} {v}" for k, v in versions.get("libraries", {}).items())],
+    ]
+    out += [table(["", ""], facts), ""]
+    plot_names = [p.name for p in plots or []]
+    for name, body in results["tasks"].items():
+        out += [f"## {name}", ""]
+        scoring = body.get("scoring") or {}
+        out.append("Scoring: " + ", ".join(f"{k} `{v}`" for k, v in scoring.items() if v is not None and not isinstance(v, dict)) + ".")
+        out += ["", metrics_table(body), ""]
+        if body.get("undefined_metrics"):
+            out += [f"Undefined here (nothing to measure): {', '.join(body['undefined_metrics'])}.", ""]
+        for dimension, groups in (body.get("breakdowns") or {}).items():
+            if isinstance(groups, dict) and groups:
+                out += [f"### By {dimension.replace('_', ' ')}", "", breakdown_table(dimension, groups), ""]
+        skipped = _skipped_lines(body.get("skipped") or {})
+        problems = body.get("problems") or {}
+        out += ["### Not scored, and problems", "", *skipped, f"- problems in outputs or predictions (scored as given: e.g. an unparsable answer counts as wrong): {problems.get('count', 0)}"]
+        out += [f"  - {_problem_text(p)}" for p in problems.get("items", [])[:MAX_PROBLEMS_SHOWN]]
+        if problems.get("count", 0) > MAX_PROBLEMS_SHOWN:
+            out.append(f"  - ... {problems['count'] - MAX_PROBLEMS_SHOWN} more in results.json")
+        out.append("")
+        generation = body.get("generation")
+        if generation:
+            out += [f"Generation: {generation['outputs']} outputs, {generation['hit_max_new_tokens']} stopped at max_new_tokens.", ""]
+        out += [f"![{p}]({p})" for p in plot_names if p.startswith(f"{name}_")] + [""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def write_report(run_dir: Path, results: dict[str, Any], plots: list[Path] | None = None) -> Path:
+    path = run_dir / REPORT_NAME
+    path.write_text(render_report(results, plots), encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite report.md of each run folder given, from its results.json and the plots beside it."""
+    from crosstrace.errors import DataError
+    from crosstrace.evaluation.results import read_results
+
+    folders = sys.argv[1:] if argv is None else argv
+    if not folders:
+        print("usage: python -m crosstrace.evaluation.report <run-folder> [<run-folder> ...]", file=sys.stderr)
+        return 2
+    for folder in map(Path, folders):
+        try:
+            results = read_results(folder)
+        except DataError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(write_report(folder, results, sorted(folder.glob("*.png"))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

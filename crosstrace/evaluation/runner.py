@@ -1,0 +1,121 @@
+"""Resumable generation: every finished output is on disk before the next batch starts.
+
+Outputs go to `<run>/generations/<task>.jsonl`, one JSON line per prompt, written, flushed and
+fsync'ed as soon as its batch returns. On a restart the finished ids are read back and skipped,
+so a run killed at any moment (SIGKILL included) and started again ends with exactly the
+outputs of an uninterrupted run, and no prompt is generated into the file twice:
+
+- batches are fixed in advance (prompts sorted longest first, then by id), and a batch with any
+  unfinished prompt is regenerated whole on backends whose outputs depend on batch
+  composition (hf pads to the longest prompt); only the missing outputs are appended;
+- each prompt's sampling seed derives from the run seed and its id, not from its position;
+- a line torn by a kill mid-write (no final newline) is cut off and its prompt generated again;
+- each line records a hash of its prompt: resuming with different prompts is an error, not a mix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from crosstrace.errors import DataError
+from crosstrace.evaluation.backends import Backend
+from crosstrace.evaluation.prompts import Prompt
+
+GENERATIONS_DIR = "generations"
+
+
+def prompt_seed(base_seed: int, prompt_id: str) -> int:
+    """A sampling seed per prompt, independent of batch position (so resuming changes nothing)."""
+    digest = hashlib.sha256(f"{base_seed}:{prompt_id}".encode()).hexdigest()
+    return int(digest[:8], 16)
+
+
+def prompt_sha256(prompt: Prompt) -> str:
+    return hashlib.sha256(json.dumps(prompt.messages, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def generations_path(run_dir: Path, task: str) -> Path:
+    return run_dir / GENERATIONS_DIR / f"{task}.jsonl"
+
+
+def read_generations(path: Path, repair: bool = False) -> dict[str, dict[str, Any]]:
+    """Finished generations by prompt id. With `repair`, a torn last line (killed mid-write) is cut off."""
+    if not path.is_file():
+        return {}
+    raw = path.read_bytes()
+    if raw and not raw.endswith(b"\n"):
+        if not repair:
+            raise DataError(path, raw.count(b"\n") + 1, None, "the last line is incomplete (a run was killed while writing it); resume the run to repair it")
+        cut = raw.rfind(b"\n") + 1
+        with path.open("r+b") as handle:
+            handle.truncate(cut)
+            handle.flush()
+            os.fsync(handle.fileno())
+        raw = raw[:cut]
+    finished: dict[str, dict[str, Any]] = {}
+    for line_number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(path, line_number, None, f"not valid JSON ({error.msg}); the file is damaged: delete it (or use --overwrite_output_dir) to start this task over") from None
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str) or not isinstance(record.get("output"), str):
+            raise DataError(path, line_number, "id/output", "expected an object with string 'id' and 'output'")
+        if record["id"] in finished:
+            raise DataError(path, line_number, "id", f"{record['id']!r} appears twice")
+        finished[record["id"]] = record
+    return finished
+
+
+def _append(handle, record: dict[str, Any]) -> None:
+    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    handle.flush()
+    os.fsync(handle.fileno())  # on disk before the next batch: a kill loses at most the batch in flight
+
+
+def batch_order(prompts: list[Prompt]) -> list[Prompt]:
+    """Longest first (padding waste stays low, memory errors show up at once), ties by id: fixed for a run."""
+    return sorted(prompts, key=lambda p: (-(p.prompt_tokens or 0), p.id))
+
+
+def generate_all(task: str, prompts: list[Prompt], backend: Backend, path: Path, batch_size: int, seed: int) -> dict[str, dict[str, Any]]:
+    """Generate every prompt not yet in `path`; returns all finished generations of `prompts` by id."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    finished = read_generations(path, repair=True)
+    wanted = {p.id: p for p in prompts}
+    for prompt_id, record in finished.items():
+        prompt = wanted.get(prompt_id)
+        if prompt is not None and record.get("prompt_sha256") != prompt_sha256(prompt):
+            raise DataError(path, None, "prompt_sha256", f"{prompt_id!r} was generated from a different prompt than this run builds; use another --output_dir or --overwrite_output_dir")
+    ordered = batch_order(prompts)
+    batches = [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
+    done = sum(p.id in finished for p in prompts)
+    with path.open("a", encoding="utf-8") as handle, tqdm(total=len(prompts), initial=done, desc=f"{task}: generating", unit="prompt") as bar:
+        for batch in batches:
+            missing = [p for p in batch if p.id not in finished]
+            if not missing:
+                continue
+            to_run = missing if backend.batch_invariant else batch
+            outputs = backend.generate([p.messages for p in to_run], [prompt_seed(seed, p.id) for p in to_run])
+            for prompt, generation in zip(to_run, outputs, strict=True):
+                if prompt.id in finished:
+                    continue  # regenerated only to keep the batch as it was; already on disk
+                record = {
+                    "id": prompt.id,
+                    "output": generation.text,
+                    "finish_reason": generation.finish_reason,
+                    "output_tokens": generation.output_tokens,
+                    "prompt_tokens": prompt.prompt_tokens,
+                    "prompt_sha256": prompt_sha256(prompt),
+                }
+                _append(handle, record)
+                finished[prompt.id] = record
+                bar.update(1)
+    return {prompt_id: record for prompt_id, record in finished.items() if prompt_id in wanted}
