@@ -1,0 +1,253 @@
+"""Supervised fine-tuning of a LoRA/QLoRA adapter on the CrossTrace mixture (TRL's SFTTrainer).
+
+    # the release: Qwen2.5-7B-Instruct, 4-bit NF4 QLoRA, one H100
+    python train.py --config recipes/qwen2.5-7b-qlora.yaml
+
+    # how big is that run? token count with the real tokenizer, hours on one H100 (no training)
+    python train.py --config recipes/qwen2.5-7b-qlora.yaml --estimate --tokenizer_name_or_path builtin:qwen2.5
+
+    # offline on a CPU: the CI recipe (tiny random Qwen2, < 1 min) and the demo (SmolLM2-135M, minutes)
+    python train.py --config recipes/smoke.yaml
+    python train.py --config recipes/demo.yaml
+
+    # several GPUs: the same recipe under accelerate (DDP or FSDP)
+    accelerate launch --config_file recipes/accelerate/ddp.yaml train.py --config recipes/qwen2.5-7b-qlora.yaml
+
+    # two CPU processes (gloo): torchrun's launcher, with the recipe's use_cpu: true
+    # (`accelerate launch --cpu --num_processes 2` starts only one process in accelerate 1.15)
+    accelerate launch --multi_gpu --num_processes 2 train.py --config recipes/smoke.yaml
+
+Any recipe key can be overridden on the command line (`--learning_rate 1e-4`); keys that no
+argument class knows are errors, in the recipe and on the command line. The seed is set first,
+the full configuration is logged at the start, and a run whose `output_dir` already holds a
+checkpoint resumes from the last one (unless `--resume_from_checkpoint` names another).
+
+What `output_dir` holds at the end, the publishable part: the adapter (`adapter_model.safetensors`,
+`adapter_config.json`), the tokenizer, `train_results.json`, `trainer_state.json`, `recipe.yaml`
+(the resolved configuration) and `run_metadata.json` (library versions, git commit, dataset
+fingerprints, token lengths). The `checkpoint-*` folders beside them hold optimizer state for
+resuming; they are not part of a release.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from transformers import AutoTokenizer, set_seed
+from transformers.trainer_utils import get_last_checkpoint
+from trl import ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser, get_peft_config, get_quantization_config
+
+from crosstrace.errors import DataError, ErrorPolicy
+from crosstrace.models import resolve_model_path
+from crosstrace.tokenization import load_qwen25_tokenizer
+from crosstrace.training.estimate import ASSUMED_TOKENS_PER_SECOND, estimate, format_estimate
+from crosstrace.training.length import OverlongError, add_token_lengths, enforce_max_length, format_report, length_report
+from crosstrace.training.metadata import run_metadata, strip_local_paths
+from crosstrace.training.mixture import COMPLETION, PROMPT, MixtureSource, build_mixture, parse_sources
+
+logger = logging.getLogger("train")
+
+REBUILT_QWEN25_TOKENIZER = "builtin:qwen2.5"
+
+
+@dataclass
+class CrossTraceScriptArguments(ScriptArguments):
+    """TRL's script arguments plus the dataset mixture and the length policy."""
+
+    mixture: list[dict[str, Any]] = field(
+        default_factory=list,
+        metadata={
+            "help": "Training datasets: a list of {label, path, name, split, weight, ...} (see crosstrace/training/mixture.py). "
+            "When empty, `dataset_name`/`dataset_config`/`dataset_train_split` give a single source."
+        },
+    )
+    eval_mixture: list[dict[str, Any]] = field(
+        default_factory=list, metadata={"help": "Evaluation datasets, same format; used when eval_strategy is not 'no'."}
+    )
+    drop_overlong: bool = field(
+        default=False,
+        metadata={
+            "help": "Drop (and count) rows longer than max_length. Off: such rows stop the run, since TRL would cut their completions."
+        },
+    )
+    on_bad_rows: str = field(
+        default="raise",
+        metadata={
+            "help": "'raise' on the first malformed row, or 'skip' it (each skip is counted in run_metadata.json).",
+            "choices": ["raise", "skip"],
+        },
+    )
+    estimate: bool = field(
+        default=False, metadata={"help": "Print the mixture's token counts and the expected time on one H100, then exit without training."}
+    )
+    estimate_tokens_per_second: float = field(
+        default=ASSUMED_TOKENS_PER_SECOND,
+        metadata={
+            "help": "Throughput assumed by --estimate (tokens/s on one H100; see crosstrace/training/estimate.py for its derivation)."
+        },
+    )
+
+    def sources(self) -> list[MixtureSource]:
+        if self.mixture:
+            return parse_sources(self.mixture)
+        if self.dataset_name:
+            return [
+                MixtureSource(label=self.dataset_name, path=self.dataset_name, name=self.dataset_config, split=self.dataset_train_split)
+            ]
+        raise ValueError("no training data: set `mixture:` in the recipe (or --dataset_name)")
+
+
+@dataclass
+class CrossTraceModelConfig(ModelConfig):
+    """TRL's model configuration plus a separate tokenizer (e.g. the rebuilt Qwen2.5 one, offline)."""
+
+    tokenizer_name_or_path: str | None = field(
+        default=None,
+        metadata={
+            "help": f"Tokenizer to train with; default: the model's. '{REBUILT_QWEN25_TOKENIZER}' is the real Qwen2.5 tokenizer rebuilt offline."
+        },
+    )
+
+
+@dataclass
+class CrossTraceSFTConfig(SFTConfig):
+    """TRL's SFTConfig. Two defaults differ: loss on the completion only (explicitly, not inferred), and
+    `gradient_checkpointing` off so recipes use its current name, `activation_checkpointing`."""
+
+    completion_only_loss: bool | None = field(
+        default=True, metadata={"help": "Loss on the assistant's completion only (the prompt is masked)."}
+    )
+    gradient_checkpointing: bool = field(default=False, metadata={"help": "Deprecated alias of activation_checkpointing."})
+
+
+def make_parser() -> TrlParser:
+    # allow_abbrev=False: argparse would otherwise take a misspelt prefix (--learning_rat) for the full flag
+    return TrlParser((CrossTraceScriptArguments, CrossTraceSFTConfig, CrossTraceModelConfig), allow_abbrev=False)
+
+
+def load_tokenizer(model_args: CrossTraceModelConfig, model_path: str, trust_remote_code: bool):
+    name = model_args.tokenizer_name_or_path or model_path
+    if name == REBUILT_QWEN25_TOKENIZER:
+        return load_qwen25_tokenizer()
+    return AutoTokenizer.from_pretrained(resolve_model_path(name), revision=model_args.model_revision, trust_remote_code=trust_remote_code)
+
+
+def resolved_recipe(script_args, training_args, model_args) -> dict[str, Any]:
+    """Every argument's final value (recipe + command line + defaults), as one flat mapping."""
+    recipe: dict[str, Any] = {}
+    for args in (script_args, model_args):
+        recipe.update(asdict(args))
+    recipe.update(training_args.to_dict())
+    recipe.pop("hub_token", None)
+    return recipe
+
+
+def prepare_dataset(sources, tokenizer, training_args, script_args, policy):
+    """Mixture -> token lengths -> length report (printed) -> rows that fit."""
+    mixture = build_mixture(sources, seed=training_args.seed, policy=policy)
+    measured = add_token_lengths(mixture.dataset, tokenizer)
+    report = length_report(measured, training_args.max_length)
+    logger.info("%s", format_report(report, training_args.max_length))
+    kept, dropped = enforce_max_length(measured, report, training_args.max_length, script_args.drop_overlong)
+    if dropped:
+        logger.warning(
+            "dropped %d rows longer than max_length=%d (drop_overlong: true); counted in run_metadata.json",
+            dropped,
+            training_args.max_length,
+        )
+    return mixture, kept, report, dropped
+
+
+def last_checkpoint(training_args) -> str | None:
+    if training_args.resume_from_checkpoint is not None:
+        return training_args.resume_from_checkpoint
+    output_dir = Path(training_args.output_dir)
+    return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+
+
+def main(script_args: CrossTraceScriptArguments, training_args: CrossTraceSFTConfig, model_args: CrossTraceModelConfig) -> int:
+    set_seed(training_args.seed)  # first: PEFT's adapter initialisation and the mixture draw depend on it
+    recipe = resolved_recipe(script_args, training_args, model_args)
+    if training_args.process_index == 0:
+        logger.info("Configuration:\n%s", yaml.safe_dump(recipe, sort_keys=True))
+
+    model_path = resolve_model_path(model_args.model_name_or_path)
+    tokenizer = load_tokenizer(model_args, model_path, training_args.trust_remote_code)
+    policy = ErrorPolicy(on_error=script_args.on_bad_rows)
+    with training_args.main_process_first(desc="building the mixture"):
+        mixture, train_rows, report, dropped = prepare_dataset(script_args.sources(), tokenizer, training_args, script_args, policy)
+        eval_rows = None
+        if training_args.eval_strategy != "no":
+            if not script_args.eval_mixture:
+                raise ValueError("eval_strategy is set but eval_mixture is empty")
+            eval_rows = prepare_dataset(parse_sources(script_args.eval_mixture), tokenizer, training_args, script_args, policy)[1]
+
+    if script_args.estimate:
+        print(format_report(report, training_args.max_length))
+        print(format_estimate(estimate(report, training_args.num_train_epochs, script_args.estimate_tokens_per_second)))
+        return 0
+
+    model_init_kwargs = {
+        "revision": model_args.model_revision,
+        "attn_implementation": model_args.attn_implementation,
+        "dtype": model_args.dtype,
+    }
+    training_args.model_init_kwargs = {
+        **{k: v for k, v in model_init_kwargs.items() if v is not None},
+        **(training_args.model_init_kwargs or {}),
+    }
+    trainer = SFTTrainer(
+        model=model_path,
+        args=training_args,
+        train_dataset=train_rows.select_columns([PROMPT, COMPLETION]),
+        eval_dataset=eval_rows.select_columns([PROMPT, COMPLETION]) if eval_rows is not None else None,
+        processing_class=tokenizer,
+        peft_config=get_peft_config(model_args),
+        quantization_config=get_quantization_config(model_args),
+    )
+
+    checkpoint = last_checkpoint(training_args)
+    if checkpoint:
+        logger.info("resuming from %s", checkpoint)
+    result = trainer.train(resume_from_checkpoint=checkpoint)
+
+    # The publishable folder: adapter + tokenizer, metrics, state, recipe, metadata. No optimizer state.
+    trainer.save_model(training_args.output_dir)
+    metrics = {**result.metrics, "train_samples": len(train_rows)}
+    trainer.log_metrics("train", metrics)
+    trainer.save_metrics("train", metrics)
+    trainer.save_state()
+    if trainer.is_world_process_zero():
+        output_dir = Path(training_args.output_dir)
+        (output_dir / "recipe.yaml").write_text(yaml.safe_dump(strip_local_paths(recipe), sort_keys=True))
+        metadata = run_metadata(recipe, mixture.reports, report, dropped, policy.report(), world_size=training_args.world_size)
+        (output_dir / "run_metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
+        logger.info("saved the adapter, tokenizer, metrics and metadata to %s", output_dir)
+    if hasattr(trainer, "end"):
+        trainer.end()
+    return 0
+
+
+def cli(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--estimate" in argv and "--use_cpu" not in argv:
+        # --estimate trains nothing, so a GPU recipe (bf16: true) must still parse on a laptop or CI machine,
+        # where TrainingArguments would otherwise refuse bf16 without a GPU.
+        argv += ["--use_cpu", "true"]
+    script_args, training_args, model_args = make_parser().parse_args_and_config(argv)
+    try:
+        return main(script_args, training_args, model_args)
+    except (DataError, OverlongError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
