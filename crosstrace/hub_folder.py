@@ -139,3 +139,34 @@ def verify_checksums(folder: str | Path) -> list[str]:
     folder = Path(folder)
     expected = read_manifest(folder)["files"]
     return [rel for rel, digest in expected.items() if not (folder / rel).is_file() or sha256_file(folder / rel) != digest]
+
+
+def local_split_files(folder: str | Path, config: str | None, split: str) -> list[Path]:
+    """The parquet files of one config/split of a local dataset folder, from its card's `configs:`.
+
+    Readers of local folders use this instead of `datasets.load_dataset(folder, config)`:
+    datasets 5.2 caches a local folder under its folder name and config only, so a rebuilt
+    folder (or another folder of the same name) silently loads the old rows. Without a card
+    (or a card without `configs:`), the layout `DatasetFolder` writes is assumed.
+    Raises `DataError` when the config or split does not exist.
+    """
+    from crosstrace.errors import DataError
+
+    folder = Path(folder)
+    card = folder / CARD_NAME
+    entries = DatasetCard.load(card).data.to_dict().get("configs") or [] if card.is_file() else []
+    if not entries:
+        patterns = [f"{config or 'default'}/{split}.parquet"]
+    else:
+        chosen = next((e for e in entries if e.get("config_name") == config or (config is None and e.get("default"))), None)
+        if chosen is None:
+            raise DataError(card, None, "configs", f"no config {config!r}; this dataset has {[e.get('config_name') for e in entries]}")
+        data_files = [item for item in chosen.get("data_files") or [] if isinstance(item, dict) and item.get("split") == split]
+        if not data_files:
+            raise DataError(card, None, "configs", f"config {chosen.get('config_name')!r} has no split {split!r}")
+        paths = data_files[0].get("path")
+        patterns = [paths] if isinstance(paths, str) else list(paths or [])
+    files = sorted({path for pattern in patterns for path in folder.glob(pattern)})
+    if not files:
+        raise DataError(folder, None, None, f"no data files for config {config!r} split {split!r} (looked for {patterns})")
+    return files

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from crosstrace.dacr_prompt import DACR_SYSTEM_PROMPT, render_dacr_prompt, template_hash
 from crosstrace.errors import DataError, ErrorPolicy, iter_jsonl
 from crosstrace.evaluation.prompts import Messages, Prompt
-from crosstrace.hub_folder import MANIFEST_NAME, sha256_file
+from crosstrace.hub_folder import MANIFEST_NAME, local_split_files, sha256_file
 from crosstrace.scoring.types import TaskScore
 from crosstrace.sources.crosstrace_release import HYPOGEN_TEST_FILE, RELEASE_FILES, read_chat_file
 from crosstrace.sources.dacr_bench import Benchmark, load_benchmark
@@ -85,19 +85,10 @@ def load_built_split(source: str, config: str | None, split: str) -> tuple[list[
 
 
 def _read_local_split(folder: Path, config: str | None, split: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """A local folder's parquet files for config/split, read directly.
-
-    Not through `datasets.load_dataset`: datasets 5.2 caches a local folder under its folder name
-    and config only, so a rebuilt folder (or another folder of the same name) loads stale rows.
-    The files come from the card's YAML `configs:` (the layout every builder here writes), else
-    `<config>/<split>.parquet`.
-    """
+    """A local folder's parquet files for config/split, read directly (see `local_split_files`)."""
     import pyarrow.parquet as pq
 
-    patterns = _card_data_files(folder, config, split) or [f"{config or 'default'}/{split}.parquet"]
-    files = sorted({path for pattern in patterns for path in folder.glob(pattern)})
-    if not files:
-        raise DataError(folder, None, None, f"no data files for config {config!r} split {split!r} (looked for {patterns})")
+    files = local_split_files(folder, config, split)
     rows = [row for path in files for row in pq.read_table(path).to_pylist()]
     info: dict[str, Any] = {"source": folder.name, "config": config, "split": split, "rows": len(rows), "files": [{**file_info(p), "file": p.relative_to(folder).as_posix()} for p in files]}
     manifest = folder / MANIFEST_NAME
@@ -105,25 +96,6 @@ def _read_local_split(folder: Path, config: str | None, split: str) -> tuple[lis
         # The build's manifest lists the sha256 of every data file: its own checksum pins the lot.
         info["manifest_sha256"] = sha256_file(manifest)
     return rows, info
-
-
-def _card_data_files(folder: Path, config: str | None, split: str) -> list[str]:
-    """Path patterns of config/split in the card's `configs:` (config None: the default one)."""
-    card = folder / "README.md"
-    if not card.is_file():
-        return []
-    from huggingface_hub import DatasetCard
-
-    entries = DatasetCard.load(card).data.to_dict().get("configs") or []
-    chosen = next((e for e in entries if e.get("config_name") == config or (config is None and e.get("default"))), None)
-    if chosen is None:
-        names = [e.get("config_name") for e in entries]
-        raise DataError(card, None, "configs", f"no config {config!r} (this dataset has {names}); pass one with --mcq_config / --crosstrace_configs")
-    for item in chosen.get("data_files") or []:
-        if isinstance(item, dict) and item.get("split") == split:
-            paths = item.get("path")
-            return [paths] if isinstance(paths, str) else list(paths or [])
-    raise DataError(card, None, "configs", f"config {chosen.get('config_name')!r} has no split {split!r}")
 
 
 def _first_problem(policy: ErrorPolicy) -> str:

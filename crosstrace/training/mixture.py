@@ -40,9 +40,11 @@ import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError, ErrorPolicy
+from crosstrace.hub_folder import local_split_files, sha256_file
 
 PROMPT, COMPLETION, SOURCE = "prompt", "completion", "source"
 Messages = list[dict[str, str]]
@@ -282,6 +284,8 @@ class Mixture:
 def load_source(source: MixtureSource):
     from datasets import load_dataset
 
+    if Path(source.path).is_dir() and source.data_files is None:
+        return _load_built_folder(source)
     try:
         return load_dataset(**source.load_kwargs())
     except (FileNotFoundError, ValueError) as error:
@@ -291,6 +295,24 @@ def load_source(source: MixtureSource):
             None,
             f"cannot load mixture source {source.label!r} ({error}); build it first, e.g. `python -m crosstrace.build ...`",
         ) from None
+
+
+def _load_built_folder(source: MixtureSource):
+    """A folder written by `python -m crosstrace.build`, read from its parquet files directly.
+
+    Not through `load_dataset`, whose cache would hand back a previous build of a folder of the
+    same name (see `crosstrace.hub_folder.local_split_files`). The fingerprint is derived from
+    the build manifest's checksums, so the same build always gives the same fingerprint.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from datasets import Dataset
+
+    files = local_split_files(source.path, source.name, source.split)
+    dataset = Dataset(pa.concat_tables([pq.read_table(path) for path in files]))
+    digest = hashlib.sha256("".join(sha256_file(path) for path in files).encode()).hexdigest()[:16]
+    dataset._fingerprint = f"{Path(source.path).name}-{source.name}-{source.split}-{digest}"
+    return dataset
 
 
 def build_mixture(sources: Sequence[MixtureSource], seed: int, policy: ErrorPolicy | None = None, loader=load_source) -> Mixture:
