@@ -1,0 +1,23 @@
+"""WildSci-style ten-option science questions with verifiable answers.
+
+One record per question, in WildSci's format plus `id` and `source` (`record.py`), built by
+`python -m crosstrace.build mcq` (crosstrace/build/mcq_dataset.py). The pieces:
+
+- `record.py`            the format, its pyarrow schema and its validation;
+- `labels.py`            discipline / nc_domain / nc_subdomain for CrossTrace and engine domains;
+- `options.py`           drafts -> lettered records: answer letters balanced over A-J, seeded shuffles;
+- `crosstrace_rows.py`   reads the CrossTrace dataset folder;
+- `crosstrace_questions.py`  hypothesis matching and reasoning order (CrossTrace records);
+- `engine_questions.py`  value lookup, extreme entity and trap value (engine challenges);
+- `audit.py`             blind baselines (longest option, word overlap, embedding) and letter balance.
+
+Rules every generator keeps: a question's options come from the same split as the question
+(from the same field for CrossTrace, the same challenge for the engine); every shuffle is drawn
+from the build seed and the question's id; the ten options are different texts.
+"""
+
+from crosstrace.mcq.labels import Labels, labels_for
+from crosstrace.mcq.options import Draft, assemble
+from crosstrace.mcq.record import COLUMNS, LETTERS, SCHEMA, record_problems
+
+__all__ = ["COLUMNS", "LETTERS", "SCHEMA", "Draft", "Labels", "assemble", "labels_for", "record_problems"]
