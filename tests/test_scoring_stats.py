@@ -17,6 +17,25 @@ def test_resamples_are_seeded_and_keep_the_unit_count():
     assert not np.array_equal(Bootstrap(20, 50, seed=3).resampled_sums(per_unit), Bootstrap(20, 50, seed=4).resampled_sums(per_unit))
 
 
+def test_resampled_sums_count_the_seeded_draws_whatever_the_blas_threads():
+    from threadpoolctl import threadpool_limits
+
+    from crosstrace.scoring import stats
+
+    n = 300
+    per_unit = np.random.default_rng(1).random((n, 3))
+    boot = Bootstrap(n, 2 * stats._CHUNK + 100, seed=5)  # three chunks of draws
+    sums = boot.resampled_sums(per_unit)
+    # The same draws, summed the slow way: unit indices drawn chunk by chunk, as int32.
+    rng = np.random.default_rng(5)
+    expected = []
+    for size in (stats._CHUNK, stats._CHUNK, 100):
+        expected += [per_unit[draws].sum(axis=0) for draws in rng.integers(0, n, size=(size, n), dtype=np.int32)]
+    assert np.allclose(sums, expected, rtol=1e-5)  # float32 products
+    with threadpool_limits(limits=2, user_api="blas"):  # the product runs on one thread regardless
+        assert np.array_equal(boot.resampled_sums(per_unit), sums)
+
+
 def test_interval_of_a_known_mean():
     rng = np.random.default_rng(0)
     values = rng.binomial(1, 0.3, size=2000).astype(float)

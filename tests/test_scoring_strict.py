@@ -260,3 +260,41 @@ def test_strict_citation(citation, question, score):
 
     question = {"questionId": citation, **question}
     assert EvidenceIndex(_challenge()).score(citation, question) == score
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("10^999", [float("inf")]),  # beyond floating point: infinite, never a match, no crash
+        ("1.5e999 K", [float("inf")]),
+        ("1e-999", [0.0]),
+        ("five FİVE", [10]),  # Turkish İ: the case-insensitive pattern matches it, lower() spells it "i̇"
+    ],
+)
+def test_extreme_or_odd_numbers_are_read_without_crashing(text, values):
+    assert [q.value for q in strict.parse_quantities(text)] == values
+    assert gold("12").match(text) == (False, "foreign_value")
+
+
+def test_quotes_point_at_the_paragraphs_holding_most_of_their_words():
+    import random
+
+    from crosstrace.scoring.dacr_citation import MIN_QUOTE_WORDS, QUOTE_RECALL, EvidenceIndex, _content
+
+    rng = random.Random(0)
+    vocabulary = [f"word{i}" for i in range(40)]
+    for _ in range(30):
+        paragraphs = [" ".join(rng.sample(vocabulary, rng.randint(1, 12))) for _ in range(rng.randint(1, 70))]
+        index = EvidenceIndex({"document": {"text": "\n\n".join(paragraphs)}})
+        for _ in range(20):
+            quote = rng.sample(vocabulary, rng.randint(1, 9))
+            # The rule, counted the slow way: the paragraphs holding the most of the quote's
+            # words, when that is at least 60% of them (and the quote has 3 words or more).
+            counts = [len(set(quote) & set(_content(p))) for p in paragraphs]
+            best = max(counts)
+            expected = (
+                {i for i, c in enumerate(counts) if c == best}
+                if len(quote) >= MIN_QUOTE_WORDS and best >= QUOTE_RECALL * len(quote)
+                else set()
+            )
+            assert index.pointed_paragraphs(" ".join(quote)) == expected

@@ -51,7 +51,7 @@ import numpy as np
 
 from crosstrace.scoring import dacr_reference as reference
 from crosstrace.scoring.dacr_citation import EvidenceIndex
-from crosstrace.scoring.dacr_strict import ANSWER_FORMATS, STRICT_VERSION, StrictGold, ValueTarget
+from crosstrace.scoring.dacr_strict import ANSWER_FORMATS, STRICT_VERSION, StrictGold, ValueTarget, lookup_unit
 from crosstrace.scoring.predictions import Entry, ProblemLog, read_predictions_object
 from crosstrace.scoring.stats import DEFAULT_RESAMPLES, Bootstrap, interval, ratio
 from crosstrace.scoring.types import TaskScore
@@ -108,10 +108,13 @@ class _Question:
         "hops",
         "qid",
         "question",
+        "reference_citation",
         "reference_gold",
+        "reference_trap",
         "strict_gold",
         "trap",
         "trap_id",
+        "trap_missing",
         "trap_right",
         "trap_wrong",
     )
@@ -124,9 +127,13 @@ class _Question:
         self.difficulty = str(question.get("difficulty") or "unknown")
         self.trap_id = question.get("targetsTrap") or None
         self.trap = traps.get(self.trap_id) if self.trap_id else None
+        self.trap_missing = self.trap_id is not None and self.trap is None
         self.strict_gold = _strict_gold_cached(question)
         self.answer_format = self.strict_gold.answer_format
-        self.reference_gold = reference.ReferenceGold(question) if mode == "reference" else None
+        upstream = mode == "reference"
+        self.reference_gold = reference.ReferenceGold(question) if upstream else None
+        self.reference_trap = reference.ReferenceTrap(self.trap) if upstream and self.trap is not None else None
+        self.reference_citation = reference.ReferenceCitation(question) if upstream else None
         # A trap whose planted value equals its correct value (a known data defect) cannot
         # tell evasion from falling: strict mode leaves it undefined.
         scorable = self.trap is not None and reference.js_string(self.trap.get("correctValue")) != reference.js_string(
@@ -134,28 +141,23 @@ class _Question:
         )
         self.trap_wrong = ValueTarget(self.trap.get("wrongValue")) if scorable else None
         self.trap_right = ValueTarget(self.trap.get("correctValue")) if scorable else None
-        # What every sample row says about its question (no reference text).
-        self.described = {
-            "category": self.category,
-            "hops": question.get("hops"),
-            "difficulty": question.get("difficulty"),
-            "answer_format": self.answer_format,
-            "targets_trap": self.trap_id is not None,
-        }
+        # What every sample row says about its question (no reference text): category, hops,
+        # difficulty, answer format, whether it targets a trap.
+        self.described = (self.category, question.get("hops"), question.get("difficulty"), self.answer_format, self.trap_id is not None)
 
     def verdict(self, answer: str, mode: str) -> tuple[bool, str, str | None]:
         """(correct, rule, trap side) of one answer under `mode`."""
         if mode == "strict":
             return self.strict_gold.assess(answer, self.trap_wrong, self.trap_right)
         rule = reference.match_answer(answer, self.reference_gold)
-        evaded = reference.trap_evasion(answer, self.trap) if self.trap is not None else None
+        evaded = self.reference_trap.evasion(answer) if self.reference_trap is not None else None
         return rule != "none", rule, (None if evaded is None else ("evaded" if evaded else "fell"))
 
 
 class _Challenge:
     """A challenge's split, domain, prepared questions and document index."""
 
-    __slots__ = ("document", "domain", "question_ids", "questions", "split")
+    __slots__ = ("document", "domain", "question_ids", "questions", "split", "traps_missing")
 
     def __init__(self, challenge: dict[str, Any], mode: str):
         self.split = challenge_split(challenge)
@@ -163,16 +165,17 @@ class _Challenge:
         traps = {t.get("trapId"): t for t in challenge.get("traps") or [] if isinstance(t, dict)}
         self.questions = [_Question(q, traps, mode) for q in challenge.get("questions") or [] if isinstance(q, dict)]
         self.question_ids = {q.qid for q in self.questions}
+        self.traps_missing = [q for q in self.questions if q.trap_missing]  # reported, once per question
         if mode == "strict":
             self.document: EvidenceIndex | reference.ReferenceDocument = EvidenceIndex(challenge)
         else:
             text = (challenge.get("document") or {}).get("text")
             self.document = reference.ReferenceDocument(text if isinstance(text, str) else "")
 
-    def citation_score(self, question: _Question, citation: str) -> float | None:
+    def citation_score(self, question: _Question, citation: str, pointed_memo: dict[str, set[int]]) -> float | None:
         if isinstance(self.document, EvidenceIndex):
-            return self.document.score(citation, question.question)
-        return reference.citation_score(citation, question.question, self.document)
+            return self.document.score(citation, question.question, pointed_memo)
+        return question.reference_citation.score(citation, self.document)
 
 
 # Prepared challenges by content, so that scoring the same benchmark again (another mode,
@@ -184,9 +187,11 @@ _GOLD_CACHE_LIMIT = 50_000
 
 
 def clear_caches() -> None:
-    """Forget prepared challenges and gold answers (benchmarks time cold starts with it)."""
+    """Forget prepared challenges, gold answers and memoized unit lookups (benchmarks time
+    cold starts with it; tests check that caches never change a score)."""
     _CHALLENGE_CACHE.clear()
     _GOLD_CACHE.clear()
+    lookup_unit.cache_clear()
 
 
 def _content_key(challenge: dict[str, Any], mode: str) -> tuple:
@@ -213,19 +218,28 @@ def _strict_gold_cached(question: dict[str, Any]) -> StrictGold:
     return gold
 
 
-_UNSEEN = object()
+_TRAP_VALUE = {None: np.nan, "evaded": 1.0, "fell": 0.0}  # a trap side as a number to average
 
 
 class _Session:
     """One scoring call: prepared challenges by object identity (copies under new ids share
-    them), and memos so that the same answer or citation to the same question is judged once."""
+    them), and memos so that the same answer or citation to the same question is judged once.
+
+    Memo values carry what every row needs, ready to append: a verdict is (correct, rule,
+    trap side, trap side as 1.0/0.0/NaN); a citation is (score, score or NaN)."""
 
     def __init__(self, mode: str):
         self.mode = mode
         self._by_identity: dict[tuple[int, ...], _Challenge] = {}
         self._keep_alive: list[Any] = []  # ids are only unique while their objects live
-        self._verdicts: dict[tuple[_Question, str], tuple[bool, str, str | None]] = {}
-        self._citations: dict[tuple[_Question, str], float | None] = {}
+        # Per question, small dicts keyed by the answer (or citation) text: cheaper to look up
+        # than one large dict keyed by (question, text) tuples.
+        self._verdicts: dict[_Question, dict[str, tuple[bool, str, str | None, float]]] = {}
+        self._citations: dict[_Question, dict[str, tuple[float | None, float]]] = {}
+        self._memos: dict[_Challenge, list[tuple[_Question, Any, dict, dict, tuple]]] = {}
+        self._pointed: dict[_Challenge, dict[str, set[int]]] = {}  # strict: paragraphs a citation points at
+        self.question_numbers: dict[_Question, int] = {}  # each distinct prepared question, numbered
+        self._numbers: dict[_Challenge, list[int]] = {}
 
     def challenge(self, challenge: dict[str, Any]) -> _Challenge:
         parts = (
@@ -236,7 +250,7 @@ class _Session:
             challenge.get("split"),
             challenge.get("source"),
         )
-        identity = tuple(id(p) for p in parts)
+        identity = tuple(map(id, parts))
         prepared = self._by_identity.get(identity)
         if prepared is None:
             self._keep_alive.append(parts)
@@ -249,19 +263,36 @@ class _Session:
             self._by_identity[identity] = prepared
         return prepared
 
-    def verdict(self, question: _Question, answer: str) -> tuple[bool, str, str | None]:
-        key = (question, answer)  # prepared questions live as long as the session
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            verdict = self._verdicts[key] = question.verdict(answer, self.mode)
+    def numbers(self, challenge: _Challenge) -> list[int]:
+        """The numbers of the challenge's questions, in order of first appearance in this call."""
+        numbers = self._numbers.get(challenge)
+        if numbers is None:
+            seen = self.question_numbers
+            numbers = self._numbers[challenge] = [seen.setdefault(q, len(seen)) for q in challenge.questions]
+        return numbers
+
+    def memos(self, challenge: _Challenge) -> list[tuple[_Question, Any, dict, dict, tuple]]:
+        """(question, its id, its verdicts by answer, its citation scores by citation, what its
+        sample rows say of it) for each question of the challenge; the scoring loop looks in
+        the memos before calling `verdict`/`citation`."""
+        memos = self._memos.get(challenge)
+        if memos is None:
+            memos = self._memos[challenge] = [
+                (q, q.qid, self._verdicts.setdefault(q, {}), self._citations.setdefault(q, {}), q.described) for q in challenge.questions
+            ]
+        return memos
+
+    def verdict(self, question: _Question, answer: str) -> tuple[bool, str, str | None, float]:
+        """Judge one answer and remember it."""
+        correct, rule, state = question.verdict(answer, self.mode)
+        verdict = self._verdicts[question][answer] = (correct, rule, state, _TRAP_VALUE[state])
         return verdict
 
-    def citation(self, challenge: _Challenge, question: _Question, citation: str) -> float | None:
-        key = (question, citation)
-        score = self._citations.get(key, _UNSEEN)
-        if score is _UNSEEN:
-            score = self._citations[key] = challenge.citation_score(question, citation)
-        return score
+    def citation(self, challenge: _Challenge, question: _Question, citation: str) -> tuple[float | None, float]:
+        """Score one citation and remember it."""
+        score = challenge.citation_score(question, citation, self._pointed.setdefault(challenge, {}))
+        scored = self._citations[question][citation] = (score, np.nan if score is None else score)
+        return scored
 
 
 def score_dacr(
@@ -287,12 +318,13 @@ def score_dacr(
         if challenge_id not in known_ids:
             log.add("prediction for a challenge that is not in the benchmark; ignored", field=challenge_id, challenge_id=challenge_id)
 
+    # The inner loop below runs once per question (100,000 times for a large run): it looks
+    # the memos up inline and appends through bound methods; arrays are built once, after it.
     samples: list[dict[str, Any]] = []
     rule_list: list[str] = []
     scored: list[_Challenge] = []
-    unit_of_row: list[int] = []
+    rows_per_unit: list[int] = []
     question_of_row: list[int] = []
-    question_numbers: dict[_Question, int] = {}  # each distinct prepared question, numbered
     correct_list: list[bool] = []
     confidence_list: list[float] = []
     answered_list: list[bool] = []
@@ -301,6 +333,15 @@ def score_dacr(
     confidence_missing = 0
     without_prediction = 0
     reported_traps: set[tuple[Any, Any]] = set()
+    add_sample, add_rule, add_correct, add_confidence, add_answered, add_trap, add_citation = (
+        samples.append,
+        rule_list.append,
+        correct_list.append,
+        confidence_list.append,
+        answered_list.append,
+        trap_state.append,
+        citation_scores.append,
+    )
 
     for challenge in challenge_list:
         challenge_id = challenge.get("challengeId")
@@ -310,46 +351,55 @@ def score_dacr(
             if not strict:
                 continue  # upstream: a challenge without a prediction is left out
         info = session.challenge(challenge)
-        unit = len(scored)
         scored.append(info)
-        for question in info.questions:
-            qid = question.qid
-            if question.trap_id and question.trap is None and (challenge_id, qid) not in reported_traps:
-                reported_traps.add((challenge_id, qid))
+        rows_per_unit.append(len(info.questions))
+        question_of_row += session.numbers(info)
+        split, domain = info.split, info.domain
+        for question in info.traps_missing:
+            if (challenge_id, question.qid) not in reported_traps:
+                reported_traps.add((challenge_id, question.qid))
                 log.add(
                     f"question targets trap {question.trap_id!r}, which the challenge does not define",
-                    field=f"{challenge_id}.{qid}.targetsTrap",
+                    field=f"{challenge_id}.{question.qid}.targetsTrap",
                     challenge_id=challenge_id,
-                    question_id=qid,
+                    question_id=question.qid,
                 )
+        for question, qid, verdicts, citations, described in session.memos(info):
             entry = answers.get(qid) if answers else None
             if entry is None:
                 answer = cited = None
                 correct, rule, confidence = False, "no_entry", 0.0
                 state = "fell" if (question.trap_id and not strict) else None
-                citation = session.citation(info, question, "") if strict else 0.0
+                trap_value = _TRAP_VALUE[state]
+                if strict:
+                    citation, citation_value = citations.get("") or session.citation(info, question, "")
+                else:
+                    citation = citation_value = 0.0
             else:
                 answer, cited, confidence = entry["answer"], entry["citation"], entry["confidence"]
-                correct, rule, state = session.verdict(question, answer)
-                citation = session.citation(info, question, cited)
+                correct, rule, state, trap_value = verdicts.get(answer) or session.verdict(question, answer)
+                citation, citation_value = citations.get(cited) or session.citation(info, question, cited)
                 if confidence is None:
                     confidence_missing += 1
                     confidence = 0.5
-            rule_list.append(rule)
-            unit_of_row.append(unit)
-            question_of_row.append(question_numbers.setdefault(question, len(question_numbers)))
-            correct_list.append(correct)
-            confidence_list.append(confidence)
-            answered_list.append(entry is not None)
-            trap_state.append(np.nan if state is None else float(state == "evaded"))
-            citation_scores.append(np.nan if citation is None else citation)
-            samples.append(
+            add_rule(rule)
+            add_correct(correct)
+            add_confidence(confidence)
+            add_answered(entry is not None)
+            add_trap(trap_value)
+            add_citation(citation_value)
+            category, hops, difficulty, answer_format, targets_trap = described
+            add_sample(
                 {
                     "challenge_id": challenge_id,
                     "question_id": qid,
-                    **question.described,
-                    "split": info.split,
-                    "domain": info.domain,
+                    "category": category,
+                    "hops": hops,
+                    "difficulty": difficulty,
+                    "answer_format": answer_format,
+                    "targets_trap": targets_trap,
+                    "split": split,
+                    "domain": domain,
                     "answered": entry is not None,
                     "answer": answer,
                     "citation": cited,
@@ -360,7 +410,7 @@ def score_dacr(
                     "citation_score": citation,
                 }
             )
-        if answers:
+        if answers and not answers.keys() <= info.question_ids:
             for qid in sorted(answers.keys() - info.question_ids, key=str):
                 log.add(
                     "answer for a question the challenge does not have; ignored",
@@ -370,14 +420,14 @@ def score_dacr(
                 )
 
     rows = _RowArrays(
-        unit_of_row,
+        np.repeat(np.arange(len(scored), dtype=np.int64), rows_per_unit),
         question_of_row,
         correct_list,
         confidence_list,
         answered_list,
         trap_state,
         citation_scores,
-        list(question_numbers),
+        list(session.question_numbers),
         scored,
     )
     metrics, n, ci95, breakdowns, reliability = _aggregate(rows, mode, bootstrap, seed)

@@ -70,11 +70,13 @@ class EvidenceIndex:
         self.paragraphs = _PARAGRAPH_BREAK.split(text)
         self._folded = [" ".join(p.split()).lower() for p in self.paragraphs]
         self._accent_folded = [fold(p) for p in self._folded]
-        self._paragraph_words = [frozenset(w for w in _WORD.findall(p) if w not in STOPWORDS and len(w) > 1) for p in self._accent_folded]
-        self._postings: dict[str, list[int]] = {}
-        for index, paragraph_words in enumerate(self._paragraph_words):
-            for word in paragraph_words:
-                self._postings.setdefault(word, []).append(index)
+        # Each content word's paragraphs as the bits of one int (bit i: paragraph i), so that
+        # counting which paragraphs hold the most words of a quote is a few integer operations.
+        self._word_bits: dict[str, int] = {}
+        for index, paragraph in enumerate(self._accent_folded):
+            bit = 1 << index
+            for word in {w for w in _WORD.findall(paragraph) if w not in STOPWORDS and len(w) > 1}:
+                self._word_bits[word] = self._word_bits.get(word, 0) | bit
         self._facts = {f.get("factId"): f for f in challenge.get("facts") or [] if isinstance(f, dict)}
         self._fact_paragraphs: dict[Any, set[int]] = {}
         self._evidence: dict[Any, tuple[set[int], re.Pattern[str] | None]] = {}
@@ -101,15 +103,36 @@ class EvidenceIndex:
         if len(unique) < MIN_QUOTE_WORDS:
             return set()
         needed = math.ceil(QUOTE_RECALL * len(unique))
-        # A paragraph holding `needed` of the words holds at least one of the
-        # len(unique) - needed + 1 rarest ones: only those postings need reading.
-        rarest = sorted(unique, key=lambda w: len(self._postings.get(w, ())))[: len(unique) - needed + 1]
-        candidates = {i for word in rarest for i in self._postings.get(word, ())}
-        if not candidates:
+        # Per paragraph, how many of the words it holds, for all paragraphs at once: a binary
+        # counter whose digit j is the int planes[j] (bit i of it: digit j of paragraph i's
+        # count). Adding a word's paragraphs is a ripple-carry addition of bit masks.
+        planes: list[int] = []
+        word_bits = self._word_bits
+        for word in unique:
+            carry = word_bits.get(word, 0)
+            if not carry:
+                continue  # in no paragraph
+            for j, plane in enumerate(planes):
+                if not carry:
+                    break
+                planes[j], carry = plane ^ carry, plane & carry
+            if carry:
+                planes.append(carry)
+        # The highest count, and the paragraphs that have it: from the top digit down, keep
+        # the paragraphs with that digit set whenever any of those still kept have it.
+        best, winners = 0, -1
+        for j in range(len(planes) - 1, -1, -1):
+            narrowed = winners & planes[j]
+            if narrowed:
+                best, winners = best | (1 << j), narrowed
+        if best < needed:
             return set()
-        hits = {i: len(unique & self._paragraph_words[i]) for i in candidates}
-        best = max(hits.values())
-        return {i for i, count in hits.items() if count == best} if best >= needed else set()
+        paragraphs = set()
+        while winners:  # usually one or two: read them off lowest bit first
+            lowest = winners & -winners
+            paragraphs.add(lowest.bit_length() - 1)
+            winners ^= lowest
+        return paragraphs
 
     def _fact_location(self, fact_id: Any) -> set[int]:
         if fact_id not in self._fact_paragraphs:
@@ -147,19 +170,31 @@ class EvidenceIndex:
         return paragraphs, (re.compile(rf"\b(?:{names})\b") if names else None)
 
     def pointed_paragraphs(self, citation: str) -> set[int]:
+        pointed = self._best_by_words(_content(citation))  # a new set: ours to add to
         lowered = citation.lower()
         # A substring test first: the paragraph-number pattern is costly on every citation.
-        numbers = _paragraph_numbers(citation) if ("para" in lowered or "¶" in lowered or "p_" in lowered or "[p" in lowered) else set()
-        by_number = {n for n in numbers if 0 <= n < len(self.paragraphs)} | {n - 1 for n in numbers if 1 <= n <= len(self.paragraphs)}
-        return by_number | self._best_by_words(_content(citation))
+        if "para" in lowered or "¶" in lowered or "p_" in lowered or "[p" in lowered:
+            count = len(self.paragraphs)
+            for number in _paragraph_numbers(citation):  # 0-based or 1-based: both count
+                if 0 <= number < count:
+                    pointed.add(number)
+                if 1 <= number <= count:
+                    pointed.add(number - 1)
+        return pointed
 
-    def score(self, citation: str, question: dict[str, Any]) -> float | None:
+    def score(self, citation: str, question: dict[str, Any], pointed_memo: dict[str, set[int]] | None = None) -> float | None:
+        """The citation's score for `question`. `pointed_memo` (citation -> paragraphs it points
+        at) lets a caller share that reading among the questions of one document."""
         evidence, sections = self.evidence(question)
         if not evidence:
             return None
         if not citation or not citation.strip():
             return 0.0
-        pointed = self.pointed_paragraphs(citation)
+        pointed = pointed_memo.get(citation) if pointed_memo is not None else None
+        if pointed is None:
+            pointed = self.pointed_paragraphs(citation)
+            if pointed_memo is not None:
+                pointed_memo[citation] = pointed
         if pointed & evidence:
             return 1.0
         if pointed & self.trap_paragraphs:

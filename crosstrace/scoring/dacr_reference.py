@@ -41,12 +41,15 @@ _JS_WS_CHARS = (
     "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
 _JS_WS = f"[{_JS_WS_CHARS}]"
-_LEADING_ARTICLE = re.compile(rf"^(?:the|a|an){_JS_WS}+", re.IGNORECASE)
-_TRAILING_PUNCT = re.compile(r"[.,;:!?]+\Z")
+_LEADING_ARTICLE = re.compile(rf"(?:the|a|an){_JS_WS}+", re.IGNORECASE)
+_TRAILING_PUNCT = ".,;:!?"
 _WS_RUN = re.compile(rf"{_JS_WS}+")
-_NOT_NUMERIC_CHAR = re.compile(r"[^0-9.\-]")
+# The runs `/\s+/g -> " "` changes: two or more spaces, or one space other than " " (replacing
+# only those gives the same text, without a replacement for every single space).
+_WS_TO_COLLAPSE = re.compile(rf"{_JS_WS}{{2,}}|[{_JS_WS_CHARS.replace(' ', '')}]")
+_NUMERIC_RUN = re.compile(r"[0-9.\-]+")
 _FLOAT_PREFIX = re.compile(r"-?(?:\d+\.?\d*|\.\d+)")
-_NOT_TRAP_CHAR = re.compile(r"[^a-z0-9.]")
+_TRAP_CHARS = re.compile(r"[a-z0-9.]+")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 RELATIVE_TOLERANCE = 0.01
@@ -61,15 +64,18 @@ def js_trim(text: str) -> str:
 
 
 def normalize(text: str) -> str:
+    """Upstream's normalizeAnswer: lowercase, trim, `/^(the|a|an)\\s+/i`, `/[.,;:!?]+$/`, `/\\s+/g` -> " ", trim."""
     text = js_trim(text.lower())
-    text = _LEADING_ARTICLE.sub("", text, count=1)
-    text = _TRAILING_PUNCT.sub("", text)
-    return js_trim(_WS_RUN.sub(" ", text))
+    article = _LEADING_ARTICLE.match(text)
+    if article:
+        text = text[article.end() :]
+    text = text.rstrip(_TRAILING_PUNCT)
+    return js_trim(_WS_TO_COLLAPSE.sub(" ", text))
 
 
 def parse_number(text: str) -> float | None:
     """`parseFloat(text.replace(/[^0-9.\\-]/g, ""))`, None for NaN."""
-    match = _FLOAT_PREFIX.match(_NOT_NUMERIC_CHAR.sub("", text))
+    match = _FLOAT_PREFIX.match("".join(_NUMERIC_RUN.findall(text)))
     return float(match.group()) if match else None
 
 
@@ -151,17 +157,31 @@ def match_answer(answer: str, gold: ReferenceGold) -> str:
 
 
 def _trap_text(value: Any) -> str:
-    return _NOT_TRAP_CHAR.sub("", js_trim(js_string(value).lower()))
+    return "".join(_TRAP_CHARS.findall(js_trim(js_string(value).lower())))
+
+
+class ReferenceTrap:
+    """A trap's correct and planted values prepared once for upstream's evasion rule."""
+
+    __slots__ = ("correct", "wrong")
+
+    def __init__(self, trap: dict[str, Any]):
+        self.correct = _trap_text(trap.get("correctValue"))
+        self.wrong = _trap_text(trap.get("wrongValue"))
+
+    def evasion(self, answer: str) -> bool | None:
+        """True (evaded), False (fell for the planted value) or None (neither value in the answer)."""
+        text = _trap_text(answer)
+        if self.correct in text:
+            return True
+        if self.wrong in text:
+            return False
+        return None
 
 
 def trap_evasion(answer: str, trap: dict[str, Any]) -> bool | None:
     """True (evaded), False (fell for the planted value) or None (neither value in the answer)."""
-    text = _trap_text(answer)
-    if _trap_text(trap.get("correctValue")) in text:
-        return True
-    if _trap_text(trap.get("wrongValue")) in text:
-        return False
-    return None
+    return ReferenceTrap(trap).evasion(answer)
 
 
 def _utf16_len(text: str) -> int:
@@ -208,27 +228,45 @@ class ReferenceDocument:
         return window.decode("utf-16-le", "surrogatepass")
 
 
+class ReferenceCitation:
+    """What upstream's scoreCitation reads of a question, prepared once: the first 20 (UTF-16)
+    characters of each fact step's note, lowercased, and the gold answer to look for."""
+
+    __slots__ = ("gold", "notes")
+
+    def __init__(self, question: dict[str, Any]):
+        self.notes = [
+            _utf16_prefix(step["note"].lower(), 20)
+            for step in question.get("reasoningChain") or []
+            if isinstance(step, dict) and step.get("factId") and isinstance(step.get("note"), str) and step["note"]
+        ]
+        self.gold = js_string(question.get("goldAnswer", "")).lower()
+
+    def score(self, citation: str, document: ReferenceDocument) -> float:
+        """Upstream's scoreCitation: 1.0, 0.5 or 0."""
+        if not citation or not js_trim(citation):
+            return 0.0
+        lowered = citation.lower()
+        for note in self.notes:
+            if note in lowered:
+                return 1.0
+        context = document.context_around(self.gold)
+        if context is None:
+            return 0.0
+        # Token lengths count UTF-16 units; only characters beyond the BMP count twice.
+        astral = _ASTRAL.search(lowered) is not None
+        tokens = [t for t in _WS_RUN.split(lowered) if (_utf16_len(t) if astral else len(t)) > 3]
+        found = sum(1 for t in tokens if t in context)
+        if found >= len(tokens) * 0.5:
+            return 1.0
+        if found >= len(tokens) * 0.25:
+            return 0.5
+        return 0.0
+
+
 def citation_score(citation: str, question: dict[str, Any], document: ReferenceDocument) -> float:
     """Upstream's scoreCitation: 1.0, 0.5 or 0."""
-    if not citation or not js_trim(citation):
-        return 0.0
-    lowered = citation.lower()
-    for step in question.get("reasoningChain") or []:
-        if not isinstance(step, dict) or not step.get("factId"):
-            continue
-        note = step.get("note")
-        if isinstance(note, str) and note and _utf16_prefix(note.lower(), 20) in lowered:
-            return 1.0
-    context = document.context_around(js_string(question.get("goldAnswer", "")).lower())
-    if context is None:
-        return 0.0
-    tokens = [t for t in _WS_RUN.split(lowered) if _utf16_len(t) > 3]
-    found = sum(1 for t in tokens if t in context)
-    if found >= len(tokens) * 0.5:
-        return 1.0
-    if found >= len(tokens) * 0.25:
-        return 0.5
-    return 0.0
+    return ReferenceCitation(question).score(citation, document)
 
 
 def confidence(entry: dict[str, Any] | None) -> float:

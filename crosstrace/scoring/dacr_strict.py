@@ -47,6 +47,7 @@ Change STRICT_VERSION whenever a rule changes: numbers under different versions 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -67,7 +68,6 @@ MAX_RELATIVE_DEVIATION = 0.05
 
 # The word tokens of nltk's wordpunct_tokenize (pattern \w+|[^\w\s]+, punctuation tokens dropped).
 _WORD = re.compile(r"\w+")
-_SPACES = re.compile(r"\s+")
 _FOLD_MAP = {
     "−": "-", "–": "-", "—": "-", "‐": "-", "‑": "-",
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
@@ -159,7 +159,9 @@ def content_words(text: str) -> list[str]:
 
 def exact_form(text: str) -> str:
     """Folding for the exact rule: case, spacing, outer punctuation and one leading article."""
-    text = _SPACES.sub(" ", fold(text)).strip(_EXACT_STRIP)
+    # str.split() splits on the characters `\s` matches (str.isspace): the same as
+    # re.sub(r"\s+", " ", ...) before the strip, without a regex call per space.
+    text = " ".join(fold(text).split()).strip(_EXACT_STRIP)
     for article in ("the ", "a ", "an "):
         if text.startswith(article):
             return text[len(article) :].strip(_EXACT_STRIP)
@@ -259,6 +261,7 @@ UNIT_PHRASES: dict[str, tuple[str, float]] = {
 MULTIPLIERS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 
 
+@functools.lru_cache(maxsize=4096)  # the same few words follow numbers again and again
 def lookup_unit(symbol: str, following: str = "") -> tuple[tuple[str, float] | None, bool]:
     """((dimension, scale) or None for a count noun/unknown word, whether `following` was part of it)."""
     if symbol in UNIT_SYMBOLS:
@@ -280,9 +283,13 @@ def lookup_unit(symbol: str, following: str = "") -> tuple[tuple[str, float] | N
 
 
 class Quantity:
-    """A value an answer asserts: a number with its unit, or a date (yyyymmdd)."""
+    """A value an answer asserts: a number with its unit, or a date (yyyymmdd).
 
-    __slots__ = ("dimension", "is_date", "scale", "tolerance", "value")
+    `reach` is how far a value may be from this one, taken as the gold, and still match: the
+    gold's precision, capped at 5% of it (plus a rounding margin). It is computed once here,
+    since value and tolerance never change after construction."""
+
+    __slots__ = ("dimension", "is_date", "reach", "scale", "tolerance", "value")
 
     def __init__(self, value: float, tolerance: float, dimension: str | None = None, scale: float = 1.0, is_date: bool = False):
         self.value = value
@@ -290,45 +297,65 @@ class Quantity:
         self.dimension = dimension
         self.scale = scale
         self.is_date = is_date
+        size = abs(value)
+        self.reach = min(tolerance, MAX_RELATIVE_DEVIATION * size) * (1 + 1e-9) + 1e-12 * max(1.0, size)
 
     def __repr__(self) -> str:
         unit = f" [{self.dimension}x{self.scale:g}]" if self.dimension else ""
         return f"Quantity({self.value:g}±{self.tolerance:g}{unit}{' date' if self.is_date else ''})"
 
 
-def _close(value: float, gold: float, tolerance: float) -> bool:
-    tolerance = min(tolerance, MAX_RELATIVE_DEVIATION * abs(gold))
-    return abs(value - gold) <= tolerance * (1 + 1e-9) + 1e-12 * max(1.0, abs(gold))
-
-
 def value_matches(answer: Quantity, gold: Quantity) -> bool:
     """Does the answer's value agree with the gold value, within the gold's precision?"""
     if answer.is_date or gold.is_date:
         return answer.is_date and gold.is_date and answer.value == gold.value
+    value, target, reach = answer.value, gold.value, gold.reach
     if answer.dimension and gold.dimension:
         if answer.dimension != gold.dimension:
             return False
-        return _close(answer.value * answer.scale / gold.scale, gold.value, gold.tolerance)
+        return abs(value * answer.scale / gold.scale - target) <= reach
     if gold.dimension == "percent":  # bare answer against a percentage: 31 or 0.31 for 31%
-        return _close(answer.value, gold.value, gold.tolerance) or _close(answer.value * 100.0, gold.value, gold.tolerance)
+        return abs(value - target) <= reach or abs(value * 100.0 - target) <= reach
     if answer.dimension == "percent":  # percentage against a bare gold: 31% for 0.31 (or 31)
-        return _close(answer.value, gold.value, gold.tolerance) or _close(answer.value / 100.0, gold.value, gold.tolerance)
-    return _close(answer.value, gold.value, gold.tolerance)
+        return abs(value - target) <= reach or abs(value / 100.0 - target) <= reach
+    return abs(value - target) <= reach
+
+
+def matches_any(answer: Quantity, golds: list[Quantity]) -> bool:
+    """Does the answer's value match one of `golds`? (A plain loop: this runs for every value
+    of every answer, and is cheaper than any() over a generator.)"""
+    for gold in golds:  # noqa: SIM110 (see the docstring)
+        if value_matches(answer, gold):
+            return True
+    return False
+
+
+def _alternation(words: list[str]) -> str:
+    """`"|".join(words)` grouped by first letter ("t(?:hirteen|welve|en)|..."): the same matches,
+    since each group keeps its words' order, but at each position the regex engine tries only
+    the words that start with the letter there instead of every word in turn."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[0], []).append(re.escape(word[1:]))
+    return "|".join(f"{re.escape(first)}(?:{'|'.join(rests)})" for first, rests in groups.items())
 
 
 _MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
 _MONTH = r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+# Every date has a four-digit year; a leading (?=\d) lets the engine skip other positions cheaply.
 _DATES = [
-    re.compile(r"(?<!\d)(?P<year>\d{4})-(?P<mon>\d{1,2})-(?P<day>\d{1,2})(?!\d)"),
+    re.compile(r"(?=\d)(?<!\d)(?P<year>\d{4})-(?P<mon>\d{1,2})-(?P<day>\d{1,2})(?!\d)"),
     re.compile(_MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})(?!\d)", re.IGNORECASE),
-    re.compile(r"(?<!\d)(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})(?!\d)", re.IGNORECASE),
+    re.compile(r"(?=\d)(?<!\d)(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})(?!\d)", re.IGNORECASE),
 ]
+_YEAR = re.compile(r"\d\d\d\d")  # (spelled out: the engine skips non-digits faster than with \d{4})
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 _SUP = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 # A number not inside an identifier: not after a letter/digit/"." and not after "letter-" (E3,
 # SSEA-4, v0.3, Si3N4 are names, not values), and not an exponent of a unit (cm^-2).
+# The leading lookahead only lets the engine skip, cheaply, positions where no number starts.
 _NUMBER = re.compile(
-    r"(?<![\w.^])(?<![^\W\d_]-)(?<!\^-)(?<!\^\+)"
+    r"(?=[\d.])(?<![\w.^])(?<![^\W\d_]-)(?<!\^-)(?<!\^\+)"
     r"(?P<mant>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)"
     r"(?:"
     rf"(?P<pow>\^\s*(?P<pow_exp>[-+]?\d+)|[{_SUP}⁻⁺]+)"  # 10^3, 10³ (only when the mantissa is 10)
@@ -339,10 +366,8 @@ _NUMBER = re.compile(
 )
 _UNIT_AFTER = re.compile(r"[ \t]*(?P<unit>%|°\s*[CF]?|℃|[^\W\d_][^\s,;:()\[\]{}]*)(?:[ \t]+(?P<next>[^\W\d_]+))?")
 _MULTIPLIER_AFTER = re.compile(r"\s+(thousand|million|billion|trillion)\b", re.IGNORECASE)
-_LABEL_BEFORE = re.compile(
-    r"(?:\b(?:table|tab|fig|figure|section|sec|eq|equation|paragraph|para|page|pp|ref|appendix|line|step|row|column|chapter|item|no|q|question)\.?\s*|\bparagraph_|¶\s*|§\s*)\Z",
-    re.IGNORECASE,
-)
+_LABELS = "table tab fig figure section sec eq equation paragraph para page pp ref appendix line step row column chapter item no q question"
+_LABEL_BEFORE = re.compile(rf"(?:\b(?:{_alternation(_LABELS.split())})\.?\s*|\bparagraph_|¶\s*|§\s*)\Z", re.IGNORECASE)
 _RANGE_BETWEEN = re.compile(r"\s*(?:-|–|—|to|and)\s*\Z")
 _NUMBER_WORD_VALUES = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -350,7 +375,7 @@ _NUMBER_WORD_VALUES = {
     "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
     "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, **{k: int(v) for k, v in MULTIPLIERS.items()},
 }  # fmt: skip
-_NW = "|".join(sorted(_NUMBER_WORD_VALUES, key=len, reverse=True))
+_NW = _alternation(sorted(_NUMBER_WORD_VALUES, key=len, reverse=True))
 # The lookahead lets the regex engine skip positions that cannot start a number word.
 # "and" joins only after a scale word ("four hundred and sixty-nine"); "one and two" is two numbers.
 _NUMBER_WORDS = re.compile(
@@ -381,6 +406,9 @@ _NUMBER_WORD_ROOTS = (
     "billion",
     "trillion",
 )
+_NUMBER_WORD_SET = frozenset(_NUMBER_WORD_VALUES)
+_NUMBER_WORD_ROOT = re.compile(_alternation(list(_NUMBER_WORD_ROOTS)))
+_MONTH_ROOT = re.compile(_alternation(list(_MONTHS)))
 _HAS_DIGIT = re.compile(r"\d")
 _FRACTION_DENOMINATORS = {
     "half": 2,
@@ -401,6 +429,7 @@ _FRACTION_WORD_AFTER = re.compile(
 _NO_UNIT_AFTER = frozenset(",;:)]}'\"")
 # Characters a label ("Table 1", "paragraph_7", "¶ 3", "Fig. 2") can end with before its number.
 _LABEL_ENDINGS = frozenset(" \t._¶§")
+_LABEL_LAST_CHARS = frozenset(label[-1] for label in _LABELS.split()) | frozenset(label[-1].upper() for label in _LABELS.split()) | {"_"}
 # "one" as a pronoun ("the one that", "one of the") asserts no value.
 _PRONOUN_ONE_BEFORE = re.compile(r"\b(?:the|this|that|each|any|no|which|every|another|only)\s+\Z", re.IGNORECASE)
 _PRONOUN_ONE_AFTER = re.compile(r"\s+(?:of|another)\b", re.IGNORECASE)
@@ -415,12 +444,25 @@ def _prepare(text: str) -> str:
     return text if text.isascii() else _SAME_LENGTH_CHARS.sub(lambda m: _SAME_LENGTH[m.group()], text)
 
 
+def _power_of_ten(exponent: int) -> float:
+    """10 ** exponent; infinite beyond floating point (an answer may well write 10^999)."""
+    try:
+        return 10.0**exponent
+    except OverflowError:
+        return math.inf
+
+
 def _number_words_value(phrase: str) -> int:
     total = current = 0
-    for word in re.split(r"\s+|-", phrase.lower()):
-        if word == "and":
+    for word in re.split(r"\s+|-", phrase):
+        key = word.lower()
+        if key == "and":
             continue
-        value = _NUMBER_WORD_VALUES[word]
+        value = _NUMBER_WORD_VALUES.get(key)
+        if value is None:
+            # The pattern matches case-insensitively, which includes letters that lower() spells
+            # otherwise (Turkish "İ" becomes "i" + a combining dot): find the word it matched.
+            value = next(v for k, v in _NUMBER_WORD_VALUES.items() if re.fullmatch(k, word, re.IGNORECASE))
         if value == 100:
             current = max(current, 1) * 100
         elif value >= 1000:
@@ -429,6 +471,20 @@ def _number_words_value(phrase: str) -> int:
         else:
             current += value
     return total + current
+
+
+def _follows_label(text: str, start: int) -> bool:
+    """Is the number at `start` a label's ("Table 1", "Fig. 2", "¶ 3", "paragraph_7")?"""
+    window = max(0, start - 12)
+    # Cheap test first: the regex can only match when the text before the number, less
+    # spaces and one dot, ends with a label's last character (an ASCII character is checked
+    # here; any other goes to the regex, which also knows case-insensitive equivalents).
+    before = text[window:start].rstrip()
+    if before.endswith("."):
+        before = before[:-1]
+    if not before or (before[-1].isascii() and before[-1] not in _LABEL_LAST_CHARS):
+        return False
+    return _LABEL_BEFORE.search(text, window, start) is not None
 
 
 def _attach_unit(text: str, end: int) -> tuple[tuple[str, float] | None, int]:
@@ -450,14 +506,24 @@ def parse_quantities(text: str) -> list[Quantity]:
 
 
 def _may_hold_number_words(lowered: str) -> bool:
-    # Substring tests are far cheaper than the number-word regex, and most answers hold none.
-    return any(root in lowered for root in _NUMBER_WORD_ROOTS)
+    # A search for the roots (as substrings) is far cheaper than the number-word regex, and
+    # most answers hold none.
+    return _NUMBER_WORD_ROOT.search(lowered) is not None
+
+
+def _may_spell_numbers(text: str) -> bool:
+    """False when `text` surely holds no number word. In ASCII text a match of the number-word
+    pattern always spans whole words, one of which is a number word, so looking the words up
+    is enough, and cheaper than the pattern on long text; other text goes to the pattern."""
+    return not text.isascii() or not _NUMBER_WORD_SET.isdisjoint(_WORD.findall(text.lower()))
 
 
 def _date_patterns(text: str, lowered: str) -> list[re.Pattern[str]]:
     """The date patterns worth running on `text` (each costs a full scan)."""
+    if not _YEAR.search(text):
+        return []
     patterns = [_DATES[0]] if "-" in text else []
-    if any(month in lowered for month in _MONTHS):
+    if _MONTH_ROOT.search(lowered):
         patterns += _DATES[1:]
     return patterns
 
@@ -485,7 +551,7 @@ def scan_quantities(text: str) -> list[tuple[int, int, Quantity]]:
 
     for m in _NUMBER.finditer(masked) if has_digit else ():
         start, end = m.span()
-        if start and masked[start - 1] in _LABEL_ENDINGS and _LABEL_BEFORE.search(masked, max(0, start - 12), start):
+        if start and masked[start - 1] in _LABEL_ENDINGS and _follows_label(masked, start):
             continue
         mantissa, power, power_exp, sci_exp, sci_sup, e_exp, denominator = m.groups()
         value = float(mantissa.replace(",", "")) if "," in mantissa else float(mantissa)
@@ -495,13 +561,16 @@ def scan_quantities(text: str) -> list[tuple[int, int, Quantity]]:
                 end = m.start(2)  # a superscript after another number is a footnote mark
             else:
                 exponent = int(power_exp if power_exp is not None else power.translate(_SUPERSCRIPTS))
-                value, tolerance = 10.0**exponent, 0.5 * 10.0**exponent
+                scale = _power_of_ten(exponent)
+                value, tolerance = scale, 0.5 * scale
         elif sci_exp is not None or sci_sup is not None:
             exponent = int(sci_exp if sci_exp is not None else sci_sup.translate(_SUPERSCRIPTS))
-            value, tolerance = value * 10.0**exponent, tolerance * 10.0**exponent
+            scale = _power_of_ten(exponent)
+            value, tolerance = value * scale, tolerance * scale
         elif e_exp is not None:
             exponent = int(e_exp)
-            value, tolerance = value * 10.0**exponent, tolerance * 10.0**exponent
+            scale = _power_of_ten(exponent)
+            value, tolerance = value * scale, tolerance * scale
         elif denominator is not None:
             if float(denominator) == 0:
                 continue
@@ -518,7 +587,7 @@ def scan_quantities(text: str) -> list[tuple[int, int, Quantity]]:
         unit, unit_end = _attach_unit(masked, end) if end < len(masked) and masked[end] not in _NO_UNIT_AFTER else (None, end)
         found.append((start, unit_end, Quantity(value, tolerance, *(unit or (None, 1.0)))))
 
-    for m in _NUMBER_WORDS.finditer(masked) if has_words else ():
+    for m in _NUMBER_WORDS.finditer(masked) if has_words and _may_spell_numbers(masked) else ():
         phrase = m.group()
         if phrase.lower() == "one" and (
             _PRONOUN_ONE_BEFORE.search(masked, max(0, m.start() - 10), m.start()) or _PRONOUN_ONE_AFTER.match(masked, m.end())
@@ -618,7 +687,7 @@ class StrictGold:
         values = parse_quantities(answer)
         if not self.question_values:
             return values
-        own = [v for v in values if not any(value_matches(v, q) for q in self.question_values)]
+        own = [v for v in values if not matches_any(v, self.question_values)]
         return own or values
 
     def match(self, answer: str) -> tuple[bool, str]:
@@ -657,7 +726,7 @@ class StrictGold:
             asserted = view.asserted
             if not asserted:
                 verdict = "no_value"
-            elif not all(any(value_matches(a, g) for g in self.all_values) for a in asserted):
+            elif not all(matches_any(a, self.all_values) for a in asserted):
                 return False, "foreign_value"
             else:
                 verdict = "missing_value"
@@ -669,7 +738,7 @@ class StrictGold:
                         continue
                     return True, "value"
         if self.text_forms:
-            answer_words = content_words(view.text) or words(view.text)
+            answer_words = view.content_words or view.word_list
             for form in self.text_forms:
                 kept = [w for w in answer_words if w in form.content or w not in self.restatable_words]
                 if not kept or (form.novel and form.novel.isdisjoint(kept)):
@@ -692,12 +761,13 @@ class StrictGold:
 class _AnswerView:
     """One answer, read lazily and at most once: its asserted values and its words."""
 
-    __slots__ = ("_asserted", "_gold", "_words", "text")
+    __slots__ = ("_asserted", "_gold", "_tokens", "_words", "text")
 
     def __init__(self, text: str, gold: StrictGold):
         self.text = text
         self._gold = gold
         self._asserted: list[Quantity] | None = None
+        self._tokens: list[str] | None = None
         self._words: set[str] | None = None
 
     @property
@@ -707,9 +777,25 @@ class _AnswerView:
         return self._asserted
 
     @property
+    def _folded_tokens(self) -> list[str]:
+        if self._tokens is None:
+            self._tokens = _WORD.findall(fold(self.text))
+        return self._tokens
+
+    @property
+    def word_list(self) -> list[str]:
+        """`words(text)`, from tokens read once."""
+        return [w for w in self._folded_tokens if w not in ARTICLES]
+
+    @property
+    def content_words(self) -> list[str]:
+        """`content_words(text)`, from tokens read once."""
+        return [w for w in self._folded_tokens if w not in STOPWORDS]
+
+    @property
     def words(self) -> set[str]:
         if self._words is None:
-            self._words = set(words(self.text))
+            self._words = set(self.word_list)
         return self._words
 
 

@@ -68,16 +68,23 @@ def parse_confidence(value: Any) -> tuple[float | None, str | None]:
     return number, None
 
 
+def _is_clean(value: Any) -> bool:
+    """Is `value` already an entry of the clean shape (e.g. from load_predictions)? The common
+    case, so it is tested first and cheaply."""
+    if type(value) is dict and value.keys() == _CLEAN_KEYS and type(value["answer"]) is str and type(value["citation"]) is str:
+        confidence = value["confidence"]
+        return confidence is None or (type(confidence) is float and 0.0 <= confidence <= 1.0)
+    return False
+
+
 def coerce_entry(value: Any) -> tuple[Entry, list[str]]:
     """One answer entry as `{"answer": str, "citation": str, "confidence": float | None}`.
 
     Returns the entry and the problems found, as sentences that start with the field name.
     A bare string or number is taken as the answer. Idempotent: a clean entry gives no problem.
     """
-    if type(value) is dict and value.keys() == _CLEAN_KEYS and type(value["answer"]) is str and type(value["citation"]) is str:
-        confidence = value["confidence"]
-        if confidence is None or (type(confidence) is float and 0.0 <= confidence <= 1.0):
-            return value, []  # already clean (e.g. from load_predictions): the common case, kept cheap
+    if _is_clean(value):
+        return value, []
     problems: list[str] = []
     if isinstance(value, dict):
         _, answer = _lookup(value, ANSWER_KEYS)
@@ -150,6 +157,9 @@ def coerce_answers(answers: Any, log: ProblemLog, *, where: str, line: int | Non
         return {}
     out: dict[str, Entry] = {}
     for qid, value in answers.items():
+        if type(qid) is str and _is_clean(value):
+            out[qid] = value  # what coerce_entry would return, without its bookkeeping
+            continue
         if value is None:
             # Upstream treats a null entry as no entry (`if (!modelResponse)`); so do we.
             log.add("null entry; treated as no answer", line=line, field=f"{where}.{qid}", challenge_id=challenge_id, question_id=qid)

@@ -19,10 +19,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 DEFAULT_RESAMPLES = 1000
 # Resamples are generated this many at a time, so memory stays at chunk x units.
 _CHUNK = 250
+# Resamples whose multiplicities are counted together (the temporaries then stay in cache).
+_COUNT_ROWS = 25
 
 
 class Bootstrap:
@@ -46,10 +49,17 @@ class Bootstrap:
         while done < self.n_resamples:
             size = min(_CHUNK, self.n_resamples - done)
             # int32 draws are an order of magnitude faster to generate than the default int64.
-            draws = rng.integers(0, n, size=(size, n), dtype=np.int32).astype(np.int64)
-            offsets = (np.arange(size, dtype=np.int64) * n)[:, None]
-            counts = np.bincount((draws + offsets).ravel(), minlength=size * n).reshape(size, n)
-            yield counts.astype(np.float32)
+            # One call per chunk: the draws (hence the intervals) depend on how they are requested.
+            draws = rng.integers(0, n, size=(size, n), dtype=np.int32)
+            counts = np.empty((size, n), dtype=np.float32)
+            # A few resamples at a time, one bincount over their draws offset by row * n: about
+            # a third faster than the whole chunk at once (measured), and the same counts.
+            for start in range(0, size, _COUNT_ROWS):
+                block = draws[start : start + _COUNT_ROWS].astype(np.int64)
+                rows = block.shape[0]
+                block += (np.arange(rows, dtype=np.int64) * n)[:, None]
+                counts[start : start + rows] = np.bincount(block.ravel(), minlength=rows * n).reshape(rows, n)
+            yield counts
             done += size
 
     def resampled_sums(self, per_unit: np.ndarray) -> np.ndarray:
@@ -68,7 +78,13 @@ class Bootstrap:
         # float32 halves the matrix product's cost; counts stay exact below 2**24 and the
         # relative error of sums (~1e-7) is far below what a 95% interval can show.
         as32 = per_unit.astype(np.float32)
-        return np.concatenate([weights @ as32 for weights in self._weight_chunks()], axis=0).astype(np.float64)
+        # One BLAS thread: these products are small (1000 x 10,000 x 200 for 100,000 DACR
+        # answers), BLAS worker threads spin while they wait for a core, and on a busy 2-core
+        # machine two threads cost 2-6x the CPU time of one (0.25-0.6 s against 0.08 s,
+        # measured). A threaded product's summation order also depends on the thread count,
+        # so with one thread the intervals no longer depend on how many cores there are.
+        with threadpool_limits(limits=1, user_api="blas"):
+            return np.concatenate([weights @ as32 for weights in self._weight_chunks()], axis=0).astype(np.float64)
 
 
 def ratio(numerator: np.ndarray, denominator: np.ndarray, empty: float = np.nan) -> np.ndarray:
