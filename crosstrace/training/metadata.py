@@ -10,16 +10,16 @@ recipe (a home folder or a cache path means nothing to a reader and can leak a u
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import subprocess
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from crosstrace.paths import REPO_ROOT
+from crosstrace.publish.sanitize import strip_local_paths as sanitize_tree
+from crosstrace.publish.sanitize import strip_local_paths_in_text
 
 RECORDED_LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "tokenizers", "bitsandbytes")
-LOCAL = "<local>"
 
 
 def library_versions() -> dict[str, str | None]:
@@ -51,26 +51,12 @@ def git_state(repo: Path = REPO_ROOT) -> dict[str, Any]:
 
 def strip_local_path(value: str) -> str:
     """A path on this machine -> relative to the repository when inside it, else `<local>/<name>`."""
-    if not value or "://" in value:
-        return value
-    path = Path(value).expanduser()
-    if not path.is_absolute():
-        return value
-    try:
-        return str(path.resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return f"{LOCAL}/{path.name}"
+    return strip_local_paths_in_text(value)[0] if value else value
 
 
 def strip_local_paths(obj: Any) -> Any:
-    """Recursively strip machine paths from a recipe-like structure (strings that are absolute paths)."""
-    if isinstance(obj, dict):
-        return {k: strip_local_paths(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [strip_local_paths(v) for v in obj]
-    if isinstance(obj, str) and (obj.startswith(os.sep) or obj.startswith("~")):
-        return strip_local_path(obj)
-    return obj
+    """The same for every string of a recipe-like tree (see `crosstrace.publish.sanitize`)."""
+    return sanitize_tree(obj)[0]
 
 
 def manifest_digest(source_path: str) -> str | None:
