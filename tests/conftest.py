@@ -11,7 +11,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from crosstrace import paths  # noqa: E402
+from crosstrace import paths
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
