@@ -130,6 +130,14 @@ class DatasetFolder:
         return manifest
 
 
+def size_category(rows: int) -> str:
+    """The Hub's `size_categories` bucket for a dataset of `rows` rows (card metadata)."""
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if rows < limit:
+            return name
+    return "1M<n<10M"
+
+
 def read_manifest(folder: str | Path) -> dict[str, Any]:
     return json.loads((Path(folder) / MANIFEST_NAME).read_text(encoding="utf-8"))
 

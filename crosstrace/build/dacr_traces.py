@@ -37,7 +37,7 @@ from crosstrace.engine.audit import audit_challenge, audit_table, tally
 from crosstrace.engine.generate import rejection_kind
 from crosstrace.engine.records import TRACE_SCHEMA, engine_row
 from crosstrace.errors import ErrorPolicy
-from crosstrace.hub_folder import DatasetFolder
+from crosstrace.hub_folder import DatasetFolder, size_category
 from crosstrace.paths import REPO_ROOT
 from crosstrace.sources.dacr_bench import CATEGORIES, save_benchmark
 from crosstrace.sources.dacr_tuning import read_tuning_data
@@ -128,10 +128,6 @@ def _totals(stats: dict[str, Any]) -> dict[str, dict[str, int]]:
     return {name: dict(sorted(counter.items(), key=lambda item: int(item[0]) if item[0].isdigit() else item[0])) for name, counter in totals.items()}
 
 
-def _size_category(total: int) -> str:
-    return "n<1K" if total < 1_000 else "1K<n<10K" if total < 10_000 else "10K<n<100K" if total < 100_000 else "100K<n<1M"
-
-
 def build(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     plan = split_plan(args.n, args.seed)
@@ -182,7 +178,7 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         language=["en"],
         task_categories=["question-answering", "text-generation"],
         tags=["reasoning", "document-qa", "conflicting-evidence", "synthetic", "verifiable-rewards", "dacr", "crosstrace"],
-        size_categories=[_size_category(total)],
+        size_categories=[size_category(total)],
         configs=folder.configs_metadata(default=ENGINE_CONFIG),
     )
     example = rows_by_split["train"][0]

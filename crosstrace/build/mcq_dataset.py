@@ -35,7 +35,7 @@ from huggingface_hub import DatasetCardData
 
 from crosstrace.cards import render_dataset_card
 from crosstrace.errors import DataError, ErrorPolicy
-from crosstrace.hub_folder import DatasetFolder, sha256_file
+from crosstrace.hub_folder import DatasetFolder, sha256_file, size_category
 from crosstrace.mcq import audit, crosstrace_questions, engine_questions, labels
 from crosstrace.mcq.crosstrace_rows import SPLITS, read_crosstrace_folder
 from crosstrace.mcq.options import Draft, assemble
@@ -108,13 +108,6 @@ def crosstrace_drafts(rows_by_split: dict[str, list[dict[str, Any]]], seed: int)
         drafts[split] = matching + ordering
         notes.update({f"{split}: {key}": value for key, value in (matching_notes + ordering_notes).items()})
     return drafts, notes, vectors
-
-
-def _size_category(n: int) -> str:
-    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
-        if n < limit:
-            return name
-    return "1M<n<10M"
 
 
 def _discipline_counts(records_by_config: dict[str, dict[str, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
@@ -254,7 +247,7 @@ def _card(folder: DatasetFolder, manifest: dict[str, Any], generated: Generated,
         task_categories=["question-answering", "multiple-choice"],
         task_ids=["multiple-choice-qa"],
         tags=["science", "scientific-reasoning", "multiple-choice", "verifiable-rewards", "crosstrace", "wildsci"],
-        size_categories=[_size_category(total)],
+        size_categories=[size_category(total)],
         configs=folder.configs_metadata(default=CROSSTRACE_CONFIG),
     )
     return render_dataset_card(

@@ -23,7 +23,7 @@ from huggingface_hub import DatasetCardData
 
 from crosstrace.cards import render_dataset_card
 from crosstrace.errors import DataError, ErrorPolicy, iter_jsonl
-from crosstrace.hub_folder import MANIFEST_NAME, DatasetFolder, sha256_file
+from crosstrace.hub_folder import MANIFEST_NAME, DatasetFolder, sha256_file, size_category
 from crosstrace.paths import REPO_ROOT
 from crosstrace.publish.repos import HubOrgError, ReleaseRepos, resolve_hub_org
 from crosstrace.publish.runs import REPORT_NAME, RESULTS_NAME, Run, load_runs
@@ -128,13 +128,6 @@ def detail_rows(run: Run, clean: _PathCounter, policy: ErrorPolicy) -> list[dict
     return rows
 
 
-def _size_category(n: int) -> str:
-    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
-        if n < limit:
-            return name
-    return "1M<n<10M"
-
-
 def _run_files(runs: list[Run], clean: _PathCounter) -> dict[str, bytes | Path]:
     """runs/<run-id>/: results.json and report.md (paths stripped, in memory) and the plots (copied as they are)."""
     files: dict[str, bytes | Path] = {}
@@ -181,7 +174,7 @@ def build_results_dataset(results_dir: str | Path, out_dir: str | Path, repos: R
         language=["en"],
         task_categories=["text-generation"],
         tags=["evaluation", "crosstrace", "dacr-bench", "scientific-reasoning"],
-        size_categories=[_size_category(len(details))],
+        size_categories=[size_category(len(details))],
         configs=folder.configs_metadata(default="results"),
     )
     run_files = _run_files(runs, clean)
