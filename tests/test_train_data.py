@@ -167,3 +167,30 @@ def test_local_paths_are_stripped_from_the_recorded_recipe(tmp_path):
         "mixture": [{"path": "build/crosstrace"}, {"path": "org/crosstrace"}],
         "lr": 1e-4,
     }
+
+
+def test_built_folders_are_read_from_parquet_and_other_folders_through_datasets(tmp_path):
+    """A folder our builders wrote is read from its files (datasets would serve a stale cache after a
+    rebuild); a plain folder of jsonl files still goes through `datasets.load_dataset`."""
+    import json
+
+    import pyarrow as pa
+
+    from crosstrace.hub_folder import DatasetFolder
+    from crosstrace.training.mixture import load_source, parse_sources
+
+    def build(texts):
+        folder = DatasetFolder(pa.schema([("text", pa.string())]))
+        folder.add_split("all", "train", [{"text": t} for t in texts])
+        folder.write(tmp_path / "built", folder.manifest("t"), "---\nlicense: cc-by-4.0\n---\n# t\n")
+
+    source = parse_sources([{"label": "b", "path": str(tmp_path / "built"), "name": "all", "split": "train"}])[0]
+    build(["a", "b"])
+    assert load_source(source)["text"] == ["a", "b"]
+    build(["c", "d", "e"])  # a rebuild in place is seen at once
+    assert load_source(source)["text"] == ["c", "d", "e"]
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "train.jsonl").write_text(json.dumps({"text": "x"}) + "\n")
+    assert load_source(parse_sources([{"label": "p", "path": str(plain), "split": "train"}])[0])["text"] == ["x"]

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError, ErrorPolicy
-from crosstrace.hub_folder import local_split_files, sha256_file
+from crosstrace.hub_folder import MANIFEST_NAME, local_split_files, sha256_file
 
 PROMPT, COMPLETION, SOURCE = "prompt", "completion", "source"
 Messages = list[dict[str, str]]
@@ -284,7 +284,8 @@ class Mixture:
 def load_source(source: MixtureSource):
     from datasets import load_dataset
 
-    if Path(source.path).is_dir() and source.data_files is None:
+    if source.data_files is None and (Path(source.path) / MANIFEST_NAME).is_file():
+        # A folder written by `python -m crosstrace.build`; any other folder goes to load_dataset.
         return _load_built_folder(source)
     try:
         return load_dataset(**source.load_kwargs())
