@@ -41,9 +41,10 @@ SECRET_PATTERNS: dict[str, re.Pattern[str]] = {
 # or a file:// URL. The look-behind keeps URLs (https://host/home/...) and relative paths
 # (../shared/data) from matching.
 _UNIX_ROOTS = r"(?:home|root|work|tmp|Users|mnt|media|scratch|opt|srv|var/folders|private/var|data|content|workspace|kaggle)"
+_PATH_TAIL = r"""[^\s"'`<>|;,()\[\]{}]*"""  # the rest of a path: up to whitespace, a quote or punctuation
 LOCAL_PATH_PATTERN = re.compile(
     rf"""(?x)
-    (?:file://)?(?<![\w.~/:-])/{_UNIX_ROOTS}(?:/[^\s"'`<>|;,()\[\]{{}}]*)?(?=$|[\s"'`<>|;,()\[\]{{}}])
+    (?:file://)?(?<![\w.~/:-])/{_UNIX_ROOTS}(?:/{_PATH_TAIL})?(?=$|[\s"'`<>|;,()\[\]{{}}])
     | (?<![\w\\])[A-Za-z]:\\{{1,2}}[^\s"'`<>|;,()\[\]{{}}]+
     | file:///[^\s"'`<>]+
     """
@@ -100,6 +101,11 @@ def _machine_specific_strings() -> list[str]:
     return sorted(c for c in candidates if len(c) > 5)
 
 
+def _machine_path_pattern(literal: str) -> re.Pattern[str]:
+    """`literal` as a whole path component, with whatever path follows it."""
+    return re.compile(rf"(?:file://)?(?<![\w.~/:-]){re.escape(literal)}(?=$|[/\s\"'`<>|;,()\[\]{{}}])(?:/{_PATH_TAIL})?")
+
+
 def find_local_paths(text: str, where_prefix: str = "line ") -> Iterator[Finding]:
     seen: set[int] = set()
     matches = LOCAL_PATH_PATTERN.finditer(text) if _PATH_TRIGGER.search(text) else ()
@@ -134,11 +140,12 @@ def strip_local_paths_in_text(text: str) -> tuple[str, int]:
         count += 1
         return _rewrite_path(match.group(0))
 
-    text = LOCAL_PATH_PATTERN.sub(replace, text)
-    for literal in _machine_specific_strings():
+    # This checkout and the home folder first, whatever their root (CI may check out under
+    # /check/...): a path inside the checkout becomes repository-relative, not `<local>/...`.
+    for literal in sorted(_machine_specific_strings(), key=len, reverse=True):
         if literal in text:
-            count += text.count(literal)
-            text = text.replace(literal, "<local>")
+            text = _machine_path_pattern(literal).sub(replace, text)
+    text = LOCAL_PATH_PATTERN.sub(replace, text)
     return text, count
 
 
