@@ -153,7 +153,8 @@ def prepare_dataset(sources, tokenizer, training_args, script_args, policy):
     mixture = build_mixture(sources, seed=training_args.seed, policy=policy)
     measured = add_token_lengths(mixture.dataset, tokenizer)
     report = length_report(measured, training_args.max_length)
-    logger.info("%s", format_report(report, training_args.max_length))
+    if not script_args.estimate:  # --estimate prints the same table on stdout
+        logger.info("%s", format_report(report, training_args.max_length))
     kept, dropped = enforce_max_length(measured, report, training_args.max_length, script_args.drop_overlong)
     if dropped:
         logger.warning(
