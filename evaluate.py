@@ -4,6 +4,7 @@ Generate and score (transformers by default; vLLM on a GPU; any OpenAI-compatibl
 
     python evaluate.py --model Qwen/Qwen2.5-7B-Instruct --tasks crosstrace,dacr
     python evaluate.py --model Qwen/Qwen2.5-7B-Instruct --adapter <org>/<adapter> --tasks crosstrace,dacr,mcq --mcq-data <mcq.jsonl | folder | org/name>
+    python evaluate.py --model Qwen/Qwen2.5-7B-Instruct --tasks mcq --mcq-data <mcq.jsonl> --mcq-scoring loglik   # each option's log-likelihood, nothing generated
     python evaluate.py --model Qwen/Qwen2.5-7B-Instruct --adapter <org>/<adapter> --backend vllm --batch-size 64
     python evaluate.py --model <served-name> --backend openai --base-url http://localhost:8000/v1 --tasks dacr
     python evaluate.py --config <eval.yaml> --max-samples 5          # YAML keys = flag names; flags override

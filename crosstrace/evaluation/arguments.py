@@ -11,6 +11,17 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 TASK_NAMES = ("crosstrace", "dacr", "mcq")
+MCQ_SCORING_HELP = (
+    "mcq: generate (the model answers, its final letter is scored) or loglik (nothing is generated: each option's "
+    "continuation 'Answer: <letter>' is scored by its log-probability right after the chat-formatted prompt, "
+    "summed over its tokens, and the most likely option is the answer, as lm-evaluation-harness scores multiple choice; "
+    "needs --backend hf or vllm)."
+)
+# Why the openai backend cannot score options: said the same way by the argument check and the backend.
+LOGLIK_NEEDS_PROMPT_LOGPROBS = (
+    "--mcq_scoring loglik needs the log-probability of given text after the prompt, which chat-completions endpoints do not "
+    "return: use --backend hf or vllm, or --mcq_scoring generate"
+)
 
 
 def split_list(value: str | list[str] | None) -> list[str]:
@@ -55,6 +66,7 @@ class EvalArguments:
     )
     mcq_data: str | None = field(default=None, metadata={"help": "MCQ records in the WildSci format: a .jsonl file, a built dataset folder or a Hub id."})
     mcq_config: str | None = field(default=None, metadata={"help": "Config of a built MCQ dataset (folder or Hub id)."})
+    mcq_scoring: Literal["generate", "loglik"] = field(default="generate", metadata={"help": MCQ_SCORING_HELP})
     split: str = field(default="test", metadata={"help": "Split read from built datasets (CrossTrace, MCQ)."})
     max_samples: int | None = field(default=None, metadata={"help": "Evaluate only the first N prompts of each task (after filters), for quick checks."})
 
@@ -63,7 +75,13 @@ class EvalArguments:
     temperature: float = field(default=0.0, metadata={"help": "0 means greedy decoding (the default: deterministic, resumable exactly)."})
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass; used only when temperature > 0."})
     seed: int = field(default=42, metadata={"help": "Seed set before anything else; sampling is re-seeded per batch so a resumed run matches."})
-    batch_size: int = field(default=8, metadata={"help": "Prompts per generation call (hf: one padded batch; vllm: one engine call; openai: requests in flight per round)."})
+    batch_size: int = field(
+        default=8,
+        metadata={
+            "help": "Prompts per generation call (hf: one padded batch; vllm: one engine call; openai: requests in flight per round). "
+            "With --mcq_scoring loglik, questions per call, each one sequence per option."
+        },
+    )
 
     # --- long documents against the model's context -----------------------------------------
     long_documents: Literal["skip", "truncate"] = field(
@@ -120,6 +138,8 @@ class EvalArguments:
                 raise ValueError(f"--{name} must be at least 1, got {getattr(self, name)}")
         if self.temperature < 0:
             raise ValueError(f"--temperature must be >= 0, got {self.temperature}")
+        if self.mcq_scoring == "loglik" and self.backend == "openai" and "mcq" in self.task_list:
+            raise ValueError(LOGLIK_NEEDS_PROMPT_LOGPROBS)  # refused before anything is generated
         if self.label is None:
             self.label = "fine-tuned" if self.adapter else "baseline"
 
@@ -144,6 +164,10 @@ class ScoreArguments:
     )
     crosstrace_configs: str = field(default="all,hypogen", metadata={"help": "crosstrace: configs of a built dataset whose test split the predictions answer."})
     mcq_config: str | None = field(default=None, metadata={"help": "mcq: config of a built dataset."})
+    mcq_scoring: Literal["generate", "loglik"] = field(
+        default="generate",
+        metadata={"help": "mcq: generate (outputs are answers; their final letter is scored) or loglik (outputs are a run's option log-prob tables, e.g. its generations/mcq-loglik.jsonl)."},
+    )
     split: str = field(default="test", metadata={"help": "Split read from built datasets."})
     scoring: Literal["strict", "reference"] = field(default="strict", metadata={"help": "dacr: strict (ours) or reference (upstream's rules)."})
     bootstrap: int = field(default=1000, metadata={"help": "Bootstrap resamples for the 95%% intervals."})

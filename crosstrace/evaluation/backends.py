@@ -2,13 +2,18 @@
 
 All three take chat messages and return text, decode with the settings given (greedy by
 default), and say how they count prompt tokens and how long their context is, so the
-long-document policy can be applied before anything is generated.
+long-document policy can be applied before anything is generated. `hf` and `vllm` also score
+given continuations by their log-probability after the prompt (`loglikelihood`, for
+`--mcq_scoring loglik`); a chat-completions server cannot.
 
 - `hf`: batched generation with the tokenizer's chat template and left padding; the adapter is
   applied with peft. The checkpoint's own `generation_config` (Qwen2.5 ships sampling defaults
   and a repetition penalty) is replaced, so only the recorded settings decide the outputs.
+  Continuations are scored in one left-padded forward pass per batch, logits kept only where
+  the continuations are.
 - `vllm`: the vLLM engine, the adapter as a `LoRARequest`. Needs the `vllm` package and a CUDA
   GPU; otherwise a clear error says so (it is not installable on CPU-only machines).
+  Continuations are scored with `prompt_logprobs` (prompt + continuation sent as token ids).
 - `openai`: POST /chat/completions with retries (timeouts, 429, 5xx; exponential backoff,
   Retry-After honoured) and bounded concurrency. Only the standard library is used. With
   `--adapter`, the adapter's name is sent as the model (how vLLM's server names LoRA modules).
@@ -16,6 +21,7 @@ long-document policy can be applied before anything is generated.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -23,12 +29,14 @@ import random
 import time
 import urllib.error
 import urllib.request
+import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from crosstrace.evaluation.arguments import EvalArguments
+from crosstrace.evaluation.arguments import LOGLIK_NEEDS_PROMPT_LOGPROBS, EvalArguments
 from crosstrace.evaluation.prompts import Messages
 
 logger = logging.getLogger(__name__)
@@ -45,8 +53,15 @@ class BackendError(RuntimeError):
 @dataclass(frozen=True)
 class Generation:
     text: str
-    finish_reason: str  # "stop" (end of turn) or "length" (hit max_new_tokens)
+    finish_reason: str  # "stop" (end of turn), "length" (hit max_new_tokens) or "scored" (continuations scored, nothing generated)
     output_tokens: int | None
+
+
+# (chat messages, continuation texts): score each continuation as the start of the reply.
+LoglikRequest = tuple[Messages, list[str]]
+# Token sequences (prompt ids + continuation ids) and how many of their last tokens are the
+# continuation -> the summed log-probability of those last tokens, one per sequence.
+SequenceScorer = Callable[[list[tuple[list[int], int]]], list[float]]
 
 
 class Backend(Protocol):
@@ -62,6 +77,11 @@ class Backend(Protocol):
 
     def generate(self, batch: list[Messages], seeds: list[int]) -> list[Generation]:
         """One generation per prompt, in order; `seeds[i]` is prompt i's sampling seed (see runner.prompt_seed)."""
+        ...
+
+    def loglikelihood(self, requests: list[LoglikRequest]) -> list[list[float]]:
+        """Per request, each continuation's log-probability (summed over its tokens) as the start of
+        the assistant's reply to the messages; raises BackendError where the backend cannot."""
         ...
 
     def describe(self) -> dict[str, Any]: ...
@@ -113,6 +133,42 @@ def _chat_text(tokenizer, messages: Messages) -> str:
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
+def encode_continuations(tokenizer, messages: Messages, continuations: list[str]) -> tuple[list[int], list[list[int]]]:
+    """The token ids of the chat-formatted prompt (the assistant turn opened, exactly what `generate`
+    feeds the model) and, for each continuation, the ids that follow them.
+
+    A continuation is tokenized together with the prompt, as the text would be, and its ids are
+    those after the prompt's own. If the two merge across the boundary (the prompt's ids are not a
+    prefix of the joint ids), the continuation is tokenized alone instead, so the model is still
+    scored on exactly the prompt `generate` gives it; a warning says so. Qwen2.5's and SmolLM2's
+    templates end the prompt with a newline, which no BPE merge crosses.
+    """
+    prompt_text = _chat_text(tokenizer, messages)
+    prompt_ids = tokenizer(prompt_text, add_special_tokens=False).input_ids
+    encoded = []
+    for continuation in continuations:
+        joint = tokenizer(prompt_text + continuation, add_special_tokens=False).input_ids
+        if joint[: len(prompt_ids)] == prompt_ids:
+            ids = joint[len(prompt_ids) :]
+        else:
+            warnings.warn(
+                "a continuation merges with the end of the chat-formatted prompt when tokenized together; it is scored tokenized alone, after the prompt's own tokens",
+                stacklevel=2,
+            )
+            ids = tokenizer(continuation, add_special_tokens=False).input_ids
+        if not ids:
+            raise BackendError(f"continuation {continuation!r} has no tokens after the prompt: nothing to score")
+        encoded.append(ids)
+    return prompt_ids, encoded
+
+
+def score_requests(tokenizer, requests: list[LoglikRequest], score_sequences: SequenceScorer) -> list[list[float]]:
+    """Every (prompt, continuation) pair of `requests` scored in one call, regrouped per request."""
+    encoded = [encode_continuations(tokenizer, messages, continuations) for messages, continuations in requests]
+    sums = iter(score_sequences([(prompt_ids + ids, len(ids)) for prompt_ids, options in encoded for ids in options]))
+    return [[next(sums) for _ in options] for _, options in encoded]
+
+
 class HFBackend:
     name = "hf"
     batch_invariant = False
@@ -155,6 +211,10 @@ class HFBackend:
             raise BackendError(f"cannot load --model {args.model!r}{f' with --adapter {args.adapter!r}' if args.adapter else ''}: {error}") from None
         model.eval()
         self.model = model
+        # Most causal LMs can return logits for the last positions only: scoring continuations then
+        # never materialises a sequence-length x vocabulary tensor (152k columns for Qwen2.5).
+        core = model.get_base_model() if hasattr(model, "get_base_model") else model
+        self.keeps_last_logits = "logits_to_keep" in inspect.signature(core.forward).parameters
 
         # Stop on every end token the checkpoint knows (Qwen2.5-Instruct: <|im_end|> and <|endoftext|>).
         eos = model.generation_config.eos_token_id
@@ -198,6 +258,38 @@ class HFBackend:
             text = self.tokenizer.decode(kept, skip_special_tokens=True)
             results.append(Generation(text=text, finish_reason="length" if stop is None else "stop", output_tokens=len(kept)))
         return results
+
+    def loglikelihood(self, requests: list[LoglikRequest]) -> list[list[float]]:
+        return score_requests(self.tokenizer, requests, self._score_sequences)
+
+    def _score_sequences(self, sequences: list[tuple[list[int], int]]) -> list[float]:
+        """One forward pass over all sequences, left-padded so every continuation ends in the last column."""
+        torch = self._torch
+        width = max(len(ids) for ids, _ in sequences)
+        scored = max(count for _, count in sequences)  # the longest continuation
+        input_ids = torch.full((len(sequences), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros_like(input_ids)
+        for row, (ids, _) in enumerate(sequences):
+            input_ids[row, width - len(ids) :] = torch.tensor(ids)
+            attention_mask[row, width - len(ids) :] = 1
+        # Positions count from each row's first real token. Left unset, the model numbers columns,
+        # and a padded row would be read as starting as many positions late as it has padding.
+        position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask, "position_ids": position_ids}
+        inputs = {name: tensor.to(self.model.device) for name, tensor in inputs.items()}
+        with torch.inference_mode():
+            if self.keeps_last_logits:
+                logits = self.model(**inputs, use_cache=False, logits_to_keep=scored + 1).logits
+            else:
+                logits = self.model(**inputs, use_cache=False).logits[:, -(scored + 1) :]
+            # Column j of logits[:, :-1] predicts the token in column width - scored + j.
+            logprobs = logits[:, :-1].float().log_softmax(dim=-1)
+            targets = inputs["input_ids"][:, width - scored :]
+            token_logprobs = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+            counts = torch.tensor([count for _, count in sequences], device=token_logprobs.device)
+            in_continuation = torch.arange(scored, device=token_logprobs.device) >= (scored - counts).unsqueeze(1)
+            sums = torch.where(in_continuation, token_logprobs, torch.zeros_like(token_logprobs)).sum(dim=-1)
+        return sums.tolist()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -292,6 +384,24 @@ class VLLMBackend:
             results.append(Generation(text=completion.text, finish_reason=finish, output_tokens=len(completion.token_ids)))
         return results
 
+    def loglikelihood(self, requests: list[LoglikRequest]) -> list[list[float]]:
+        return score_requests(self.tokenizer, requests, self._score_sequences)
+
+    def _score_sequences(self, sequences: list[tuple[list[int], int]]) -> list[float]:
+        """Each sequence sent as token ids; vLLM's `prompt_logprobs` gives every prompt token's log-prob."""
+        # prompt_logprobs=1: at each position, the log-prob of the token actually there (plus the
+        # most likely one). One generated token is the least a request can ask for; it is ignored.
+        params = self._vllm.SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=1)
+        outputs = self.llm.generate([{"prompt_token_ids": ids} for ids, _ in sequences], sampling_params=params, lora_request=self.lora_request, use_tqdm=False)
+        sums = []
+        for (ids, count), output in zip(sequences, outputs, strict=True):
+            start = len(ids) - count
+            try:
+                sums.append(sum(output.prompt_logprobs[position][ids[position]].logprob for position in range(start, len(ids))))
+            except (KeyError, IndexError, TypeError):
+                raise BackendError(f"vLLM returned no prompt log-prob for a continuation token (prompt_logprobs has {len(output.prompt_logprobs or [])} positions for {len(ids)} tokens)") from None
+        return sums
+
     def describe(self) -> dict[str, Any]:
         return {"tokenizer": self.tokenizer_source, "context_length": self.context_length, "vllm": getattr(self._vllm, "__version__", None), "lora": self.lora_request is not None}
 
@@ -375,6 +485,9 @@ class OpenAIBackend:
     def generate(self, batch: list[Messages], seeds: list[int]) -> list[Generation]:
         with ThreadPoolExecutor(max_workers=min(self.args.max_concurrency, len(batch))) as pool:
             return list(pool.map(self._one, batch, seeds))
+
+    def loglikelihood(self, requests: list[LoglikRequest]) -> list[list[float]]:
+        raise BackendError(LOGLIK_NEEDS_PROMPT_LOGPROBS)
 
     def describe(self) -> dict[str, Any]:
         return {"served_model": self.served_model, "tokenizer": self.args.tokenizer, "context_length": self.context_length, "token_count": self.token_count}

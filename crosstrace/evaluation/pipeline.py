@@ -72,7 +72,7 @@ def build_task(name: str, args: EvalArguments) -> Task:
         return DacrTask(files, args.dacr_split, args.prompt_template, args.scoring, args.bootstrap, args.seed)
     if not args.mcq_data:
         raise DataError("--mcq_data", None, None, "the mcq task needs MCQ records: a WildSci-format .jsonl, a built MCQ dataset folder or its Hub id")
-    return McqTask(args.mcq_data, args.mcq_config, args.split, args.bootstrap, args.seed)
+    return McqTask(args.mcq_data, args.mcq_config, args.split, args.bootstrap, args.seed, scoring=args.mcq_scoring)
 
 
 # Where a task's data is found when no flag names it: the public releases beside the checkout.
@@ -133,6 +133,13 @@ def _select(prompts: list[Prompt], max_samples: int | None) -> list[Prompt]:
     return prompts if max_samples is None else prompts[:max_samples]
 
 
+def _room_after_prompt(prompts: list[Prompt], max_new_tokens: int) -> int:
+    """Context kept free after each prompt: max_new_tokens for a reply; for scored continuations
+    the longest one's UTF-8 length, a bound on its tokens (a byte-level BPE token covers at least a byte)."""
+    continuations = [text for p in prompts for text in (p.continuations or {}).values()]
+    return max(len(text.encode("utf-8")) for text in continuations) if continuations else max_new_tokens
+
+
 def run_evaluation(args: EvalArguments) -> Path:
     """Generate with the model for every task, score, and write the run folder. Returns the folder."""
     from tqdm.auto import tqdm
@@ -147,11 +154,12 @@ def run_evaluation(args: EvalArguments) -> Path:
     for task in tasks:
         selected = _select(task.prompts(), args.max_samples)
         with tqdm(total=len(selected), desc=f"{task.name}: fitting prompts to the context", unit="prompt") as bar:
-            kept, context = fit_to_context(selected, backend.count_tokens, backend.context_length, args.max_new_tokens, args.long_documents, backend.token_count, bar.update)
+            room = _room_after_prompt(selected, args.max_new_tokens)
+            kept, context = fit_to_context(selected, backend.count_tokens, backend.context_length, room, args.long_documents, backend.token_count, bar.update)
         if context.skipped or context.truncated:
             logger.warning("%s: %d prompt(s) skipped and %d truncated for the context of %s tokens (--long_documents %s)", task.name, len(context.skipped), len(context.truncated), context.max_context_tokens, args.long_documents)
         hashes[task.name] = prompts_hash(kept)
-        generations = generate_all(task.name, kept, backend, generations_path(run_dir, task.name), args.batch_size, args.seed)
+        generations = generate_all(task.name, kept, backend, generations_path(run_dir, task.outputs_name), args.batch_size, args.seed)
         outputs = {prompt_id: record["output"] for prompt_id, record in generations.items()}
         score = _score_outputs(task, outputs)
         results_tasks[task.name] = task_result(task, score, context.to_dict(), generations)
@@ -247,7 +255,7 @@ def _score_task(args: ScoreArguments) -> tuple[Task, Any, dict[str, Any], list[d
     elif args.task == "crosstrace":
         task = CrossTraceTask(benchmark, split_list(args.crosstrace_configs), args.split, judge=build_judge(args), bootstrap=args.bootstrap, seed=args.seed)
     else:
-        task = McqTask(benchmark, args.mcq_config, args.split, args.bootstrap, args.seed)
+        task = McqTask(benchmark, args.mcq_config, args.split, args.bootstrap, args.seed, scoring=args.mcq_scoring)
 
     if isinstance(task, DacrTask) and not _is_raw_outputs_file(predictions_path):
         from crosstrace.scoring.predictions import load_predictions
@@ -279,7 +287,8 @@ def run_scoring(args: ScoreArguments) -> Path:
 
     task, score, extra, samples = _score_task(args)
     predictions_path = Path(args.predictions)
-    run_id = args.run_id or f"score-{args.task}-{slug(predictions_path.stem)}-{args.scoring if args.task == 'dacr' else 'default'}"
+    mode = {"dacr": args.scoring, "mcq": "loglik" if args.mcq_scoring == "loglik" else "default"}.get(args.task, "default")
+    run_id = args.run_id or f"score-{args.task}-{slug(predictions_path.stem)}-{mode}"
     run_dir = Path(args.output_dir) if args.output_dir else Path(DEFAULT_RESULTS_DIR) / run_id
     body = task_result(task, score, None, None, extra)
     body["data"]["predictions"] = {"file": predictions_path.name, "sha256": sha256_file(predictions_path)}

@@ -24,7 +24,11 @@ TRUNCATION_MARK = "\n\n[... the rest of the document was cut to fit the model's 
 
 @dataclass(frozen=True)
 class Prompt:
-    """One generation request. `id` is unique within its task and keys the resumable output file."""
+    """One request to the model. `id` is unique within its task and keys the resumable output file.
+
+    Without `continuations` the model generates a reply to `messages`. With them (label -> text,
+    e.g. "C" -> "Answer: C") nothing is generated: each text is scored by its log-probability as
+    the start of the reply (see `backends.encode_continuations`)."""
 
     id: str
     messages: Messages
@@ -33,6 +37,7 @@ class Prompt:
     document: str | None = None
     with_document: Callable[[str], Messages] | None = field(default=None, compare=False, repr=False)
     prompt_tokens: int | None = None
+    continuations: dict[str, str] | None = None
 
 
 @dataclass
@@ -128,8 +133,9 @@ def _truncate(prompt: Prompt, count_tokens: Callable[[Messages], int], budget: i
 
 
 def prompts_hash(prompts: list[Prompt]) -> str:
-    """sha256 of exactly what the model is shown (ids and messages, in id order)."""
+    """sha256 of exactly what the model is shown (ids, messages and any scored continuations, in id order)."""
     digest = hashlib.sha256()
     for prompt in sorted(prompts, key=lambda p: p.id):
-        digest.update(json.dumps([prompt.id, prompt.messages], ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        shown = [prompt.id, prompt.messages] if prompt.continuations is None else [prompt.id, prompt.messages, prompt.continuations]
+        digest.update(json.dumps(shown, ensure_ascii=False, sort_keys=True).encode("utf-8"))
     return digest.hexdigest()

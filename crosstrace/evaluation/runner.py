@@ -11,12 +11,17 @@ outputs of an uninterrupted run, and no prompt is generated into the file twice:
 - each prompt's sampling seed derives from the run seed and its id, not from its position;
 - a line torn by a kill mid-write (no final newline) is cut off and its prompt generated again;
 - each line records a hash of its prompt: resuming with different prompts is an error, not a mix.
+
+A prompt with continuations (`--mcq_scoring loglik`) is not generated from: its output is the
+JSON table of each continuation's log-probability, e.g. `{"A": -7.1, "B": -2.3, ...}` (a
+non-finite value is written as null), stored and resumed exactly like generated text.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -24,7 +29,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from crosstrace.errors import DataError
-from crosstrace.evaluation.backends import Backend
+from crosstrace.evaluation.backends import Backend, Generation
 from crosstrace.evaluation.prompts import Prompt
 
 GENERATIONS_DIR = "generations"
@@ -37,7 +42,8 @@ def prompt_seed(base_seed: int, prompt_id: str) -> int:
 
 
 def prompt_sha256(prompt: Prompt) -> str:
-    return hashlib.sha256(json.dumps(prompt.messages, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+    shown = prompt.messages if prompt.continuations is None else {"messages": prompt.messages, "continuations": prompt.continuations}
+    return hashlib.sha256(json.dumps(shown, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def generations_path(run_dir: Path, task: str) -> Path:
@@ -80,6 +86,22 @@ def _append(handle, record: dict[str, Any]) -> None:
     os.fsync(handle.fileno())  # on disk before the next batch: a kill loses at most the batch in flight
 
 
+def _run_batch(backend: Backend, prompts: list[Prompt], seed: int) -> list[Generation]:
+    """Generate a reply to each prompt, or, for prompts with continuations, score them (no generation)."""
+    if prompts[0].continuations is None:
+        return backend.generate([p.messages for p in prompts], [prompt_seed(seed, p.id) for p in prompts])
+    tables = backend.loglikelihood([(p.messages, list(p.continuations.values())) for p in prompts])
+    return [
+        Generation(text=json.dumps({label: _finite_or_none(value) for label, value in zip(p.continuations, values, strict=True)}), finish_reason="scored", output_tokens=None)
+        for p, values in zip(prompts, tables, strict=True)
+    ]
+
+
+def _finite_or_none(value: float) -> float | None:
+    """JSON has no infinity: a log-prob of -inf (a token the model gives no probability) becomes null."""
+    return value if math.isfinite(value) else None
+
+
 def batch_order(prompts: list[Prompt]) -> list[Prompt]:
     """Longest first (padding waste stays low, memory errors show up at once), ties by id: fixed for a run."""
     return sorted(prompts, key=lambda p: (-(p.prompt_tokens or 0), p.id))
@@ -103,7 +125,7 @@ def generate_all(task: str, prompts: list[Prompt], backend: Backend, path: Path,
             if not missing:
                 continue
             to_run = missing if backend.batch_invariant else batch
-            outputs = backend.generate([p.messages for p in to_run], [prompt_seed(seed, p.id) for p in to_run])
+            outputs = _run_batch(backend, to_run, seed)
             for prompt, generation in zip(to_run, outputs, strict=True):
                 if prompt.id in finished:
                     continue  # regenerated only to keep the batch as it was; already on disk

@@ -9,7 +9,9 @@
   DACR-Bench files or engine benchmark files, rendered by `crosstrace.dacr_prompt`. The project's
   template by default; upstream's exact file with `--prompt-template`.
 - `mcq`: WildSci-format ten-option questions (A-J) with the project's own prompt, which asks for
-  a final line `Answer: X`.
+  a final line `Answer: X`. Scored from the generated answer's final letter (`generate`), or,
+  with `--mcq_scoring loglik`, from the log-probability of each option's continuation
+  `Answer: <letter>` right after the prompt (nothing generated; the most likely option is the answer).
 
 Each task turns the model's raw outputs into a `TaskScore` through `crosstrace.scoring` and
 gives the per-sample rows for `samples.jsonl`. No row carries third-party reference text
@@ -20,6 +22,7 @@ from it, and its score.
 from __future__ import annotations
 
 import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass
@@ -49,6 +52,11 @@ class Task(ABC):
     @abstractmethod
     def prompts(self) -> list[Prompt]:
         """Every prompt of the task, in a fixed order."""
+
+    @property
+    def outputs_name(self) -> str:
+        """The name of the task's file under generations/: outputs of different kinds never share one."""
+        return self.name
 
     @abstractmethod
     def data_info(self) -> dict[str, Any]:
@@ -364,6 +372,12 @@ class DacrTask(Task):
 # ----------------------------------------------------------------------------- mcq
 
 MCQ_LETTERS = "ABCDEFGHIJ"
+MCQ_SCORING_MODES = ("generate", "loglik")
+# loglik: the reply each option is scored as, the final line MCQ_TEMPLATE asks for, put right
+# where the assistant's turn opens. Every option's text has the same tokens but its letter.
+MCQ_LOGLIK_CONTINUATION = "Answer: {letter}"
+# Per-option log-probs are summed over the continuation's tokens (not averaged per token).
+MCQ_LOGLIK_NORMALIZATION = "sum"
 
 MCQ_TEMPLATE = """Answer the following multiple-choice question. Exactly one of the options is correct.
 
@@ -401,12 +415,29 @@ def check_mcq_record(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "options": {letter: present[letter] for letter in letters}}
 
 
+def parse_option_logprobs(output: str, letters: str) -> dict[str, float | None]:
+    """A stored loglik output (JSON {letter: log-prob or null}) for a question with options `letters`;
+    raises ValueError saying what is wrong."""
+    try:
+        table = json.loads(output)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not a JSON table of option log-probs ({error.msg})") from None
+    if not isinstance(table, dict) or sorted(table) != sorted(letters):
+        raise ValueError(f"expected log-probs for exactly the options {letters}, got {sorted(table) if isinstance(table, dict) else type(table).__name__}")
+    bad = [k for k, v in table.items() if v is not None and (isinstance(v, bool) or not isinstance(v, int | float))]
+    if bad:
+        raise ValueError(f"option(s) {bad}: log-prob is not a number")
+    return table
+
+
 class McqTask(Task):
     name = "mcq"
 
-    def __init__(self, source: str, config: str | None = None, split: str = "test", bootstrap: int = 1000, seed: int = 0):
+    def __init__(self, source: str, config: str | None = None, split: str = "test", bootstrap: int = 1000, seed: int = 0, scoring: str = "generate"):
         super().__init__()
-        self.bootstrap, self.seed = bootstrap, seed
+        if scoring not in MCQ_SCORING_MODES:
+            raise ValueError(f"mcq scoring {scoring!r}: choose among {', '.join(MCQ_SCORING_MODES)}")
+        self.bootstrap, self.seed, self.scoring = bootstrap, seed, scoring
         self.records: list[dict[str, Any]] = []
         self.ids: list[str] = []
         path = Path(source)
@@ -434,23 +465,56 @@ class McqTask(Task):
         if duplicated:
             raise DataError(source, None, "id", f"{len(duplicated)} duplicate record ids, e.g. {duplicated[:3]}")
 
+    @property
+    def outputs_name(self) -> str:
+        # Option log-prob tables and generated answers of one run folder are kept apart.
+        return "mcq-loglik" if self.scoring == "loglik" else self.name
+
     def prompts(self) -> list[Prompt]:
-        return [Prompt(id=i, messages=[{"role": "user", "content": render_mcq_prompt(r)}]) for i, r in zip(self.ids, self.records, strict=True)]
+        return [
+            Prompt(
+                id=i,
+                messages=[{"role": "user", "content": render_mcq_prompt(r)}],
+                continuations={letter: MCQ_LOGLIK_CONTINUATION.format(letter=letter) for letter in r["options"]} if self.scoring == "loglik" else None,
+            )
+            for i, r in zip(self.ids, self.records, strict=True)
+        ]
 
     def data_info(self) -> dict[str, Any]:
         return {**self._info, "records": len(self.records), "input_problems": len(self.input_problems.skipped)}
 
     def scoring_info(self) -> dict[str, Any]:
-        return {"extraction": "final letter (an answer naming two letters is wrong)", "prompt_template_hash": hashlib.sha256(MCQ_TEMPLATE.encode("utf-8")).hexdigest()[:16]}
+        template_hash = hashlib.sha256(MCQ_TEMPLATE.encode("utf-8")).hexdigest()[:16]
+        if self.scoring == "loglik":
+            return {
+                "mcq_scoring": "loglik",
+                "continuation": MCQ_LOGLIK_CONTINUATION,
+                "normalization": MCQ_LOGLIK_NORMALIZATION,
+                "selection": "the option whose continuation is most likely right after the prompt (a tie at the top is wrong)",
+                "prompt_template_hash": template_hash,
+            }
+        return {"mcq_scoring": "generate", "extraction": "final letter (an answer naming two letters is wrong)", "prompt_template_hash": template_hash}
 
     def _scored(self, outputs: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
         return [(i, r) for i, r in zip(self.ids, self.records, strict=True) if i in outputs]
 
     def score(self, outputs: dict[str, str]) -> TaskScore:
-        from crosstrace.scoring.mcq import score_mcq
+        from crosstrace.scoring.mcq import score_mcq, score_mcq_loglik
 
         scored = self._scored(outputs)
-        return score_mcq([r for _, r in scored], [outputs[i] for i, _ in scored], bootstrap=self.bootstrap, seed=self.seed)
+        records = [r for _, r in scored]
+        if self.scoring == "generate":
+            return score_mcq(records, [outputs[i] for i, _ in scored], bootstrap=self.bootstrap, seed=self.seed)
+        tables, problems = [], []
+        for record_id, record in scored:
+            try:
+                tables.append(parse_option_logprobs(outputs[record_id], "".join(record["options"])))
+            except ValueError as error:
+                problems.append({"id": record_id, "problem": f"{error}; scored as no answer"})
+                tables.append({})
+        score = score_mcq_loglik(records, tables, normalization=MCQ_LOGLIK_NORMALIZATION, bootstrap=self.bootstrap, seed=self.seed)
+        score.problems = problems + list(score.problems)
+        return score
 
     def sample_rows(self, score: TaskScore, outputs: dict[str, str]) -> list[dict[str, Any]]:
         scored = self._scored(outputs)
