@@ -1,7 +1,9 @@
 """`evaluate.py --mcq_scoring loglik`: options scored by the log-probability of "Answer: <letter>"
 after the chat-formatted prompt, checked against independent unbatched forward passes of the tiny
 Qwen2 (base and with a LoRA adapter), through a whole run, a resumed run and the score
-sub-command; the vllm backend against a fake vllm; the openai backend refused."""
+sub-command; the prompt shared by options that differ only in their last token (one sequence per
+question) against one sequence per option, alone and in mixed batches; the vllm backend against a
+fake vllm; the openai backend refused."""
 
 from __future__ import annotations
 
@@ -14,7 +16,15 @@ import pytest
 from test_evaluate_backends import _fake_vllm
 
 from crosstrace.evaluation.arguments import EvalArguments
-from crosstrace.evaluation.backends import BackendError, HFBackend, OpenAIBackend, VLLMBackend, encode_continuations
+from crosstrace.evaluation.backends import (
+    BackendError,
+    HFBackend,
+    OpenAIBackend,
+    ScoringSequence,
+    VLLMBackend,
+    encode_continuations,
+    plan_sequences,
+)
 from crosstrace.evaluation.tasks import McqTask
 from crosstrace.paths import REPO_ROOT
 
@@ -135,8 +145,81 @@ def test_scores_go_through_the_adapter(backend, tmp_path):
     (scores,) = with_adapter.loglikelihood([(prompt.messages, continuations)])
     prompt_ids, encoded = encode_continuations(with_adapter.tokenizer, prompt.messages, continuations)
     assert scores == pytest.approx([_unbatched_logprob(with_adapter.model, prompt_ids, ids) for ids in encoded], abs=TOLERANCE)
+    # The shared prompt (the default) and one sequence per option agree through the adapter too.
+    (per_option,) = with_adapter.loglikelihood([(prompt.messages, continuations)], share_prompt=False)
+    assert scores == pytest.approx(per_option, abs=TOLERANCE)
     (base_scores,) = backend.loglikelihood([(prompt.messages, continuations)])
     assert max(abs(a - b) for a, b in zip(scores, base_scores, strict=True)) > 1e-3
+
+
+# ----------------------------------------------------------------------------- one sequence per question
+
+
+def test_plan_shares_a_sequence_only_when_continuations_differ_in_their_last_token():
+    prompt = [1, 2, 3]
+    # "Answer: A" .. "Answer: C" as token ids: the prompt and the shared tokens once, each letter a candidate.
+    assert plan_sequences(prompt, [[7, 8, 10], [7, 8, 11], [7, 8, 12]]) == [ScoringSequence(ids=[1, 2, 3, 7, 8], scored=2, last_tokens=[10, 11, 12])]
+    # One-token continuations of one context: the prompt alone is run.
+    assert plan_sequences(prompt, [[10], [11]]) == [ScoringSequence(ids=[1, 2, 3], scored=0, last_tokens=[10, 11])]
+    # Differing before the last token, in length, or not to be shared: each continuation whole in a sequence of its own.
+    for options in ([[7, 8, 10], [7, 9, 10]], [[7, 8, 10], [7, 8]], [[7, 8], [7, 8, 10]]):
+        assert plan_sequences(prompt, options) == [ScoringSequence(ids=prompt + ids, scored=len(ids)) for ids in options]
+    assert plan_sequences(prompt, [[7, 8, 10], [7, 8, 11]], share_prompt=False) == [
+        ScoringSequence(ids=[1, 2, 3, 7, 8, 10], scored=3),
+        ScoringSequence(ids=[1, 2, 3, 7, 8, 11], scored=3),
+    ]
+
+
+def _record_sequences(backend, monkeypatch) -> list[list[ScoringSequence]]:
+    """The sequences of every call the backend makes to its model while the test runs."""
+    calls: list[list[ScoringSequence]] = []
+    score = backend._score_sequences
+
+    def recording(sequences):
+        calls.append(sequences)
+        return score(sequences)
+
+    monkeypatch.setattr(backend, "_score_sequences", recording)
+    return calls
+
+
+def test_one_sequence_per_question_scores_like_one_sequence_per_option(backend, monkeypatch):
+    prompts = _loglik_prompts()
+    requests = [(p.messages, list(p.continuations.values())) for p in prompts]
+    calls = _record_sequences(backend, monkeypatch)
+    shared = backend.loglikelihood(requests)
+    per_option = backend.loglikelihood(requests, share_prompt=False)
+
+    shared_call, per_option_call = calls
+    # "Answer", ":" scored inside each question's one sequence; the ten letters read after it.
+    assert [(s.scored, len(s.last_tokens)) for s in shared_call] == [(2, 10)] * len(prompts)
+    # The reference: each option whole in its own sequence, as the general path runs it.
+    assert len(per_option_call) == 10 * len(prompts) and all(s.scored == 3 and not s.last_tokens for s in per_option_call)
+    for together, apart in zip(shared, per_option, strict=True):
+        assert len(together) == 10 and together == pytest.approx(apart, abs=TOLERANCE)
+
+
+def test_a_mixed_batch_shares_where_it_can_and_scores_each_request_as_alone(backend, monkeypatch):
+    question = _loglik_prompts()[0]
+    requests = [
+        (question.messages, list(question.continuations.values())),  # shared: ten letters after "Answer:"
+        ([{"role": "user", "content": "Name a noble gas."}], ["Answer: A", "Answer: the heaviest of the noble gases, radon"]),  # lengths differ
+        ([{"role": "user", "content": "Name one."}], ["Answer: A", "Option: A"]),  # same length, differ in the first token
+        ([{"role": "user", "content": "Pick a letter."}], ["A", "B", "C"]),  # one token each: only the prompt is run
+    ]
+    calls = _record_sequences(backend, monkeypatch)
+    together = backend.loglikelihood(requests)
+    (batch,) = calls  # one forward pass for the whole batch
+    _, (_, radon) = encode_continuations(backend.tokenizer, *requests[1])
+    assert [len(s.last_tokens) for s in batch] == [10, 0, 0, 0, 0, 3]
+    assert [s.scored for s in batch] == [2, 3, len(radon), 3, 3, 0]
+
+    for request, scores in zip(requests, together, strict=True):
+        (alone,) = backend.loglikelihood([request], share_prompt=False)
+        assert len(scores) == len(request[1]) and scores == pytest.approx(alone, abs=TOLERANCE)
+    # And the one-token options equal their own unbatched forward pass.
+    prompt_ids, encoded = encode_continuations(backend.tokenizer, *requests[-1])
+    assert together[-1] == pytest.approx([_unbatched_logprob(backend.model, prompt_ids, ids) for ids in encoded], abs=TOLERANCE)
 
 
 # ----------------------------------------------------------------------------- evaluate.py runs
@@ -270,6 +353,10 @@ def test_vllm_backend_sums_prompt_logprobs_of_the_continuation_tokens(monkeypatc
     assert [p["prompt_token_ids"] for p in sent["prompts"]] == [["which", "one", "Answer:", letter] for letter in "ABC"]
     assert sent["params"].kwargs == {"max_tokens": 1, "temperature": 0.0, "prompt_logprobs": 1}
     assert sent["lora"] is backend.lora_request
+    # A and B share their first tokens but still go as one sequence each (prompt_logprobs reads only
+    # the token there): the same requests and scores as without sharing.
+    assert backend.loglikelihood([(messages, [" Answer: A", " Answer: B"]), (messages, [" Answer: C"])], share_prompt=False) == tables
+    assert calls["generate"]["prompts"] == sent["prompts"]
 
 
 def test_help_documents_the_flag(script, capsys):

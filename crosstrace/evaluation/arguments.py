@@ -79,7 +79,7 @@ class EvalArguments:
         default=8,
         metadata={
             "help": "Prompts per generation call (hf: one padded batch; vllm: one engine call; openai: requests in flight per round). "
-            "With --mcq_scoring loglik, questions per call, each one sequence per option."
+            "With --mcq_scoring loglik, questions per call (hf: one sequence per question when the options differ only in their last token; vllm: one per option)."
         },
     )
 

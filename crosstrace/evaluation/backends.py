@@ -10,10 +10,12 @@ given continuations by their log-probability after the prompt (`loglikelihood`, 
   applied with peft. The checkpoint's own `generation_config` (Qwen2.5 ships sampling defaults
   and a repetition penalty) is replaced, so only the recorded settings decide the outputs.
   Continuations are scored in one left-padded forward pass per batch, logits kept only where
-  the continuations are.
+  the continuations are. Continuations that differ only in their last token ("Answer: A" ..
+  "Answer: J") share one sequence: the prompt runs once per question, not once per option.
 - `vllm`: the vLLM engine, the adapter as a `LoRARequest`. Needs the `vllm` package and a CUDA
   GPU; otherwise a clear error says so (it is not installable on CPU-only machines).
-  Continuations are scored with `prompt_logprobs` (prompt + continuation sent as token ids).
+  Continuations are scored with `prompt_logprobs` (prompt + continuation sent as token ids),
+  one sequence per option (see `VLLMBackend._score_sequences` for why).
 - `openai`: POST /chat/completions with retries (timeouts, 429, 5xx; exponential backoff,
   Retry-After honoured) and bounded concurrency. Only the standard library is used. With
   `--adapter`, the adapter's name is sent as the model (how vLLM's server names LoRA modules).
@@ -32,7 +34,7 @@ import urllib.request
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,9 +61,27 @@ class Generation:
 
 # (chat messages, continuation texts): score each continuation as the start of the reply.
 LoglikRequest = tuple[Messages, list[str]]
-# Token sequences (prompt ids + continuation ids) and how many of their last tokens are the
-# continuation -> the summed log-probability of those last tokens, one per sequence.
-SequenceScorer = Callable[[list[tuple[list[int], int]]], list[float]]
+
+
+@dataclass(frozen=True)
+class ScoringSequence:
+    """Token ids to run through the model, and the continuation tokens to score.
+
+    The last `scored` of `ids` are continuation tokens: their log-probs are summed. `last_tokens`,
+    when given, are alternatives for one more continuation token, each read from the distribution
+    after `ids`: the scorer then returns one sum per alternative (the sum inside `ids` plus the
+    alternative's log-prob); without them, one sum. Under causal attention no token's log-prob
+    depends on what follows it, so continuations that differ only in their last token share one
+    sequence exactly (`plan_sequences`).
+    """
+
+    ids: list[int]
+    scored: int
+    last_tokens: list[int] = field(default_factory=list)
+
+
+# Sequences -> per sequence, its sums in order: one per entry of `last_tokens`, or one when it has none.
+SequenceScorer = Callable[[list[ScoringSequence]], list[list[float]]]
 
 
 class Backend(Protocol):
@@ -79,9 +99,10 @@ class Backend(Protocol):
         """One generation per prompt, in order; `seeds[i]` is prompt i's sampling seed (see runner.prompt_seed)."""
         ...
 
-    def loglikelihood(self, requests: list[LoglikRequest]) -> list[list[float]]:
+    def loglikelihood(self, requests: list[LoglikRequest], share_prompt: bool = True) -> list[list[float]]:
         """Per request, each continuation's log-probability (summed over its tokens) as the start of
-        the assistant's reply to the messages; raises BackendError where the backend cannot."""
+        the assistant's reply to the messages; raises BackendError where the backend cannot.
+        `share_prompt=False` scores every continuation in a sequence of its own (see `plan_sequences`)."""
         ...
 
     def describe(self) -> dict[str, Any]: ...
@@ -162,11 +183,33 @@ def encode_continuations(tokenizer, messages: Messages, continuations: list[str]
     return prompt_ids, encoded
 
 
-def score_requests(tokenizer, requests: list[LoglikRequest], score_sequences: SequenceScorer) -> list[list[float]]:
-    """Every (prompt, continuation) pair of `requests` scored in one call, regrouped per request."""
-    encoded = [encode_continuations(tokenizer, messages, continuations) for messages, continuations in requests]
-    sums = iter(score_sequences([(prompt_ids + ids, len(ids)) for prompt_ids, options in encoded for ids in options]))
-    return [[next(sums) for _ in options] for _, options in encoded]
+def plan_sequences(prompt_ids: list[int], options: list[list[int]], share_prompt: bool = True) -> list[ScoringSequence]:
+    """The sequences that score every continuation (token ids `options`) after `prompt_ids`, in order.
+
+    When all continuations have the same tokens but the last (the MCQ options "Answer: A" ..
+    "Answer: J"), one sequence holds the prompt and the shared tokens, and each option is one
+    candidate last token: the prompt is computed once, as lm-evaluation-harness does for
+    one-token continuations of one context. Otherwise (or with `share_prompt=False`, the
+    reference the shared path is checked against) each continuation gets a sequence of its own,
+    the prompt followed by the whole continuation.
+    """
+    if not options:
+        return []
+    shared = options[0][:-1]
+    if share_prompt and all(ids[:-1] == shared for ids in options):  # equal lengths, equal tokens but the last
+        return [ScoringSequence(ids=prompt_ids + shared, scored=len(shared), last_tokens=[ids[-1] for ids in options])]
+    return [ScoringSequence(ids=prompt_ids + ids, scored=len(ids)) for ids in options]
+
+
+def score_requests(tokenizer, requests: list[LoglikRequest], score_sequences: SequenceScorer, share_prompt: bool = True) -> list[list[float]]:
+    """Every continuation of `requests` scored in one call to `score_sequences`, regrouped per request."""
+    plans = []
+    for messages, continuations in requests:
+        prompt_ids, options = encode_continuations(tokenizer, messages, continuations)
+        plans.append(plan_sequences(prompt_ids, options, share_prompt))
+    sums = iter(score_sequences([sequence for plan in plans for sequence in plan]))
+    # A request's sequences hold its continuations in order, so their sums concatenate to one per continuation.
+    return [[value for _ in plan for value in next(sums)] for plan in plans]
 
 
 class HFBackend:
@@ -259,19 +302,21 @@ class HFBackend:
             results.append(Generation(text=text, finish_reason="length" if stop is None else "stop", output_tokens=len(kept)))
         return results
 
-    def loglikelihood(self, requests: list[LoglikRequest]) -> list[list[float]]:
-        return score_requests(self.tokenizer, requests, self._score_sequences)
+    def loglikelihood(self, requests: list[LoglikRequest], share_prompt: bool = True) -> list[list[float]]:
+        return score_requests(self.tokenizer, requests, self._score_sequences, share_prompt)
 
-    def _score_sequences(self, sequences: list[tuple[list[int], int]]) -> list[float]:
-        """One forward pass over all sequences, left-padded so every continuation ends in the last column."""
+    def _score_sequences(self, sequences: list[ScoringSequence]) -> list[list[float]]:
+        """One forward pass over all sequences, left-padded so every sequence ends in the last column:
+        the logits before it score the continuation tokens inside the sequences, the last column's
+        (the distribution of what follows a sequence) its candidate last tokens, if it has any."""
         torch = self._torch
-        width = max(len(ids) for ids, _ in sequences)
-        scored = max(count for _, count in sequences)  # the longest continuation
+        width = max(len(sequence.ids) for sequence in sequences)
+        scored = max(sequence.scored for sequence in sequences)  # the most continuation tokens inside a sequence
         input_ids = torch.full((len(sequences), width), self.tokenizer.pad_token_id, dtype=torch.long)
         attention_mask = torch.zeros_like(input_ids)
-        for row, (ids, _) in enumerate(sequences):
-            input_ids[row, width - len(ids) :] = torch.tensor(ids)
-            attention_mask[row, width - len(ids) :] = 1
+        for row, sequence in enumerate(sequences):
+            input_ids[row, width - len(sequence.ids) :] = torch.tensor(sequence.ids)
+            attention_mask[row, width - len(sequence.ids) :] = 1
         # Positions count from each row's first real token. Left unset, the model numbers columns,
         # and a padded row would be read as starting as many positions late as it has padding.
         position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
@@ -282,14 +327,17 @@ class HFBackend:
                 logits = self.model(**inputs, use_cache=False, logits_to_keep=scored + 1).logits
             else:
                 logits = self.model(**inputs, use_cache=False).logits[:, -(scored + 1) :]
-            # Column j of logits[:, :-1] predicts the token in column width - scored + j.
-            logprobs = logits[:, :-1].float().log_softmax(dim=-1)
+            logprobs = logits.float().log_softmax(dim=-1)
+            # Column j of logprobs[:, :-1] predicts the token in column width - scored + j.
             targets = inputs["input_ids"][:, width - scored :]
-            token_logprobs = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-            counts = torch.tensor([count for _, count in sequences], device=token_logprobs.device)
+            token_logprobs = logprobs[:, :-1].gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+            counts = torch.tensor([sequence.scored for sequence in sequences], device=token_logprobs.device)
             in_continuation = torch.arange(scored, device=token_logprobs.device) >= (scored - counts).unsqueeze(1)
-            sums = torch.where(in_continuation, token_logprobs, torch.zeros_like(token_logprobs)).sum(dim=-1)
-        return sums.tolist()
+            inside = torch.where(in_continuation, token_logprobs, torch.zeros_like(token_logprobs)).sum(dim=-1).tolist()
+            after = logprobs[:, -1]  # the distribution of the token after each sequence
+            # Without candidates the continuation ends inside the sequence: its one sum is the score.
+            last = [after[row, sequence.last_tokens].tolist() if sequence.last_tokens else [0.0] for row, sequence in enumerate(sequences)]
+        return [[head + value for value in values] for head, values in zip(inside, last, strict=True)]
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -384,23 +432,36 @@ class VLLMBackend:
             results.append(Generation(text=completion.text, finish_reason=finish, output_tokens=len(completion.token_ids)))
         return results
 
-    def loglikelihood(self, requests: list[LoglikRequest]) -> list[list[float]]:
-        return score_requests(self.tokenizer, requests, self._score_sequences)
+    def loglikelihood(self, requests: list[LoglikRequest], share_prompt: bool = True) -> list[list[float]]:
+        return score_requests(self.tokenizer, requests, self._score_sequences, share_prompt)
 
-    def _score_sequences(self, sequences: list[tuple[list[int], int]]) -> list[float]:
-        """Each sequence sent as token ids; vLLM's `prompt_logprobs` gives every prompt token's log-prob."""
+    def _score_sequences(self, sequences: list[ScoringSequence]) -> list[list[float]]:
+        """Each sequence sent as token ids, once per candidate last token (appended) if it has
+        any; vLLM's `prompt_logprobs` gives every prompt token's log-prob.
+
+        Options that share a sequence are still sent one sequence each, which costs a prefill of
+        the prompt per option (vLLM does not read its prefix cache for a request that asks for
+        prompt_logprobs). Reading all candidates from one request would need the log-probs of
+        the position after the prompt for given tokens, and vLLM returns a position's log-probs only
+        for the token there (prompt_logprobs) and the top k (`logprobs`, k at most the engine's
+        max_logprobs, 20 by default): a letter outside the top k would have no exact score. This
+        path is exact for any candidate.
+        """
         # prompt_logprobs=1: at each position, the log-prob of the token actually there (plus the
         # most likely one). One generated token is the least a request can ask for; it is ignored.
         params = self._vllm.SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=1)
-        outputs = self.llm.generate([{"prompt_token_ids": ids} for ids, _ in sequences], sampling_params=params, lora_request=self.lora_request, use_tqdm=False)
+        sent = [[([*sequence.ids, token], sequence.scored + 1) for token in sequence.last_tokens] or [(sequence.ids, sequence.scored)] for sequence in sequences]
+        expanded = [prompt for per_sequence in sent for prompt in per_sequence]
+        outputs = self.llm.generate([{"prompt_token_ids": ids} for ids, _ in expanded], sampling_params=params, lora_request=self.lora_request, use_tqdm=False)
         sums = []
-        for (ids, count), output in zip(sequences, outputs, strict=True):
+        for (ids, count), output in zip(expanded, outputs, strict=True):
             start = len(ids) - count
             try:
                 sums.append(sum(output.prompt_logprobs[position][ids[position]].logprob for position in range(start, len(ids))))
             except (KeyError, IndexError, TypeError):
                 raise BackendError(f"vLLM returned no prompt log-prob for a continuation token (prompt_logprobs has {len(output.prompt_logprobs or [])} positions for {len(ids)} tokens)") from None
-        return sums
+        regrouped = iter(sums)
+        return [[next(regrouped) for _ in per_sequence] for per_sequence in sent]
 
     def describe(self) -> dict[str, Any]:
         return {"tokenizer": self.tokenizer_source, "context_length": self.context_length, "vllm": getattr(self._vllm, "__version__", None), "lora": self.lora_request is not None}
@@ -486,7 +547,7 @@ class OpenAIBackend:
         with ThreadPoolExecutor(max_workers=min(self.args.max_concurrency, len(batch))) as pool:
             return list(pool.map(self._one, batch, seeds))
 
-    def loglikelihood(self, requests: list[LoglikRequest]) -> list[list[float]]:
+    def loglikelihood(self, requests: list[LoglikRequest], share_prompt: bool = True) -> list[list[float]]:
         raise BackendError(LOGLIK_NEEDS_PROMPT_LOGPROBS)
 
     def describe(self) -> dict[str, Any]:
