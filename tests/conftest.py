@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -39,3 +40,25 @@ def dacr_mini() -> Path:
     if path is None:
         pytest.skip(_ABSENT)
     return path
+
+
+@pytest.fixture(scope="session")
+def evaluate_script():
+    """evaluate.py, loaded from its path: `import evaluate` would find Hugging Face's `evaluate` library instead."""
+    spec = importlib.util.spec_from_file_location("evaluate_script", paths.REPO_ROOT / "evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models gain nothing from threads, and on a busy shared CI machine OpenMP threads waiting
+    on each other made generation ~3x slower; restored afterwards for other tests. Modules opt in
+    with `pytestmark = pytest.mark.usefixtures("one_torch_thread")`."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from process_group import run_or_fail
 
 from crosstrace.paths import REPO_ROOT
 
@@ -43,15 +43,7 @@ def _run_demo(project: Path, *train_args: str) -> subprocess.CompletedProcess:
         "DEMO_EVAL_SAMPLES": "2",
         "DEMO_MAX_NEW_TOKENS": "8",
     }
-    command = ["bash", "scripts/demo.sh", *train_args]
-    demo = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        stdout, stderr = demo.communicate(timeout=900)
-    except subprocess.TimeoutExpired:
-        os.killpg(demo.pid, signal.SIGKILL)
-        stdout, stderr = demo.communicate()
-        pytest.fail(f"the demo did not finish in 900 s:\n{stderr[-3000:]}")
-    return subprocess.CompletedProcess(command, demo.returncode, stdout, stderr)
+    return run_or_fail(["bash", "scripts/demo.sh", *train_args], project, env, 900, "the demo")
 
 
 @pytest.mark.slow

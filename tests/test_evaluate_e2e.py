@@ -3,7 +3,6 @@ sub-commands, the openai backend behind a local server, and resuming after SIGKI
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -21,29 +20,12 @@ BENCH = FIXTURES / "bench_small.json"
 RELEASE = FIXTURES / "crosstrace_release"
 MCQ = FIXTURES / "mcq_small.jsonl"
 TINY = "builtin:tiny-qwen2"  # a random 2-layer Qwen2 (hidden 64) with the real Qwen2.5 tokenizer
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 # Small everything: the tiny model writes noise, so a few tokens show the whole path.
 QUICK = ["--max_new_tokens", "8", "--bootstrap", "20", "--batch_size", "2"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """The tiny model gains nothing from threads, and on a busy shared CI machine OpenMP threads
-    waiting on each other made generation ~3x slower; restored afterwards for other tests."""
-    import torch
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def script():
-    # Loaded from its path: `import evaluate` would find Hugging Face's `evaluate` library instead.
-    spec = importlib.util.spec_from_file_location("evaluate_script", REPO_ROOT / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _results(run_dir: Path) -> dict:
@@ -66,7 +48,7 @@ def _reference_texts() -> list[str]:
     return texts
 
 
-def test_hf_run_on_every_task(script, tmp_path):
+def test_hf_run_on_every_task(evaluate_script, tmp_path):
     from crosstrace.evaluation.tasks import DacrTask
     from crosstrace.tokenization import load_qwen25_tokenizer
 
@@ -79,7 +61,7 @@ def test_hf_run_on_every_task(script, tmp_path):
     out = tmp_path / "run"
     argv = ["--model", TINY, "--tasks", "crosstrace,dacr,mcq", "--crosstrace_data", str(RELEASE), "--dacr_benchmarks", str(BENCH), "--mcq_data", str(MCQ)]
     argv += [*QUICK, "--max_context_tokens", str(context), "--output_dir", str(out)]
-    assert script.main(argv) == 0
+    assert evaluate_script.main(argv) == 0
 
     results = _results(out)
     assert results["schema_version"] == 1 and results["model"] == {**results["model"], "name_or_path": TINY, "adapter": None, "backend": "hf"}
@@ -108,20 +90,20 @@ def test_hf_run_on_every_task(script, tmp_path):
     assert sorted(p.name for p in (out / "generations").iterdir()) == ["crosstrace.jsonl", "dacr.jsonl", "mcq.jsonl"]
 
     # The same command again resumes: nothing is generated twice, and the scores are the same.
-    assert script.main(argv) == 0
+    assert evaluate_script.main(argv) == 0
     assert _results(out)["tasks"]["dacr"]["metrics"] == dacr["metrics"]
     assert len((out / "generations" / "dacr.jsonl").read_text().splitlines()) == 1
     # Other decoding in the same folder would mix two runs' outputs: refused before the model loads.
-    assert script.main([*argv, "--max_new_tokens", "9"]) == 1
+    assert evaluate_script.main([*argv, "--max_new_tokens", "9"]) == 1
     assert _results(out)["decoding"]["max_new_tokens"] == 8
 
 
 @pytest.mark.shared_data
-def test_hf_run_on_the_mini_file_and_the_release(script, tmp_path, dacr_mini, crosstrace_release):
+def test_hf_run_on_the_mini_file_and_the_release(evaluate_script, tmp_path, dacr_mini, crosstrace_release):
     out = tmp_path / "run"
     argv = ["--model", TINY, "--tasks", "dacr,crosstrace", "--dacr_benchmarks", str(dacr_mini), "--dacr_split", "synthetic", "--crosstrace_data", str(crosstrace_release)]
     argv += [*QUICK, "--max_samples", "2", "--max_context_tokens", "1024", "--long_documents", "truncate", "--output_dir", str(out)]
-    assert script.main(argv) == 0
+    assert evaluate_script.main(argv) == 0
     results = _results(out)
     dacr = results["tasks"]["dacr"]
     assert dacr["skipped"]["long_documents"]["truncated_count"] == 2  # engine documents run to ~5k tokens
@@ -147,17 +129,17 @@ def _write_predictions(path: Path, answers_for) -> Path:
 
 
 @pytest.mark.parametrize("mode", ["strict", "reference"])
-def test_score_gold_answers_are_all_correct(script, tmp_path, mode):
+def test_score_gold_answers_are_all_correct(evaluate_script, tmp_path, mode):
     predictions = _write_predictions(tmp_path / "gold.json", lambda q: {"answer": q["goldAnswer"], "citation": "", "confidence": 1.0})
     out = tmp_path / mode
-    assert script.main(["score", "--task", "dacr", "--benchmark", str(BENCH), "--predictions", str(predictions), "--scoring", mode, "--output-dir", str(out), "--bootstrap", "20"]) == 0
+    assert evaluate_script.main(["score", "--task", "dacr", "--benchmark", str(BENCH), "--predictions", str(predictions), "--scoring", mode, "--output-dir", str(out), "--bootstrap", "20"]) == 0
     metrics = _results(out)["tasks"]["dacr"]["metrics"]
     assert metrics["accuracy"] == 1.0 and metrics["pass_rate"] == 1.0 and metrics["cars"] == 1.0 and metrics["trap_evasion"] == 1.0
     assert 0.0 <= metrics["ece"] <= 1.0
     assert _results(out)["model"]["backend"] == "predictions-file"
 
 
-def test_score_reports_bad_prediction_entries_and_goes_on(script, tmp_path):
+def test_score_reports_bad_prediction_entries_and_goes_on(evaluate_script, tmp_path):
     lines = [
         json.dumps({"challengeId": "eval-fixture-001", "answers": {"q01": {"answer": "48", "confidence": 0.9}, "q02": {"answer": ["2.7"]}, "q04": {"answer": "Halden-3", "confidence": "NaN"}}}),
         "{this line is not json",
@@ -168,7 +150,7 @@ def test_score_reports_bad_prediction_entries_and_goes_on(script, tmp_path):
     predictions = tmp_path / "messy.jsonl"
     predictions.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
-    assert script.main(["score", "--task", "dacr", "--benchmark", str(BENCH), "--predictions", str(predictions), "--output-dir", str(out), "--bootstrap", "20"]) == 0
+    assert evaluate_script.main(["score", "--task", "dacr", "--benchmark", str(BENCH), "--predictions", str(predictions), "--output-dir", str(out), "--bootstrap", "20"]) == 0
     dacr = _results(out)["tasks"]["dacr"]
     assert dacr["n"]["questions"] == 8
     assert dacr["metrics"]["accuracy"] == pytest.approx(4 / 8)  # 48, Halden-3, 3.5 mM, strain K7
@@ -178,7 +160,7 @@ def test_score_reports_bad_prediction_entries_and_goes_on(script, tmp_path):
     assert "problems in outputs or predictions" in (out / "report.md").read_text()
 
 
-def test_score_raw_outputs_for_crosstrace_and_mcq(script, tmp_path):
+def test_score_raw_outputs_for_crosstrace_and_mcq(evaluate_script, tmp_path):
     good = "Core insight: a b c\n\nReasoning:\n1. one.\n2. two.\n3. three.\n\nHypothesis: h.\n\nApproach: a."
     crosstrace = tmp_path / "ct.jsonl"
     crosstrace.write_text(
@@ -188,7 +170,7 @@ def test_score_raw_outputs_for_crosstrace_and_mcq(script, tmp_path):
         + "\n"
     )
     out = tmp_path / "ct"
-    assert script.main(["score", "--task", "crosstrace", "--data", str(RELEASE), "--predictions", str(crosstrace), "--output-dir", str(out), "--bootstrap", "20"]) == 0
+    assert evaluate_script.main(["score", "--task", "crosstrace", "--data", str(RELEASE), "--predictions", str(crosstrace), "--output-dir", str(out), "--bootstrap", "20"]) == 0
     body = _results(out)["tasks"]["crosstrace"]
     assert body["skipped"]["no_prediction"]["count"] == 3 and body["skipped"]["predictions_file"]["count"] == 2
     assert "somewhere-else" in json.dumps(body["problems"])
@@ -196,28 +178,28 @@ def test_score_raw_outputs_for_crosstrace_and_mcq(script, tmp_path):
     mcq = tmp_path / "mcq.jsonl"
     mcq.write_text("\n".join(json.dumps(r) for r in [{"id": "mcq-fixture-1", "output": "Nitrogen.\nAnswer: B"}, {"id": "mcq-fixture-2", "output": "Answer: A or E"}, {"id": "mcq-fixture-3", "output": "Answer: D"}]) + "\n")
     out = tmp_path / "mcq"
-    assert script.main(["score", "--task", "mcq", "--data", str(MCQ), "--predictions", str(mcq), "--output-dir", str(out), "--bootstrap", "20"]) == 0
+    assert evaluate_script.main(["score", "--task", "mcq", "--data", str(MCQ), "--predictions", str(mcq), "--output-dir", str(out), "--bootstrap", "20"]) == 0
     assert _results(out)["tasks"]["mcq"]["metrics"]["accuracy"] == pytest.approx(2 / 3)  # two letters named: wrong
 
 
-def test_compare_prints_the_paper_table(script, tmp_path, capsys):
+def test_compare_prints_the_paper_table(evaluate_script, tmp_path, capsys):
     wrong = _write_predictions(tmp_path / "wrong.json", lambda q: {"answer": "no idea", "confidence": 0.2})
     gold = _write_predictions(tmp_path / "gold.json", lambda q: {"answer": q["goldAnswer"], "confidence": 0.9})
     for name, predictions in (("base", wrong), ("tuned", gold)):
         argv = ["score", "--task", "dacr", "--benchmark", str(BENCH), "--predictions", str(predictions), "--output-dir", str(tmp_path / name), "--label", name, "--bootstrap", "20"]
-        assert script.main(argv) == 0
+        assert evaluate_script.main(argv) == 0
     capsys.readouterr()
-    assert script.main(["compare", str(tmp_path / "base"), str(tmp_path / "tuned"), "--output", str(tmp_path / "table.md")]) == 0
+    assert evaluate_script.main(["compare", str(tmp_path / "base"), str(tmp_path / "tuned"), "--output", str(tmp_path / "table.md")]) == 0
     table = capsys.readouterr().out
     assert "| accuracy | 0.0% [0.0, 0.0] | 100.0% [100.0, 100.0] | +100.0 pts" in table
     assert "category trap_targeted (accuracy)" in table and "Δ vs baseline" in table
     assert (tmp_path / "table.md").read_text().strip() == table.strip()
 
 
-def test_compare_needs_two_existing_runs(script, tmp_path, capsys):
-    assert script.main(["compare", str(tmp_path)]) == 1
+def test_compare_needs_two_existing_runs(evaluate_script, tmp_path, capsys):
+    assert evaluate_script.main(["compare", str(tmp_path)]) == 1
     assert "at least two" in capsys.readouterr().err
-    assert script.main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 1
+    assert evaluate_script.main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 1
     assert "not found" in capsys.readouterr().err
 
 

@@ -7,7 +7,6 @@ fake vllm; the openai backend refused."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from types import SimpleNamespace
@@ -31,31 +30,14 @@ from crosstrace.paths import REPO_ROOT
 MCQ = REPO_ROOT / "tests" / "fixtures" / "evaluation" / "mcq_small.jsonl"  # three ten-option questions
 TINY = "builtin:tiny-qwen2"  # a random 2-layer Qwen2 (hidden 64) with the real Qwen2.5 tokenizer
 TOLERANCE = 1e-4
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """The tiny model gains nothing from threads on a shared CI machine; restored afterwards."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
 def backend():
     return HFBackend(EvalArguments(model=TINY, device="cpu", tasks="mcq", mcq_scoring="loglik"))
 
-
-@pytest.fixture(scope="module")
-def script():
-    # Loaded from its path: `import evaluate` would find Hugging Face's `evaluate` library instead.
-    spec = importlib.util.spec_from_file_location("evaluate_script", REPO_ROOT / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _loglik_prompts():
@@ -229,14 +211,14 @@ def _results(run_dir):
     return json.loads((run_dir / "results.json").read_text())
 
 
-def _run(script, out, *extra) -> None:
+def _run(evaluate_script, out, *extra) -> None:
     argv = ["--model", TINY, "--tasks", "mcq", "--mcq_data", str(MCQ), "--mcq_scoring", "loglik", "--batch_size", "2", "--bootstrap", "20", "--no_plots", "--run_id", "loglik-check"]
-    assert script.main([*argv, "--output_dir", str(out), *extra]) == 0
+    assert evaluate_script.main([*argv, "--output_dir", str(out), *extra]) == 0
 
 
-def test_run_writes_option_logprobs_and_resumes_to_the_same_results(script, tmp_path):
+def test_run_writes_option_logprobs_and_resumes_to_the_same_results(evaluate_script, tmp_path):
     straight = tmp_path / "straight"
-    _run(script, straight)
+    _run(evaluate_script, straight)
     mcq = _results(straight)["tasks"]["mcq"]
     assert mcq["scoring"]["mcq_scoring"] == "loglik" and mcq["scoring"]["mode"] == "loglik-sum"
     assert mcq["scoring"]["continuation"] == "Answer: {letter}" and mcq["scoring"]["normalization"] == "sum"
@@ -260,7 +242,7 @@ def test_run_writes_option_logprobs_and_resumes_to_the_same_results(script, tmp_
     (resumed / "generations").mkdir(parents=True)
     first, second, _ = (straight / "generations" / "mcq-loglik.jsonl").read_text().splitlines(keepends=True)
     (resumed / "generations" / "mcq-loglik.jsonl").write_text(first + second[: len(second) // 2])
-    _run(script, resumed)
+    _run(evaluate_script, resumed)
     again = _results(resumed)["tasks"]["mcq"]
     for key in ("scoring", "metrics", "n", "ci95", "breakdowns", "problems", "generation"):
         assert again[key] == mcq[key], key
@@ -270,11 +252,11 @@ def test_run_writes_option_logprobs_and_resumes_to_the_same_results(script, tmp_
     # The score sub-command rescores the saved tables to the same numbers, no model loaded.
     rescored = tmp_path / "rescored"
     argv = ["score", "--task", "mcq", "--mcq_scoring", "loglik", "--data", str(MCQ), "--predictions", str(straight / "generations" / "mcq-loglik.jsonl")]
-    assert script.main([*argv, "--bootstrap", "20", "--no_plots", "--output_dir", str(rescored)]) == 0
+    assert evaluate_script.main([*argv, "--bootstrap", "20", "--no_plots", "--output_dir", str(rescored)]) == 0
     assert _results(rescored)["tasks"]["mcq"]["metrics"] == mcq["metrics"]
 
 
-def test_score_subcommand_picks_the_most_likely_option_and_reports_bad_tables(script, tmp_path):
+def test_score_subcommand_picks_the_most_likely_option_and_reports_bad_tables(evaluate_script, tmp_path):
     def table(best: str) -> str:
         return json.dumps({letter: (-1.0 if letter == best else -5.0) for letter in "ABCDEFGHIJ"})
 
@@ -287,7 +269,7 @@ def test_score_subcommand_picks_the_most_likely_option_and_reports_bad_tables(sc
     predictions.write_text("".join(json.dumps(line) + "\n" for line in lines))
     out = tmp_path / "scored"
     argv = ["score", "--task", "mcq", "--mcq_scoring", "loglik", "--data", str(MCQ), "--predictions", str(predictions), "--bootstrap", "20", "--no_plots", "--output_dir", str(out)]
-    assert script.main(argv) == 0
+    assert evaluate_script.main(argv) == 0
     mcq = _results(out)["tasks"]["mcq"]
     assert mcq["metrics"]["accuracy"] == pytest.approx(1 / 3) and mcq["n"]["no_answer"] == 1
     assert mcq["problems"]["count"] == 1 and "mcq-fixture-3" in json.dumps(mcq["problems"]) and "exactly the options" in json.dumps(mcq["problems"])
@@ -303,10 +285,10 @@ def test_generate_and_loglik_outputs_never_share_a_file():
 # ----------------------------------------------------------------------------- other backends
 
 
-def test_openai_backend_refuses_loglik_before_anything_runs(script, capsys):
+def test_openai_backend_refuses_loglik_before_anything_runs(evaluate_script, capsys):
     argv = ["--model", "served", "--backend", "openai", "--base_url", "http://127.0.0.1:9/v1", "--tasks", "mcq", "--mcq_data", str(MCQ), "--mcq_scoring", "loglik"]
     with pytest.raises(SystemExit) as exit_info:
-        script.parse_command_line(argv)
+        evaluate_script.parse_command_line(argv)
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
     assert "chat-completions endpoints do not return" in error and "--backend hf or vllm" in error
@@ -359,9 +341,9 @@ def test_vllm_backend_sums_prompt_logprobs_of_the_continuation_tokens(monkeypatc
     assert calls["generate"]["prompts"] == sent["prompts"]
 
 
-def test_help_documents_the_flag(script, capsys):
+def test_help_documents_the_flag(evaluate_script, capsys):
     with pytest.raises(SystemExit):
-        script.parse_command_line(["--help"])
+        evaluate_script.parse_command_line(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "--mcq_scoring {generate,loglik}" in text and "lm-evaluation-harness" in text
 

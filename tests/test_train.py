@@ -7,13 +7,12 @@ import json
 import logging
 import os
 import shutil
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from process_group import run_or_fail
 
 from crosstrace.paths import REPO_ROOT
 
@@ -356,16 +355,8 @@ def test_accelerate_launch_two_cpu_processes(tmp_path):
     command += ["--mixed_precision", "no", "--dynamo_backend", "no"]
     command += ["train.py", *SMOKE, "--max_steps", "2", "--save_strategy", "no", "--output_dir", str(tmp_path)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    # Its own process group: on a timeout the launcher AND both ranks are killed (a rank left
-    # behind would wait for its peer forever).
-    launcher = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        stdout, stderr = launcher.communicate(timeout=900)
-    except subprocess.TimeoutExpired:
-        os.killpg(launcher.pid, signal.SIGKILL)
-        stdout, stderr = launcher.communicate()
-        pytest.fail(f"accelerate launch did not finish in 900 s:\n{stderr[-3000:]}")
-    done = subprocess.CompletedProcess(command, launcher.returncode, stdout, stderr)
+    # On a timeout the launcher AND both ranks are killed (a rank left behind would wait for its peer forever).
+    done = run_or_fail(command, REPO_ROOT, env, 900, "accelerate launch")
     assert done.returncode == 0, done.stderr[-3000:]
     metadata = json.loads((tmp_path / "run_metadata.json").read_text())
     assert metadata["world_size"] == 2
