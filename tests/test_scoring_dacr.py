@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pytest
 
+from crosstrace.scoring import dacr
 from crosstrace.scoring.dacr import score_dacr
 from crosstrace.scoring.types import TaskScore
 
@@ -142,6 +144,29 @@ def test_upstream_list_is_accepted(bench):
     upstream = [{"challengeId": "fixture-alloy", "model": "m", "answers": {"q03": {"answer": "470", "citation": "", "confidence": 0.5}}}]
     score = score_dacr(bench, upstream, mode="reference")
     assert score.metrics["accuracy"] == pytest.approx(1 / 5)
+
+
+def test_the_garbage_collector_is_paused_during_a_call_and_left_as_it_was(bench, monkeypatch):
+    assert gc.isenabled()
+    score_dacr(bench, PREDICTIONS, bootstrap=0)
+    assert gc.isenabled()
+    gc.disable()  # a caller that paused it keeps it paused
+    try:
+        score_dacr(bench, PREDICTIONS, bootstrap=0)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    states = []
+
+    def failing_aggregate(*args, **kwargs):
+        states.append(gc.isenabled())
+        raise RuntimeError("aggregation failed")
+
+    monkeypatch.setattr(dacr, "_aggregate", failing_aggregate)
+    with pytest.raises(RuntimeError, match="aggregation failed"):
+        score_dacr(bench, PREDICTIONS, bootstrap=0)
+    assert states == [False]  # paused while scoring
+    assert gc.isenabled()  # and resumed after a failure too
 
 
 def test_unknown_mode_is_an_error(bench):

@@ -21,6 +21,8 @@ from crosstrace.scoring import dacr_reference as ref
         ("1.5.", "1.5"),
         ("\ufeffvalue\ufeff", "value"),  # BOM is JavaScript whitespace (trimmed)
         ("...", ""),
+        ("x  y\tz", "x y z"),  # runs of ASCII whitespace collapse too
+        ("x\x1cy", "x\x1cy"),  # Python counts \x1c as whitespace, JavaScript does not
     ],
 )
 def test_normalize(raw, normalized):
@@ -140,6 +142,9 @@ DOCUMENT = (
         ("see note: authoritative value", [{"factId": "f1", "note": "authoritative value from the results"}], 0.0),
         ("as the authoritative value fro", [{"factId": "f1", "note": "Authoritative value from the results"}], 1.0),
         ("as the authoritative value fro", [{"note": "Authoritative value from the results"}], 0.0),  # note without factId
+        ("rupture  life\treached", [], 1.0),  # tokens split on runs of whitespace, tabs included
+        ("zzzz\x1crupture", [], 0.0),  # one token: \x1c is not JavaScript whitespace
+        ("zzzz\u2028rupture", [], 1.0),  # two tokens: U+2028 is, and one of two is near the answer
     ],
 )
 def test_citation_score(citation, chain, score):

@@ -44,7 +44,11 @@ use each question's own difficulty. Intervals: percentile bootstrap over challen
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from collections import Counter
+from collections.abc import Iterator
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -172,7 +176,7 @@ class _Challenge:
             text = (challenge.get("document") or {}).get("text")
             self.document = reference.ReferenceDocument(text if isinstance(text, str) else "")
 
-    def citation_score(self, question: _Question, citation: str, pointed_memo: dict[str, set[int]]) -> float | None:
+    def citation_score(self, question: _Question, citation: str, pointed_memo: dict[str, int]) -> float | None:
         if isinstance(self.document, EvidenceIndex):
             return self.document.score(citation, question.question, pointed_memo)
         return question.reference_citation.score(citation, self.document)
@@ -225,8 +229,10 @@ class _Session:
     """One scoring call: prepared challenges by object identity (copies under new ids share
     them), and memos so that the same answer or citation to the same question is judged once.
 
-    Memo values carry what every row needs, ready to append: a verdict is (correct, rule,
-    trap side, trap side as 1.0/0.0/NaN); a citation is (score, score or NaN)."""
+    The call first registers every answer and citation in the memos (`register`), then judges
+    them all (`judge_registered`), then builds the rows from the memos. Memo values carry what
+    every row needs: a verdict is (correct, rule, trap side, trap side as 1.0/0.0/NaN); a
+    citation is (score, score or NaN)."""
 
     def __init__(self, mode: str):
         self.mode = mode
@@ -237,7 +243,7 @@ class _Session:
         self._verdicts: dict[_Question, dict[str, tuple[bool, str, str | None, float]]] = {}
         self._citations: dict[_Question, dict[str, tuple[float | None, float]]] = {}
         self._memos: dict[_Challenge, list[tuple[_Question, Any, dict, dict, tuple]]] = {}
-        self._pointed: dict[_Challenge, dict[str, set[int]]] = {}  # strict: paragraphs a citation points at
+        self._pointed: dict[_Challenge, dict[str, int]] = {}  # strict: paragraphs a citation points at, as a mask
         self.question_numbers: dict[_Question, int] = {}  # each distinct prepared question, numbered
         self._numbers: dict[_Challenge, list[int]] = {}
 
@@ -273,8 +279,7 @@ class _Session:
 
     def memos(self, challenge: _Challenge) -> list[tuple[_Question, Any, dict, dict, tuple]]:
         """(question, its id, its verdicts by answer, its citation scores by citation, what its
-        sample rows say of it) for each question of the challenge; the scoring loop looks in
-        the memos before calling `verdict`/`citation`."""
+        sample rows say of it) for each question of the challenge."""
         memos = self._memos.get(challenge)
         if memos is None:
             memos = self._memos[challenge] = [
@@ -282,17 +287,49 @@ class _Session:
             ]
         return memos
 
-    def verdict(self, question: _Question, answer: str) -> tuple[bool, str, str | None, float]:
-        """Judge one answer and remember it."""
-        correct, rule, state = question.verdict(answer, self.mode)
-        verdict = self._verdicts[question][answer] = (correct, rule, state, _TRAP_VALUE[state])
-        return verdict
+    def register(self, challenge: _Challenge, answers: dict[str, Entry]) -> None:
+        """Add the challenge's answers and citations to the memos, to be judged (value None)."""
+        for _, qid, verdicts, citations, _ in self.memos(challenge):
+            entry = answers.get(qid)
+            if entry is not None:
+                verdicts.setdefault(entry["answer"])
+                citations.setdefault(entry["citation"])
 
-    def citation(self, challenge: _Challenge, question: _Question, citation: str) -> tuple[float | None, float]:
-        """Score one citation and remember it."""
-        score = challenge.citation_score(question, citation, self._pointed.setdefault(challenge, {}))
-        scored = self._citations[question][citation] = (score, np.nan if score is None else score)
-        return scored
+    def judge_registered(self) -> None:
+        """Judge every registered answer and citation, question by question. In row order
+        consecutive rows belong to different questions and documents, and each judgement starts
+        with cold CPU caches; judging a question's answers together, while its gold forms and
+        its document's index stay in the caches, takes a third less time on the 100,000-answer
+        benchmark (strict mode, measured)."""
+        for challenge, memos in self._memos.items():
+            pointed = self._pointed.setdefault(challenge, {})
+            for question, _, verdicts, citations, _ in memos:
+                for answer in verdicts:
+                    verdicts[answer] = self._judge(question, answer)
+                for citation in citations:
+                    citations[citation] = self._score_citation(challenge, question, citation, pointed)
+
+    def _judge(self, question: _Question, answer: str) -> tuple[bool, str, str | None, float]:
+        correct, rule, state = question.verdict(answer, self.mode)
+        return correct, rule, state, _TRAP_VALUE[state]
+
+    def _score_citation(
+        self, challenge: _Challenge, question: _Question, citation: str, pointed: dict[str, int]
+    ) -> tuple[float | None, float]:
+        score = challenge.citation_score(question, citation, pointed)
+        return score, np.nan if score is None else score
+
+    def without_entry(self, challenge: _Challenge, question: _Question) -> tuple[tuple, tuple[float | None, float]]:
+        """(verdict, citation) of a question that has no answer entry: wrong; in reference mode a
+        trap question counts as fallen for (upstream's rule), and its citation scores 0; strict
+        mode scores the empty citation."""
+        if self.mode == "strict":
+            citations = self._citations[question]
+            if "" not in citations:
+                citations[""] = self._score_citation(challenge, question, "", self._pointed.setdefault(challenge, {}))
+            return (False, "no_entry", None, _TRAP_VALUE[None]), citations[""]
+        state = "fell" if question.trap_id else None
+        return (False, "no_entry", state, _TRAP_VALUE[state]), (0.0, 0.0)
 
 
 def score_dacr(
@@ -308,86 +345,142 @@ def score_dacr(
     if mode not in SCORING_MODES:
         raise ValueError(f"unknown scoring mode {mode!r}; expected one of {SCORING_MODES}")
     challenge_list = list(getattr(challenges, "challenges", challenges))
+    with _cyclic_gc_paused():
+        return _score(challenge_list, predictions, mode, bootstrap, seed)
+
+
+def _score(challenge_list: list[dict[str, Any]], predictions: Any, mode: str, bootstrap: int, seed: int) -> TaskScore:
+    """`score_dacr`'s work: read the predictions, register every answer, judge them, build the
+    rows, aggregate."""
     log = ProblemLog("predictions")
     by_challenge: dict[str, dict[str, Entry]] = read_predictions_object(predictions, log)
-    session = _Session(mode)
-    strict = mode == "strict"
-
     known_ids = {c.get("challengeId") for c in challenge_list}
     for challenge_id in by_challenge:
         if challenge_id not in known_ids:
             log.add("prediction for a challenge that is not in the benchmark; ignored", field=challenge_id, challenge_id=challenge_id)
-
-    # The inner loop below runs once per question (100,000 times for a large run): it looks
-    # the memos up inline and appends through bound methods; arrays are built once, after it.
-    samples: list[dict[str, Any]] = []
-    rule_list: list[str] = []
-    scored: list[_Challenge] = []
-    rows_per_unit: list[int] = []
-    question_of_row: list[int] = []
-    correct_list: list[bool] = []
-    confidence_list: list[float] = []
-    answered_list: list[bool] = []
-    trap_state: list[float] = []
-    citation_scores: list[float] = []
-    confidence_missing = 0
-    without_prediction = 0
-    reported_traps: set[tuple[Any, Any]] = set()
-    add_sample, add_rule, add_correct, add_confidence, add_answered, add_trap, add_citation = (
-        samples.append,
-        rule_list.append,
-        correct_list.append,
-        confidence_list.append,
-        answered_list.append,
-        trap_state.append,
-        citation_scores.append,
-    )
-
+    rows = _Rows(_Session(mode), log)
     for challenge in challenge_list:
+        rows.add_challenge(challenge, by_challenge.get(challenge.get("challengeId")))
+    rows.build()
+    return rows.task_score(len(challenge_list), bootstrap, seed)
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector during one scoring call.
+
+    A large call allocates hundreds of thousands of small containers (answer entries, sample
+    rows, memo entries) that live until it ends and form no reference cycles; each time enough
+    of them pile up, the collector walks the whole heap and finds nothing to free (~0.1 s of a
+    100,000-answer call, measured). Reference counting frees memory as usual meanwhile, and the
+    collector resumes, if it was running, when the call returns or raises: after `_score` has
+    returned, so that its memos are freed already and the collector's first pass finds only
+    the result."""
+    if not gc.isenabled():  # the caller paused it: leave it so
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+class _Rows:
+    """The sample rows of one call and, beside them, the per-row values the metrics need:
+    `add_challenge` for each challenge, then `build`."""
+
+    def __init__(self, session: _Session, log: ProblemLog):
+        self.session = session
+        self.strict = session.mode == "strict"
+        self.log = log
+        self.samples: list[dict[str, Any]] = []
+        # Per row, the memo values as they are (split into columns once, at the end).
+        self.verdicts: list[tuple[bool, str, str | None, float]] = []
+        self.citations: list[tuple[float | None, float]] = []
+        self.confidence: list[float] = []
+        self.unanswered: list[int] = []  # the rows of questions with no answer entry
+        self.scored: list[_Challenge] = []  # the challenges scored: the bootstrap's units
+        self.rows_per_unit: list[int] = []
+        self.question_of_row: list[int] = []
+        self.confidence_missing = 0
+        self.without_prediction = 0
+        self._reported_traps: set[tuple[Any, Any]] = set()
+        self._to_build: list[tuple[Any, _Challenge, dict[str, Entry] | None]] = []
+
+    def add_challenge(self, challenge: dict[str, Any], answers: dict[str, Entry] | None) -> None:
+        """Take the challenge in (its answers registered to be judged) and report what is wrong
+        with it; its rows come in `build`."""
         challenge_id = challenge.get("challengeId")
-        answers = by_challenge.get(challenge_id)
         if answers is None:
-            without_prediction += 1
-            if not strict:
-                continue  # upstream: a challenge without a prediction is left out
-        info = session.challenge(challenge)
-        scored.append(info)
-        rows_per_unit.append(len(info.questions))
-        question_of_row += session.numbers(info)
-        split, domain = info.split, info.domain
+            self.without_prediction += 1
+            if not self.strict:
+                return  # upstream: a challenge without a prediction is left out
+        info = self.session.challenge(challenge)
+        self.scored.append(info)
+        self.rows_per_unit.append(len(info.questions))
+        self.question_of_row += self.session.numbers(info)
+        self._to_build.append((challenge_id, info, answers))
+        self._report_undefined_traps(challenge_id, info)
+        if answers:
+            self.session.register(info, answers)
+        if answers and not answers.keys() <= info.question_ids:
+            for qid in sorted(answers.keys() - info.question_ids, key=str):
+                self.log.add(
+                    "answer for a question the challenge does not have; ignored",
+                    field=f"{challenge_id}.{qid}",
+                    challenge_id=challenge_id,
+                    question_id=qid,
+                )
+
+    def _report_undefined_traps(self, challenge_id: Any, info: _Challenge) -> None:
         for question in info.traps_missing:
-            if (challenge_id, question.qid) not in reported_traps:
-                reported_traps.add((challenge_id, question.qid))
-                log.add(
+            if (challenge_id, question.qid) not in self._reported_traps:
+                self._reported_traps.add((challenge_id, question.qid))
+                self.log.add(
                     f"question targets trap {question.trap_id!r}, which the challenge does not define",
                     field=f"{challenge_id}.{question.qid}.targetsTrap",
                     challenge_id=challenge_id,
                     question_id=question.qid,
                 )
+
+    def build(self) -> None:
+        """Judge every distinct answer and citation, then build the rows, in challenge order."""
+        self.session.judge_registered()
+        for challenge_id, info, answers in self._to_build:
+            self._add_rows(challenge_id, info, answers)
+
+    def _add_rows(self, challenge_id: Any, info: _Challenge, answers: dict[str, Entry] | None) -> None:
+        """One row per question, from the memos. This loop runs once per question (100,000
+        times in a large call): it looks the memos up inline and appends through bound methods."""
+        session = self.session
+        split, domain = info.split, info.domain
+        add_sample, add_verdict, add_citation, add_confidence = (
+            self.samples.append,
+            self.verdicts.append,
+            self.citations.append,
+            self.confidence.append,
+        )
+        entry_of = (answers or {}).get
+        confidence_missing = 0
         for question, qid, verdicts, citations, described in session.memos(info):
-            entry = answers.get(qid) if answers else None
+            entry = entry_of(qid)
             if entry is None:
+                self.unanswered.append(len(self.samples))
                 answer = cited = None
-                correct, rule, confidence = False, "no_entry", 0.0
-                state = "fell" if (question.trap_id and not strict) else None
-                trap_value = _TRAP_VALUE[state]
-                if strict:
-                    citation, citation_value = citations.get("") or session.citation(info, question, "")
-                else:
-                    citation = citation_value = 0.0
+                confidence = 0.0
+                verdict, scored_citation = session.without_entry(info, question)
             else:
                 answer, cited, confidence = entry["answer"], entry["citation"], entry["confidence"]
-                correct, rule, state, trap_value = verdicts.get(answer) or session.verdict(question, answer)
-                citation, citation_value = citations.get(cited) or session.citation(info, question, cited)
+                verdict = verdicts[answer]
+                scored_citation = citations[cited]
                 if confidence is None:
                     confidence_missing += 1
                     confidence = 0.5
-            add_rule(rule)
-            add_correct(correct)
+            add_verdict(verdict)
+            add_citation(scored_citation)
             add_confidence(confidence)
-            add_answered(entry is not None)
-            add_trap(trap_value)
-            add_citation(citation_value)
+            correct, rule, state, _ = verdict
             category, hops, difficulty, answer_format, targets_trap = described
             add_sample(
                 {
@@ -407,51 +500,54 @@ def score_dacr(
                     "correct": correct,
                     "match": rule,
                     "trap": state,
-                    "citation_score": citation,
+                    "citation_score": scored_citation[0],
                 }
             )
-        if answers and not answers.keys() <= info.question_ids:
-            for qid in sorted(answers.keys() - info.question_ids, key=str):
-                log.add(
-                    "answer for a question the challenge does not have; ignored",
-                    field=f"{challenge_id}.{qid}",
-                    challenge_id=challenge_id,
-                    question_id=qid,
-                )
+        self.confidence_missing += confidence_missing
 
-    rows = _RowArrays(
-        np.repeat(np.arange(len(scored), dtype=np.int64), rows_per_unit),
-        question_of_row,
-        correct_list,
-        confidence_list,
-        answered_list,
-        trap_state,
-        citation_scores,
-        list(session.question_numbers),
-        scored,
-    )
-    metrics, n, ci95, breakdowns, reliability = _aggregate(rows, mode, bootstrap, seed)
-    n.update(
-        {
-            "challenges": len(challenge_list),
-            "challenges_scored": len(scored),
-            "challenges_without_prediction": without_prediction,
-            "questions": len(samples),
-            "answered": int(sum(answered_list)),
-            "confidence_missing": confidence_missing,
-        }
-    )
-    return TaskScore(
-        task="dacr",
-        scoring=scoring_info(mode),
-        metrics=metrics,
-        n=n,
-        ci95=ci95,
-        breakdowns=breakdowns,
-        samples=samples,
-        problems=log.problems,
-        extra={"reliability": reliability, "match_rules": dict(Counter(rule_list).most_common())},
-    )
+    def task_score(self, n_challenges: int, bootstrap: int, seed: int) -> TaskScore:
+        mode = self.session.mode
+        rules = _column(self.verdicts, 1)
+        answered = np.ones(len(self.samples))
+        answered[self.unanswered] = 0.0
+        arrays = _RowArrays(
+            np.repeat(np.arange(len(self.scored), dtype=np.int64), self.rows_per_unit),
+            self.question_of_row,
+            _column(self.verdicts, 0),
+            self.confidence,
+            answered,
+            _column(self.verdicts, 3),
+            _column(self.citations, 1),
+            list(self.session.question_numbers),
+            self.scored,
+        )
+        metrics, n, ci95, breakdowns, reliability = _aggregate(arrays, mode, bootstrap, seed)
+        n.update(
+            {
+                "challenges": n_challenges,
+                "challenges_scored": len(self.scored),
+                "challenges_without_prediction": self.without_prediction,
+                "questions": len(self.samples),
+                "answered": len(self.samples) - len(self.unanswered),
+                "confidence_missing": self.confidence_missing,
+            }
+        )
+        return TaskScore(
+            task="dacr",
+            scoring=scoring_info(mode),
+            metrics=metrics,
+            n=n,
+            ci95=ci95,
+            breakdowns=breakdowns,
+            samples=self.samples,
+            problems=self.log.problems,
+            extra={"reliability": reliability, "match_rules": dict(Counter(rules).most_common())},
+        )
+
+
+def _column(rows: list[tuple], index: int) -> list:
+    """The `index`-th values of `rows` (a C-level loop: these lists have a row per question)."""
+    return list(map(itemgetter(index), rows))
 
 
 class _RowArrays:

@@ -24,7 +24,9 @@ Definition (part of the strict scoring version):
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import re
 from typing import Any
 
@@ -45,8 +47,9 @@ MIN_QUOTE_WORDS = 3
 _UNINFORMATIVE_SECTIONS = {"", "generated_prose", "injected", "document", "text", "body"}
 
 
-def _content(text: str) -> list[str]:
-    return [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1]
+def _content(text: str) -> set[str]:
+    """The distinct content words of `text`, folded (stopwords and one-letter words dropped)."""
+    return {w for w in _WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1}
 
 
 def _paragraph_numbers(citation: str) -> set[int]:
@@ -61,8 +64,52 @@ def _paragraph_numbers(citation: str) -> set[int]:
     return numbers
 
 
+def _mask(paragraphs: set[int]) -> int:
+    """Paragraph indices as the bits of one int (bit i: paragraph i)."""
+    mask = 0
+    for index in paragraphs:
+        mask |= 1 << index
+    return mask
+
+
+def _indices(mask: int) -> set[int]:
+    """The paragraph indices of a bit mask."""
+    paragraphs = set()
+    while mask:  # usually one or two bits: read them off lowest first
+        lowest = mask & -mask
+        paragraphs.add(lowest.bit_length() - 1)
+        mask ^= lowest
+    return paragraphs
+
+
+def _highest_count(masks: list[int]) -> tuple[int, int]:
+    """(the highest count, the paragraphs that have it as a bit mask), counting per paragraph
+    how many of `masks` (one per word: bit i set when paragraph i holds the word) include it."""
+    # For all paragraphs at once: a binary counter whose digit j is the int planes[j] (bit i of
+    # it: digit j of paragraph i's count). Adding a word's paragraphs is a ripple-carry addition.
+    planes: list[int] = []
+    for carry in masks:
+        for j, plane in enumerate(planes):
+            planes[j], carry = plane ^ carry, plane & carry
+            if not carry:
+                break
+        else:
+            planes.append(carry)
+    # From the top digit down, keep the paragraphs with that digit set whenever any of those
+    # still kept have it.
+    best, winners = 0, -1
+    for j in range(len(planes) - 1, -1, -1):
+        narrowed = winners & planes[j]
+        if narrowed:
+            best, winners = best | (1 << j), narrowed
+    return best, winners
+
+
 class EvidenceIndex:
-    """A challenge's paragraphs, an inverted word index, and where its facts and traps sit."""
+    """A challenge's paragraphs, an inverted word index, and where its facts and traps sit.
+
+    Sets of paragraphs are held as bit masks (bit i: paragraph i) where citations are scored:
+    what a citation points at is compared with a question's evidence with one `&`."""
 
     def __init__(self, challenge: dict[str, Any]):
         document = challenge.get("document") or {}
@@ -70,8 +117,8 @@ class EvidenceIndex:
         self.paragraphs = _PARAGRAPH_BREAK.split(text)
         self._folded = [" ".join(p.split()).lower() for p in self.paragraphs]
         self._accent_folded = [fold(p) for p in self._folded]
-        # Each content word's paragraphs as the bits of one int (bit i: paragraph i), so that
-        # counting which paragraphs hold the most words of a quote is a few integer operations.
+        # Each content word's paragraphs as one mask, so that counting which paragraphs hold
+        # the most words of a quote is a few integer operations.
         self._word_bits: dict[str, int] = {}
         for index, paragraph in enumerate(self._accent_folded):
             bit = 1 << index
@@ -79,12 +126,13 @@ class EvidenceIndex:
                 self._word_bits[word] = self._word_bits.get(word, 0) | bit
         self._facts = {f.get("factId"): f for f in challenge.get("facts") or [] if isinstance(f, dict)}
         self._fact_paragraphs: dict[Any, set[int]] = {}
-        self._evidence: dict[Any, tuple[set[int], re.Pattern[str] | None]] = {}
+        self._evidence: dict[Any, tuple[set[int], int, re.Pattern[str] | None]] = {}
         self.trap_paragraphs: set[int] = set()
         self.traps = {t.get("trapId"): t for t in challenge.get("traps") or [] if isinstance(t, dict)}
         for trap in self.traps.values():
             location = trap.get("trapLocation") or {}
             self.trap_paragraphs |= self.locate(location.get("injectedText") or "")
+        self._trap_mask = _mask(self.trap_paragraphs)
 
     def locate(self, quote: str) -> set[int]:
         """Paragraphs containing `quote` verbatim (spacing and case folded), else the best word match."""
@@ -95,44 +143,22 @@ class EvidenceIndex:
         exact = {i for i, paragraph in enumerate(self._folded) if probe in paragraph}
         if exact:
             return exact
-        return self._best_by_words(_content(quote))
+        return _indices(self._best_by_words(_content(quote)))
 
-    def _best_by_words(self, words: list[str]) -> set[int]:
-        """Paragraphs holding the most of `words`, when that is at least 60% of them."""
-        unique = set(words)
-        if len(unique) < MIN_QUOTE_WORDS:
-            return set()
-        needed = math.ceil(QUOTE_RECALL * len(unique))
-        # Per paragraph, how many of the words it holds, for all paragraphs at once: a binary
-        # counter whose digit j is the int planes[j] (bit i of it: digit j of paragraph i's
-        # count). Adding a word's paragraphs is a ripple-carry addition of bit masks.
-        planes: list[int] = []
-        word_bits = self._word_bits
-        for word in unique:
-            carry = word_bits.get(word, 0)
-            if not carry:
-                continue  # in no paragraph
-            for j, plane in enumerate(planes):
-                if not carry:
-                    break
-                planes[j], carry = plane ^ carry, plane & carry
-            if carry:
-                planes.append(carry)
-        # The highest count, and the paragraphs that have it: from the top digit down, keep
-        # the paragraphs with that digit set whenever any of those still kept have it.
-        best, winners = 0, -1
-        for j in range(len(planes) - 1, -1, -1):
-            narrowed = winners & planes[j]
-            if narrowed:
-                best, winners = best | (1 << j), narrowed
-        if best < needed:
-            return set()
-        paragraphs = set()
-        while winners:  # usually one or two: read them off lowest bit first
-            lowest = winners & -winners
-            paragraphs.add(lowest.bit_length() - 1)
-            winners ^= lowest
-        return paragraphs
+    def _best_by_words(self, words: set[str]) -> int:
+        """The paragraphs (a mask) holding the most of `words`, when that is at least 60% of them."""
+        if len(words) < MIN_QUOTE_WORDS:
+            return 0
+        needed = math.ceil(QUOTE_RECALL * len(words))
+        present = list(filter(None, map(self._word_bits.get, words)))
+        if len(present) < needed:
+            return 0  # too few of the words are in the document at all
+        common = functools.reduce(operator.and_, present)
+        if common:  # the usual case (a quote of one paragraph): these hold every word there is
+            best, winners = len(present), common
+        else:
+            best, winners = _highest_count(present)
+        return winners if best >= needed else 0
 
     def _fact_location(self, fact_id: Any) -> set[int]:
         if fact_id not in self._fact_paragraphs:
@@ -142,12 +168,18 @@ class EvidenceIndex:
         return self._fact_paragraphs[fact_id]
 
     def evidence(self, question: dict[str, Any]) -> tuple[set[int], re.Pattern[str] | None]:
-        """(evidence paragraph indices, a pattern finding the evidence facts' section names),
-        cached per question id."""
+        """(evidence paragraph indices, a pattern finding the evidence facts' section names)."""
+        paragraphs, _, sections = self._question_evidence(question)
+        return paragraphs, sections
+
+    def _question_evidence(self, question: dict[str, Any]) -> tuple[set[int], int, re.Pattern[str] | None]:
+        """`evidence` with the paragraphs also as a mask, cached per question id."""
         key = question.get("questionId")
-        if key not in self._evidence:
-            self._evidence[key] = self._find_evidence(question)
-        return self._evidence[key]
+        found = self._evidence.get(key)
+        if found is None:
+            paragraphs, sections = self._find_evidence(question)
+            found = self._evidence[key] = (paragraphs, _mask(paragraphs), sections)
+        return found
 
     def _find_evidence(self, question: dict[str, Any]) -> tuple[set[int], re.Pattern[str] | None]:
         fact_ids = [s.get("factId") for s in question.get("reasoningChain") or [] if isinstance(s, dict) and s.get("factId")]
@@ -170,34 +202,38 @@ class EvidenceIndex:
         return paragraphs, (re.compile(rf"\b(?:{names})\b") if names else None)
 
     def pointed_paragraphs(self, citation: str) -> set[int]:
-        pointed = self._best_by_words(_content(citation))  # a new set: ours to add to
+        """The paragraphs `citation` points at (by number, or by quoting or paraphrasing them)."""
+        return _indices(self._pointed(citation))
+
+    def _pointed(self, citation: str) -> int:
+        pointed = self._best_by_words(_content(citation))
         lowered = citation.lower()
         # A substring test first: the paragraph-number pattern is costly on every citation.
         if "para" in lowered or "¶" in lowered or "p_" in lowered or "[p" in lowered:
             count = len(self.paragraphs)
             for number in _paragraph_numbers(citation):  # 0-based or 1-based: both count
                 if 0 <= number < count:
-                    pointed.add(number)
+                    pointed |= 1 << number
                 if 1 <= number <= count:
-                    pointed.add(number - 1)
+                    pointed |= 1 << (number - 1)
         return pointed
 
-    def score(self, citation: str, question: dict[str, Any], pointed_memo: dict[str, set[int]] | None = None) -> float | None:
-        """The citation's score for `question`. `pointed_memo` (citation -> paragraphs it points
-        at) lets a caller share that reading among the questions of one document."""
-        evidence, sections = self.evidence(question)
+    def score(self, citation: str, question: dict[str, Any], pointed_memo: dict[str, int] | None = None) -> float | None:
+        """The citation's score for `question`. `pointed_memo` (citation -> the mask of paragraphs
+        it points at) lets a caller share that reading among the questions of one document."""
+        evidence, evidence_mask, sections = self._question_evidence(question)
         if not evidence:
             return None
         if not citation or not citation.strip():
             return 0.0
         pointed = pointed_memo.get(citation) if pointed_memo is not None else None
         if pointed is None:
-            pointed = self.pointed_paragraphs(citation)
+            pointed = self._pointed(citation)
             if pointed_memo is not None:
                 pointed_memo[citation] = pointed
-        if pointed & evidence:
+        if pointed & evidence_mask:
             return 1.0
-        if pointed & self.trap_paragraphs:
+        if pointed & self._trap_mask:
             return 0.0
         if sections is not None and sections.search(citation.lower()):
             return 0.5
