@@ -31,6 +31,8 @@ from crosstrace.scoring.stats import DEFAULT_RESAMPLES, mean_and_interval
 from crosstrace.scoring.types import TaskScore
 
 MCQ_VERSION = "crosstrace-mcq-final-letter-1.0"
+# Log-likelihood selection: the option with the highest finite log-prob; a tie at the top is no answer.
+MCQ_LOGLIK_VERSION = "crosstrace-mcq-loglik-1.0"
 LETTERS = "ABCDEFGHIJ"
 _L = f"[{LETTERS}]"
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
@@ -187,4 +189,4 @@ def score_mcq_loglik(
         raise ValueError(f"score_mcq_loglik needs one log-prob table per record, got {len(option_logprobs)} for {len(records)} records")
     predicted = [pick_option(table) for table in option_logprobs]
     rows = [{"option_logprobs": dict(table)} for table in option_logprobs]
-    return _score_predictions(records, predicted, {"mode": f"loglik-{normalization}", "version": MCQ_VERSION}, rows, bootstrap, seed)
+    return _score_predictions(records, predicted, {"mode": f"loglik-{normalization}", "version": MCQ_LOGLIK_VERSION}, rows, bootstrap, seed)
