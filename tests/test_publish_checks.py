@@ -67,6 +67,17 @@ def test_strip_local_paths_rewrites_and_counts():
     assert n == 2 and not list(find_local_paths(text))
 
 
+@pytest.mark.parametrize("checkout", ["/check/work/main", "/builds/ci/crosstrace"])
+def test_paths_inside_the_checkout_become_relative_whatever_its_root(checkout, monkeypatch):
+    # CI checks out under /check/..., a root the generic pattern does not list; a sibling folder is not the checkout.
+    import crosstrace.publish.sanitize as sanitize
+
+    monkeypatch.setattr(sanitize, "REPO_ROOT", Path(checkout))
+    text, n = strip_local_paths_in_text(f"output_dir: {checkout}/runs/release, data {checkout}/build/crosstrace; {checkout}-other/x")
+    assert text == f"output_dir: runs/release, data build/crosstrace; {checkout}-other/x" and n == 2
+    assert strip_local_paths({"path": checkout})[0] == {"path": "."}
+
+
 # --- checks on stages --------------------------------------------------------------------------
 
 
