@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,7 @@ def _machine_specific_strings() -> list[str]:
     return sorted(c for c in candidates if len(c) > 5)
 
 
+@cache  # a few literals per machine; staging calls this once per string of a tree
 def _machine_path_pattern(literal: str) -> re.Pattern[str]:
     """`literal` as a whole path component, with whatever path follows it."""
     return re.compile(rf"(?:file://)?(?<![\w.~/:-]){re.escape(literal)}(?=$|[/\s\"'`<>|;,()\[\]{{}}])(?:/{_PATH_TAIL})?")
