@@ -109,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     seed_everything(args.seed, with_torch=command == "run")  # first, before any data is read or model built
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     logger.info("evaluate.py %s, configuration:\n%s", command, json.dumps(asdict(args), indent=2, default=str))
 
     from crosstrace.evaluation.backends import BackendError

@@ -41,13 +41,27 @@ from typing import Any
 import yaml
 from transformers import AutoTokenizer, set_seed
 from transformers.trainer_utils import get_last_checkpoint
-from trl import ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser, get_peft_config, get_quantization_config
+from trl import (
+    ModelConfig,
+    ScriptArguments,
+    SFTConfig,
+    SFTTrainer,
+    TrlParser,
+    get_peft_config,
+    get_quantization_config,
+)
 
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.models import resolve_model_path
 from crosstrace.tokenization import load_qwen25_tokenizer
 from crosstrace.training.estimate import ASSUMED_TOKENS_PER_SECOND, estimate, format_estimate
-from crosstrace.training.length import OverlongError, add_token_lengths, enforce_max_length, format_report, length_report
+from crosstrace.training.length import (
+    OverlongError,
+    add_token_lengths,
+    enforce_max_length,
+    format_report,
+    length_report,
+)
 from crosstrace.training.metadata import run_metadata, strip_local_paths
 from crosstrace.training.mixture import COMPLETION, PROMPT, MixtureSource, build_mixture, parse_sources
 
@@ -68,7 +82,8 @@ class CrossTraceScriptArguments(ScriptArguments):
         },
     )
     eval_mixture: list[dict[str, Any]] = field(
-        default_factory=list, metadata={"help": "Evaluation datasets, same format; used when eval_strategy is not 'no'."}
+        default_factory=list,
+        metadata={"help": "Evaluation datasets, same format; used when eval_strategy is not 'no'."},
     )
     drop_overlong: bool = field(
         default=False,
@@ -84,7 +99,10 @@ class CrossTraceScriptArguments(ScriptArguments):
         },
     )
     estimate: bool = field(
-        default=False, metadata={"help": "Print the mixture's token counts and the expected time on one H100, then exit without training."}
+        default=False,
+        metadata={
+            "help": "Print the mixture's token counts and the expected time on one H100, then exit without training."
+        },
     )
     estimate_tokens_per_second: float = field(
         default=ASSUMED_TOKENS_PER_SECOND,
@@ -98,7 +116,12 @@ class CrossTraceScriptArguments(ScriptArguments):
             return parse_sources(self.mixture)
         if self.dataset_name:
             return [
-                MixtureSource(label=self.dataset_name, path=self.dataset_name, name=self.dataset_config, split=self.dataset_train_split)
+                MixtureSource(
+                    label=self.dataset_name,
+                    path=self.dataset_name,
+                    name=self.dataset_config,
+                    split=self.dataset_train_split,
+                )
             ]
         raise ValueError("no training data: set `mixture:` in the recipe (or --dataset_name)")
 
@@ -123,7 +146,9 @@ class CrossTraceSFTConfig(SFTConfig):
     completion_only_loss: bool | None = field(
         default=True, metadata={"help": "Loss on the assistant's completion only (the prompt is masked)."}
     )
-    gradient_checkpointing: bool = field(default=False, metadata={"help": "Deprecated alias of activation_checkpointing."})
+    gradient_checkpointing: bool = field(
+        default=False, metadata={"help": "Deprecated alias of activation_checkpointing."}
+    )
 
 
 def make_parser() -> TrlParser:
@@ -135,7 +160,9 @@ def load_tokenizer(model_args: CrossTraceModelConfig, model_path: str, trust_rem
     name = model_args.tokenizer_name_or_path or model_path
     if name == REBUILT_QWEN25_TOKENIZER:
         return load_qwen25_tokenizer()
-    return AutoTokenizer.from_pretrained(resolve_model_path(name), revision=model_args.model_revision, trust_remote_code=trust_remote_code)
+    return AutoTokenizer.from_pretrained(
+        resolve_model_path(name), revision=model_args.model_revision, trust_remote_code=trust_remote_code
+    )
 
 
 def resolved_recipe(script_args, training_args, model_args) -> dict[str, Any]:
@@ -172,7 +199,9 @@ def last_checkpoint(training_args) -> str | None:
     return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
 
 
-def main(script_args: CrossTraceScriptArguments, training_args: CrossTraceSFTConfig, model_args: CrossTraceModelConfig) -> int:
+def main(
+    script_args: CrossTraceScriptArguments, training_args: CrossTraceSFTConfig, model_args: CrossTraceModelConfig
+) -> int:
     set_seed(training_args.seed)  # first: PEFT's adapter initialisation and the mixture draw depend on it
     recipe = resolved_recipe(script_args, training_args, model_args)
     if training_args.process_index == 0:
@@ -182,16 +211,22 @@ def main(script_args: CrossTraceScriptArguments, training_args: CrossTraceSFTCon
     tokenizer = load_tokenizer(model_args, model_path, training_args.trust_remote_code)
     policy = ErrorPolicy(on_error=script_args.on_bad_rows)
     with training_args.main_process_first(desc="building the mixture"):
-        mixture, train_rows, report, dropped = prepare_dataset(script_args.sources(), tokenizer, training_args, script_args, policy)
+        mixture, train_rows, report, dropped = prepare_dataset(
+            script_args.sources(), tokenizer, training_args, script_args, policy
+        )
         eval_rows = None
         if training_args.eval_strategy != "no":
             if not script_args.eval_mixture:
                 raise ValueError("eval_strategy is set but eval_mixture is empty")
-            eval_rows = prepare_dataset(parse_sources(script_args.eval_mixture), tokenizer, training_args, script_args, policy)[1]
+            eval_rows = prepare_dataset(
+                parse_sources(script_args.eval_mixture), tokenizer, training_args, script_args, policy
+            )[1]
 
     if script_args.estimate:
         print(format_report(report, training_args.max_length))
-        print(format_estimate(estimate(report, training_args.num_train_epochs, script_args.estimate_tokens_per_second)))
+        print(
+            format_estimate(estimate(report, training_args.num_train_epochs, script_args.estimate_tokens_per_second))
+        )
         return 0
 
     model_init_kwargs = {
@@ -227,7 +262,9 @@ def main(script_args: CrossTraceScriptArguments, training_args: CrossTraceSFTCon
     if trainer.is_world_process_zero():
         output_dir = Path(training_args.output_dir)
         (output_dir / "recipe.yaml").write_text(yaml.safe_dump(strip_local_paths(recipe), sort_keys=True))
-        metadata = run_metadata(recipe, mixture.reports, report, dropped, policy.report(), world_size=training_args.world_size)
+        metadata = run_metadata(
+            recipe, mixture.reports, report, dropped, policy.report(), world_size=training_args.world_size
+        )
         (output_dir / "run_metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
         logger.info("saved the adapter, tokenizer, metrics and metadata to %s", output_dir)
     if hasattr(trainer, "end"):

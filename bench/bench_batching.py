@@ -59,7 +59,9 @@ def packed_share(lengths: list[int], max_length: int) -> tuple[float, int]:
     rows = Dataset.from_dict({"input_ids": [[1] * n for n in lengths]})
     packed = pack_dataset(rows, max_length, "bfd")
     real = sum(len(ids) for ids in packed["input_ids"])
-    assert real == sum(min(n, max_length) for n in lengths)  # bfd moves rows into bins; it must not lose tokens of rows that fit
+    assert real == sum(
+        min(n, max_length) for n in lengths
+    )  # bfd moves rows into bins; it must not lose tokens of rows that fit
     return real / (len(packed) * max_length), len(packed)
 
 
@@ -68,7 +70,9 @@ def measure(source: MixtureSource, tokenizer) -> list[int]:
 
 
 def token_shares(label: str, lengths: list[int], pack_lengths: list[int]) -> None:
-    print(f"\n{label}: {len(lengths):,} rows, {sum(lengths):,} tokens (mean {sum(lengths) / len(lengths):.0f}, max {max(lengths):,})")
+    print(
+        f"\n{label}: {len(lengths):,} rows, {sum(lengths):,} tokens (mean {sum(lengths) / len(lengths):.0f}, max {max(lengths):,})"
+    )
     over = sum(1 for n in lengths if n > UPSTREAM_PAD_TO)
     print(
         f"  upstream pad-to-{UPSTREAM_PAD_TO:,}:            {padded_share(lengths, UPSTREAM_PAD_TO):6.1%} real"
@@ -80,13 +84,25 @@ def token_shares(label: str, lengths: list[int], pack_lengths: list[int]) -> Non
             print(f"  packing bfd, bins of {max_length:,}: rows up to {max(lengths):,} tokens do not fit; skipped")
             continue
         share, bins = packed_share(lengths, max_length)
-        print(f"  packing bfd, bins of {max_length:,}:   {share:6.1%} real ({bins:,} bins; padding-free computes 100%)")
+        print(
+            f"  packing bfd, bins of {max_length:,}:   {share:6.1%} real ({bins:,} bins; padding-free computes 100%)"
+        )
 
 
 def timed_epoch(extra: list[str]) -> float:
     """Seconds of `train_runtime` for one epoch of the smoke recipe, in a fresh process."""
     with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "train.py", "--config", "recipes/smoke.yaml", "--output_dir", out, "--save_strategy", "no", *extra]
+        command = [
+            sys.executable,
+            "train.py",
+            "--config",
+            "recipes/smoke.yaml",
+            "--output_dir",
+            out,
+            "--save_strategy",
+            "no",
+            *extra,
+        ]
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
         subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True, text=True)
         return json.loads((Path(out) / "train_results.json").read_text())["train_runtime"]
@@ -95,10 +111,15 @@ def timed_epoch(extra: list[str]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--crosstrace", help="CrossTrace train: a built folder (config all) or the released train_ours_only.jsonl (default: ../shared)"
+        "--crosstrace",
+        help="CrossTrace train: a built folder (config all) or the released train_ours_only.jsonl (default: ../shared)",
     )
-    parser.add_argument("--dacr-traces", help="a built engine-traces folder (python -m crosstrace.build dacr-traces ...)")
-    parser.add_argument("--pack-lengths", type=int, nargs="+", default=[2048, 8192], help="bin sizes to report for packing")
+    parser.add_argument(
+        "--dacr-traces", help="a built engine-traces folder (python -m crosstrace.build dacr-traces ...)"
+    )
+    parser.add_argument(
+        "--pack-lengths", type=int, nargs="+", default=[2048, 8192], help="bin sizes to report for packing"
+    )
     parser.add_argument("--skip-timing", action="store_true", help="only the token shares")
     args = parser.parse_args(argv)
 
@@ -123,10 +144,14 @@ def main(argv: list[str] | None = None) -> int:
             # as recipes/qwen2.5-7b-qlora.yaml mixes them: CrossTrace twice, the engine traces once;
             # the short CrossTrace rows fill the space the long traces leave in each bin
             token_shares(
-                "Release mixture (CrossTrace x2 + engine traces)", measured["crosstrace"] * 2 + measured["engine"], args.pack_lengths
+                "Release mixture (CrossTrace x2 + engine traces)",
+                measured["crosstrace"] * 2 + measured["engine"],
+                args.pack_lengths,
             )
     else:
-        print("\nEngine traces: not measured (build them with `python -m crosstrace.build dacr-traces ...` and pass --dacr-traces)")
+        print(
+            "\nEngine traces: not measured (build them with `python -m crosstrace.build dacr-traces ...` and pass --dacr-traces)"
+        )
 
     if not args.skip_timing:
         print("\nOne epoch of recipes/smoke.yaml on this CPU (train_runtime, fresh process each):")
@@ -136,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  packed (bfd bins of 512):          {packed:7.1f} s")
         print(f"  padded (each row to 512 tokens):   {padded:7.1f} s")
         print(f"  padded / packed:                   {padded / packed:7.2f}x")
-        print(f"  (load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; shared machines make single timings noisy)")
+        print(
+            f"  (load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; shared machines make single timings noisy)"
+        )
     return 0
 
 

@@ -58,20 +58,31 @@ def run_builds(source: str, repeat: int) -> None:
         cpu = sum(timer.cpu_seconds.values())
         first = IMPORT_WALL if attempt == 1 else 0.0
         print(f"{'total':<18}{total:>9.2f}{cpu:>9.2f}   (with the import: {total + first:.2f} s wall)")
-        print(f"CPU / {os.cpu_count()} cores = {cpu / (os.cpu_count() or 1):.2f} s: an estimate of this build's wall time on an idle machine")
+        print(
+            f"CPU / {os.cpu_count()} cores = {cpu / (os.cpu_count() or 1):.2f} s: an estimate of this build's wall time on an idle machine"
+        )
     print(f"\nload average after: {load()}")
 
 
 def compare_features(source: str, cv_seeds: int) -> None:
     from crosstrace.build.crosstrace_dataset import read_sources
-    from crosstrace.domains import DOMAINS, RELEASE_DOMAIN_TOTALS, embedded_text, infer_domains, lsa_features, split_counts
+    from crosstrace.domains import (
+        DOMAINS,
+        RELEASE_DOMAIN_TOTALS,
+        embedded_text,
+        infer_domains,
+        lsa_features,
+        split_counts,
+    )
     from crosstrace.embeddings import embed
     from crosstrace.errors import ErrorPolicy
 
     sources = read_sources(Path(source), ErrorPolicy(), seed=42)
     labelled = [item.record for item in sources.splits["test"] if item.record.domain in DOMAINS]
     unlabelled = {split: [item.record for item in sources.splits[split]] for split in ("train", "validation")}
-    targets = split_counts(RELEASE_DOMAIN_TOTALS, sources.split_settings["train_pct"], sources.split_settings["val_pct"])
+    targets = split_counts(
+        RELEASE_DOMAIN_TOTALS, sources.split_settings["train_pct"], sources.split_settings["val_pct"]
+    )
     records = [*labelled, *unlabelled["train"], *unlabelled["validation"]]
     timed = {}
     for name, featurize in (("embedding", lambda rs: embed([embedded_text(r) for r in rs])), ("lsa", lsa_features)):
@@ -82,13 +93,21 @@ def compare_features(source: str, cv_seeds: int) -> None:
     views = {
         "embedding (core insight + hypothesis, 24 words)": (timed["embedding"][0], timed["embedding"][1]),
         "LSA-128 of the whole text": (timed["lsa"][0], timed["lsa"][1]),
-        "both (the build's features)": (np.hstack([timed["embedding"][0], timed["lsa"][0]]), timed["embedding"][1] + timed["lsa"][1]),
+        "both (the build's features)": (
+            np.hstack([timed["embedding"][0], timed["lsa"][0]]),
+            timed["embedding"][1] + timed["lsa"][1],
+        ),
     }
     # 107 labelled records make one fold split noisy (a few points): average over fold seeds.
     print(f"\ncross-validated accuracy, mean over fold seeds 0..{cv_seeds - 1}")
     print(f"{'features':<50}{'featurise s':>12}{'CV acc':>8}{'CV acc, constrained':>21}")
     for name, (features, seconds) in views.items():
-        runs = [infer_domains(labelled, unlabelled, targets, seed=seed, featurize=lambda _records, f=features: f).cross_validation for seed in range(cv_seeds)]
+        runs = [
+            infer_domains(
+                labelled, unlabelled, targets, seed=seed, featurize=lambda _records, f=features: f
+            ).cross_validation
+            for seed in range(cv_seeds)
+        ]
         accuracy = np.mean([cv.accuracy for cv in runs])
         constrained = np.mean([cv.accuracy_constrained for cv in runs])
         print(f"{name:<50}{seconds:>12.2f}{accuracy:>8.3f}{constrained:>21.3f}")
@@ -97,10 +116,18 @@ def compare_features(source: str, cv_seeds: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     release = paths.crosstrace_release_dir()
-    parser.add_argument("--source", default=str(release) if release else None, help="release folder (default: ../shared/data/crosstrace)")
+    parser.add_argument(
+        "--source",
+        default=str(release) if release else None,
+        help="release folder (default: ../shared/data/crosstrace)",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="builds in this process (default %(default)s)")
-    parser.add_argument("--compare-features", action="store_true", help="also compare the domain classifier's feature views")
-    parser.add_argument("--cv-seeds", type=int, default=10, help="fold seeds averaged by --compare-features (default %(default)s)")
+    parser.add_argument(
+        "--compare-features", action="store_true", help="also compare the domain classifier's feature views"
+    )
+    parser.add_argument(
+        "--cv-seeds", type=int, default=10, help="fold seeds averaged by --compare-features (default %(default)s)"
+    )
     args = parser.parse_args()
     if not args.source:
         parser.error("no release folder found: pass --source or set CROSSTRACE_SHARED_DATA")

@@ -64,8 +64,12 @@ def bench_speed(n: int) -> list[dict]:
     print("## 1. Generation + verification, one core")
     # CPU time of this single-threaded process is what one core delivers; wall clock also
     # counts the time other processes on a shared machine take from it.
-    print(f"{n} challenges (seeds 0-{n - 1}, all domains): {cpu:.2f} CPU s -> {n / cpu:.1f} challenges/s per core (target >= 50/s); wall clock {wall:.2f} s ({n / wall:.1f}/s)")
-    print(f"  verification alone: {1000 * verify_cpu / n:.1f} ms per challenge ({100 * verify_cpu / cpu:.0f}% of the time); {rejected} attempt(s) rejected and regenerated")
+    print(
+        f"{n} challenges (seeds 0-{n - 1}, all domains): {cpu:.2f} CPU s -> {n / cpu:.1f} challenges/s per core (target >= 50/s); wall clock {wall:.2f} s ({n / wall:.1f}/s)"
+    )
+    print(
+        f"  verification alone: {1000 * verify_cpu / n:.1f} ms per challenge ({100 * verify_cpu / cpu:.0f}% of the time); {rejected} attempt(s) rejected and regenerated"
+    )
     print(f"  trace rendering (not in the target): {1000 * trace_cpu / n:.1f} ms per challenge")
     return challenges
 
@@ -74,12 +78,18 @@ def bench_build(n: int, workers: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         parser = argparse.ArgumentParser()
         dacr_traces.add_arguments(parser)
-        args = parser.parse_args(["--n", str(n), "--seed", "0", "--out", str(Path(tmp) / "dacr-traces"), "--workers", str(workers)])
+        args = parser.parse_args(
+            ["--n", str(n), "--seed", "0", "--out", str(Path(tmp) / "dacr-traces"), "--workers", str(workers)]
+        )
         manifest, cpu, wall = _timed(lambda: dacr_traces.build(args))
         size = sum(p.stat().st_size for p in (Path(tmp) / "dacr-traces").rglob("*") if p.is_file())
     print("\n## 2. Dataset build")
-    print(f"dacr-traces --n {n} --workers {workers}: {wall:.1f} s wall clock (target < 300 s for 5,000), {cpu:.1f} CPU s in all processes, {size / 1e6:.1f} MB on disk")
-    print(f"  counts {manifest['counts']}; {manifest['engine_stats']['rejected_attempts']} rejected attempt(s) regenerated")
+    print(
+        f"dacr-traces --n {n} --workers {workers}: {wall:.1f} s wall clock (target < 300 s for 5,000), {cpu:.1f} CPU s in all processes, {size / 1e6:.1f} MB on disk"
+    )
+    print(
+        f"  counts {manifest['counts']}; {manifest['engine_stats']['rejected_attempts']} rejected attempt(s) regenerated"
+    )
 
 
 def _percentile(values: list[int], share: float) -> int:
@@ -121,8 +131,12 @@ def bench_tokens(n: int) -> None:
             f"{min(completion)} / {statistics.median(completion):.0f} / {_percentile(completion, 0.95)} / {max(completion)} | "
             f"{min(total)} / {statistics.median(total):.0f} / {_percentile(total, 0.95)} / {max(total)} |"
         )
-    fits = ", ".join(f"{length}: {100 * sum(t <= length for t in everything) / len(everything):.1f}%" for length in MAX_LENGTHS)
-    print(f"all rows: median {statistics.median(everything):.0f}, p95 {_percentile(everything, 0.95)}, max {max(everything)} tokens; rows that fit max_length {fits}")
+    fits = ", ".join(
+        f"{length}: {100 * sum(t <= length for t in everything) / len(everything):.1f}%" for length in MAX_LENGTHS
+    )
+    print(
+        f"all rows: median {statistics.median(everything):.0f}, p95 {_percentile(everything, 0.95)}, max {max(everything)} tokens; rows that fit max_length {fits}"
+    )
 
 
 def bench_audit(challenges: list[dict], n: int) -> None:
@@ -132,15 +146,23 @@ def bench_audit(challenges: list[dict], n: int) -> None:
     print(audit_table(rows))
     verdicts = [0.40 <= row["accuracy"] <= 0.60 for row in rows[:3]]
     confirm, first = rows[4]["accuracy"], rows[5]["accuracy"]
-    print(f"position and frequency within 40-60%: {all(verdicts)}; confirming word no better than first value: {confirm <= first + 0.02}")
+    print(
+        f"position and frequency within 40-60%: {all(verdicts)}; confirming word no better than first value: {confirm <= first + 0.02}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--speed-n", type=int, default=300, help="challenges timed for generation + verification (default 300)")
-    parser.add_argument("--build-n", type=int, default=5000, help="challenges in the timed dataset build (0: skip; default 5000)")
+    parser.add_argument(
+        "--speed-n", type=int, default=300, help="challenges timed for generation + verification (default 300)"
+    )
+    parser.add_argument(
+        "--build-n", type=int, default=5000, help="challenges in the timed dataset build (0: skip; default 5000)"
+    )
     parser.add_argument("--workers", type=int, default=1, help="processes for the build (default 1)")
-    parser.add_argument("--tokens-n", type=int, default=400, help="rows whose tokens are counted (0: skip; default 400)")
+    parser.add_argument(
+        "--tokens-n", type=int, default=400, help="rows whose tokens are counted (0: skip; default 400)"
+    )
     parser.add_argument("--audit-n", type=int, default=1000, help="challenges in the shortcut audit (default 1000)")
     args = parser.parse_args(argv)
     challenges = bench_speed(args.speed_n)

@@ -115,13 +115,19 @@ def by_source_total(by_source: dict[str, audit.BaselineResult]) -> audit.Baselin
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--crosstrace", type=Path, default=REPO / "build" / "crosstrace", help="built CrossTrace dataset folder")
+    parser.add_argument(
+        "--crosstrace", type=Path, default=REPO / "build" / "crosstrace", help="built CrossTrace dataset folder"
+    )
     parser.add_argument("--wildsci", type=Path, help="WildSci jsonl, to build and audit the wildsci config too")
     parser.add_argument("--out", type=Path, default=REPO / "build" / "mcq", help="where the timed build writes")
     parser.add_argument("--folder", type=Path, help="audit this folder instead of building one (no build time)")
-    parser.add_argument("--embedding-sample", type=int, default=-1, help="questions per config for the embedding baselines (-1: all)")
+    parser.add_argument(
+        "--embedding-sample", type=int, default=-1, help="questions per config for the embedding baselines (-1: all)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the embedding sample")
-    parser.add_argument("--save-audit", type=Path, help="save the audit (JSON) for `python -m crosstrace.build mcq --audit-results`")
+    parser.add_argument(
+        "--save-audit", type=Path, help="save the audit (JSON) for `python -m crosstrace.build mcq --audit-results`"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -149,12 +155,17 @@ def main() -> int:
     print()
     print(audit.audit_table(by_source, title="generator"))
 
-    matching = [single_study(r) for records in configs.values() for r in records if r["source"].endswith(HYPOTHESIS_MATCHING)]
+    matching = [
+        single_study(r) for records in configs.values() for r in records if r["source"].endswith(HYPOTHESIS_MATCHING)
+    ]
     if matching:
         ablation, _ = audit.audit_baselines(matching, embed, sample, args.seed)
         print("\nablation a: hypothesis matching with only the asked study's context in the question\n")
         print(
-            audit.audit_table({"one study shown": ablation, "ten studies shown (released)": by_source_total(by_source)}, title="question")
+            audit.audit_table(
+                {"one study shown": ablation, "ten studies shown (released)": by_source_total(by_source)},
+                title="question",
+            )
         )
     if args.crosstrace.is_dir():
         accuracy, n = nearest_to_answer_central(args.crosstrace, embed)
@@ -166,7 +177,9 @@ def main() -> int:
         balance = audit.letter_balance(records)
         print(f"\nletters {config}: {balance.counts}, chi-square {balance.chi_square:.2f}, p = {balance.p_value:.3f}")
     # The target is for the questions we generate; WildSci's own are reported as they are.
-    failing = [name for name, result in by_config.items() if name != mcq_dataset.WILDSCI_CONFIG and not result.passes()]
+    failing = [
+        name for name, result in by_config.items() if name != mcq_dataset.WILDSCI_CONFIG and not result.passes()
+    ]
     print("\nall generated configs within target" if not failing else f"\nABOVE TARGET: {failing}")
     return 1 if failing else 0
 

@@ -63,11 +63,15 @@ def load_prompts(args: argparse.Namespace) -> list[Prompt]:
         return McqTask(args.data, config=args.config, split=args.split, scoring="loglik").prompts()[: args.n]
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "engine_mcq.jsonl"
-        path.write_text("".join(json.dumps(record) + "\n" for record in engine_questions(args.n, args.seed)), encoding="utf-8")
+        path.write_text(
+            "".join(json.dumps(record) + "\n" for record in engine_questions(args.n, args.seed)), encoding="utf-8"
+        )
         return McqTask(str(path), scoring="loglik").prompts()
 
 
-def score(backend: HFBackend, batches: list[list[LoglikRequest]], share_prompt: bool) -> tuple[list[list[float]], float]:
+def score(
+    backend: HFBackend, batches: list[list[LoglikRequest]], share_prompt: bool
+) -> tuple[list[list[float]], float]:
     started = time.perf_counter()
     tables = [table for batch in batches for table in backend.loglikelihood(batch, share_prompt=share_prompt)]
     return tables, time.perf_counter() - started
@@ -75,10 +79,18 @@ def score(backend: HFBackend, batches: list[list[LoglikRequest]], share_prompt: 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="builtin:smollm2-135m-instruct", help="model for --backend hf (a builtin: name, folder or Hub id)")
+    parser.add_argument(
+        "--model",
+        default="builtin:smollm2-135m-instruct",
+        help="model for --backend hf (a builtin: name, folder or Hub id)",
+    )
     parser.add_argument("--n", type=int, default=8, help="questions scored by each path")
-    parser.add_argument("--batch-size", type=int, default=8, help="questions per scoring call, as evaluate.py --batch_size")
-    parser.add_argument("--data", help="score these questions instead of engine ones: a .jsonl file or a built MCQ folder")
+    parser.add_argument(
+        "--batch-size", type=int, default=8, help="questions per scoring call, as evaluate.py --batch_size"
+    )
+    parser.add_argument(
+        "--data", help="score these questions instead of engine ones: a .jsonl file or a built MCQ folder"
+    )
     parser.add_argument("--config", help="config of a built folder given as --data (e.g. engine_facts)")
     parser.add_argument("--split", default="test", help="split of a built folder given as --data")
     parser.add_argument("--seed", type=int, default=0, help="first engine challenge seed and the question seed")
@@ -90,22 +102,35 @@ def main() -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    backend = HFBackend(EvalArguments(model=args.model, device="cpu", tasks="mcq", mcq_scoring="loglik", batch_size=args.batch_size))
+    backend = HFBackend(
+        EvalArguments(model=args.model, device="cpu", tasks="mcq", mcq_scoring="loglik", batch_size=args.batch_size)
+    )
     prompts = [replace(prompt, prompt_tokens=backend.count_tokens(prompt.messages)) for prompt in load_prompts(args)]
     ordered = batch_order(prompts)  # evaluate.py's batches: longest first
     requests = [(p.messages, list(p.continuations.values())) for p in ordered]
     batches = [requests[i : i + args.batch_size] for i in range(0, len(requests), args.batch_size)]
     tokens = [p.prompt_tokens for p in ordered]
     options = sum(len(continuations) for _, continuations in requests)
-    print(f"{len(prompts)} questions ({options} options), prompts {min(tokens)}-{max(tokens)} tokens (mean {sum(tokens) / len(tokens):.0f}), model {args.model}")
-    print(f"batches of {args.batch_size} questions, {torch.get_num_threads()} torch threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"{len(prompts)} questions ({options} options), prompts {min(tokens)}-{max(tokens)} tokens (mean {sum(tokens) / len(tokens):.0f}), model {args.model}"
+    )
+    print(
+        f"batches of {args.batch_size} questions, {torch.get_num_threads()} torch threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
 
     backend.loglikelihood(requests[:1])  # warm-up, untimed: first-call allocations and kernel selection
     per_option, per_option_s = score(backend, batches, share_prompt=False)
     shared, shared_s = score(backend, batches, share_prompt=True)
 
-    difference = max(abs(a - b) for apart, together in zip(per_option, shared, strict=True) for a, b in zip(apart, together, strict=True))
-    agree = sum(apart.index(max(apart)) == together.index(max(together)) for apart, together in zip(per_option, shared, strict=True))
+    difference = max(
+        abs(a - b)
+        for apart, together in zip(per_option, shared, strict=True)
+        for a, b in zip(apart, together, strict=True)
+    )
+    agree = sum(
+        apart.index(max(apart)) == together.index(max(together))
+        for apart, together in zip(per_option, shared, strict=True)
+    )
     print(f"\n{'path':<34} {'wall s':>8} {'s/question':>11}")
     print(f"{'one sequence per option':<34} {per_option_s:>8.1f} {per_option_s / len(prompts):>11.2f}")
     print(f"{'one sequence per question (shared)':<34} {shared_s:>8.1f} {shared_s / len(prompts):>11.2f}")

@@ -77,7 +77,9 @@ def load_challenges(path: Path) -> list[dict]:
 
 def predictions_from(challenges: list[dict], answer_for) -> dict:
     return {
-        c["challengeId"]: {q["questionId"]: {"answer": answer_for(c, q), "citation": "", "confidence": 0.5} for q in c["questions"]}
+        c["challengeId"]: {
+            q["questionId"]: {"answer": answer_for(c, q), "citation": "", "confidence": 0.5} for q in c["questions"]
+        }
         for c in challenges
     }
 
@@ -87,7 +89,9 @@ def main_entity(question: str, document: str) -> str | None:
     for phrase in sorted(phrases, key=len, reverse=True):
         if phrase in document:
             return phrase
-    words = sorted(set(re.findall(r"[A-Za-z][\w\-]{4,}", question)), key=lambda w: (-len(w), w))  # ties broken by spelling: reproducible
+    words = sorted(
+        set(re.findall(r"[A-Za-z][\w\-]{4,}", question)), key=lambda w: (-len(w), w)
+    )  # ties broken by spelling: reproducible
     return next((w for w in words if w in document), None)
 
 
@@ -167,16 +171,24 @@ def percent(value: float | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
-        "--benchmark", type=Path, default=paths.dacr_bench_mini_file(), help="DACR-Bench JSON file (default: the shared mini file)."
+        "--benchmark",
+        type=Path,
+        default=paths.dacr_bench_mini_file(),
+        help="DACR-Bench JSON file (default: the shared mini file).",
     )
     parser.add_argument("--answers", type=int, default=100_000, help="Question-answers to score in the speed test.")
     parser.add_argument("--bootstrap", type=int, default=1000, help="Bootstrap resamples in the speed test.")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.benchmark is None or not Path(args.benchmark).is_file():
-        print("No benchmark file: pass --benchmark, or set CROSSTRACE_SHARED_DATA to a copy of the public releases.", file=sys.stderr)
+        print(
+            "No benchmark file: pass --benchmark, or set CROSSTRACE_SHARED_DATA to a copy of the public releases.",
+            file=sys.stderr,
+        )
         return 2
     challenges = load_challenges(Path(args.benchmark))
     n_questions = sum(len(c["questions"]) for c in challenges)
@@ -190,8 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     cold = time.perf_counter() - started
     reference_gold = score_dacr(challenges, gold_predictions, mode="reference", bootstrap=0)
     print("1. Gold answers as predictions")
-    print(f"   strict {percent(strict_gold.metrics['accuracy'])}   reference {percent(reference_gold.metrics['accuracy'])}")
-    print(f"   (first strict call, cold caches: {cold:.2f} s for {n_questions} questions: gold forms, document indexes)\n")
+    print(
+        f"   strict {percent(strict_gold.metrics['accuracy'])}   reference {percent(reference_gold.metrics['accuracy'])}"
+    )
+    print(
+        f"   (first strict call, cold caches: {cold:.2f} s for {n_questions} questions: gold forms, document indexes)\n"
+    )
 
     print("2. Gaming audit: accuracy (CARS) of degenerate strategies")
     print(f"   {'strategy':<38} {'strict':>16} {'reference':>18}   strict <= 5%")
@@ -214,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     cited = len({(c, qid, e["citation"]) for c, qid, e in entries})
     read = len({(c, e["citation"]) for c, qid, e in entries})
     print(f"   ({distinct:,} distinct question-answer pairs, each judged once per call;")
-    print(f"    {cited:,} distinct question-citation pairs, scored once; {read:,} distinct document-citation pairs, read at most once)")
+    print(
+        f"    {cited:,} distinct question-citation pairs, scored once; {read:,} distinct document-citation pairs, read at most once)"
+    )
     print(f"   load average before: {_load()} on {os.cpu_count()} CPUs")
     print(f"   {'mode':<9} {'cpu s':>7} {'(sys)':>7} {'wall s':>7}")
     cpu, system, wall = {}, {}, {}
@@ -230,8 +248,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     total_cpu, total_wall = sum(cpu.values()), sum(wall.values())
     verdict = "met" if total_cpu <= 2.0 else "NOT met"
-    print(f"   both      {total_cpu:7.2f} {sum(system.values()):7.2f} {total_wall:7.2f}   target <= 2 s of CPU time: {verdict}")
-    print("   (CPU time is this process's own, user + sys (sys: mostly first-touch memory, the first large call pays it);")
+    print(
+        f"   both      {total_cpu:7.2f} {sum(system.values()):7.2f} {total_wall:7.2f}   target <= 2 s of CPU time: {verdict}"
+    )
+    print(
+        "   (CPU time is this process's own, user + sys (sys: mostly first-touch memory, the first large call pays it);"
+    )
     print("    wall time also counts waiting for a core on a shared machine)")
     print(f"   load average after: {_load()}")
     total = total_cpu

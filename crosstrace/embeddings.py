@@ -34,7 +34,13 @@ def embed(texts: Sequence[str], batch_size: int = 64, show_progress_bar: bool = 
     """Unit-length float32 embeddings, one row per text (cosine similarity is a dot product)."""
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
-    vectors = _model().encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=show_progress_bar)
+    vectors = _model().encode(
+        list(texts),
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=show_progress_bar,
+    )
     return vectors.astype(np.float32, copy=False)
 
 

@@ -70,12 +70,18 @@ def iter_jsonl(path: str | Path, policy: ErrorPolicy) -> Iterator[tuple[int, dic
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                policy.handle(DataError(path, line_number, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"))
+                policy.handle(
+                    DataError(path, line_number, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})")
+                )
                 continue
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as exc:
-                policy.handle(DataError(path, line_number, None, f"not valid JSON ({exc.msg} at column {exc.colno}); truncated line?"))
+                policy.handle(
+                    DataError(
+                        path, line_number, None, f"not valid JSON ({exc.msg} at column {exc.colno}); truncated line?"
+                    )
+                )
                 continue
             if not isinstance(obj, dict):
                 policy.handle(DataError(path, line_number, None, f"expected a JSON object, got {type(obj).__name__}"))

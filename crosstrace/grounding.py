@@ -64,7 +64,10 @@ class SourceText:
         if quote in self.text:
             return 1.0
         quote_words = quote.split()
-        return max((SequenceMatcher(None, quote, window, autojunk=False).ratio() for window in self._candidates(quote_words)), default=0.0)
+        return max(
+            (SequenceMatcher(None, quote, window, autojunk=False).ratio() for window in self._candidates(quote_words)),
+            default=0.0,
+        )
 
     def _candidates(self, quote_words: list[str]) -> list[str]:
         """The windows of len(quote_words) words sharing the most words with the quote (one linear pass)."""
@@ -111,7 +114,9 @@ class RecordResult:
         return {**asdict(self), "grounded": self.grounded}
 
 
-def check_record(record: TraceRecord, paper_text: str | SourceText, threshold: float = FUZZY_THRESHOLD) -> RecordResult:
+def check_record(
+    record: TraceRecord, paper_text: str | SourceText, threshold: float = FUZZY_THRESHOLD
+) -> RecordResult:
     source = paper_text if isinstance(paper_text, SourceText) else SourceText(paper_text)
     results = []
     for entry in record.grounding:
@@ -143,11 +148,17 @@ def main(argv: list[str] | None = None) -> int:
     from crosstrace.errors import DataError, ErrorPolicy
     from crosstrace.sources.crosstrace_raw import read_raw_file
 
-    parser = argparse.ArgumentParser(prog="python -m crosstrace.grounding", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m crosstrace.grounding",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--traces", required=True, help="raw CrossTrace records (upstream all_traces.jsonl shape)")
     parser.add_argument("--papers", required=True, help="folder of paper texts named <paper id>.txt (see above)")
     parser.add_argument("--report", help="write per-record results as JSON here")
-    parser.add_argument("--threshold", type=float, default=FUZZY_THRESHOLD, help="fuzzy similarity a quote needs (default %(default)s)")
+    parser.add_argument(
+        "--threshold", type=float, default=FUZZY_THRESHOLD, help="fuzzy similarity a quote needs (default %(default)s)"
+    )
     args = parser.parse_args(argv)
     try:
         records = read_raw_file(args.traces, ErrorPolicy())
@@ -164,7 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     summary = {**summarize(results, args.threshold), "records_without_paper_text": without_text}
     print(json.dumps(summary, indent=2))
     if args.report:
-        Path(args.report).write_text(json.dumps({"summary": summary, "records": [r.to_dict() for r in results]}, indent=2) + "\n", encoding="utf-8")
+        Path(args.report).write_text(
+            json.dumps({"summary": summary, "records": [r.to_dict() for r in results]}, indent=2) + "\n",
+            encoding="utf-8",
+        )
     return 0
 
 

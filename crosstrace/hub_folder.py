@@ -98,7 +98,9 @@ class DatasetFolder:
             "name": name,
             "counts": self.counts,
             "columns": self.schema.names,
-            **({"config_columns": {c: s.names for c, s in self.config_schemas.items()}} if self.config_schemas else {}),
+            **(
+                {"config_columns": {c: s.names for c, s in self.config_schemas.items()}} if self.config_schemas else {}
+            ),
             "library_versions": library_versions(),
             **(extra or {}),
         }
@@ -121,7 +123,9 @@ class DatasetFolder:
                 pq.write_table(table, staging / relative, compression="zstd")
                 files[relative] = sha256_file(staging / relative)
         manifest = {**manifest, "files": files}
-        (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        (staging / MANIFEST_NAME).write_text(
+            json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         card_text = str(card) if isinstance(card, DatasetCard) else card
         (staging / CARD_NAME).write_text(card_text if card_text.endswith("\n") else card_text + "\n", encoding="utf-8")
         if out_dir.exists():
@@ -146,7 +150,9 @@ def verify_checksums(folder: str | Path) -> list[str]:
     """Data files whose sha256 differs from the manifest's, or that are missing."""
     folder = Path(folder)
     expected = read_manifest(folder)["files"]
-    return [rel for rel, digest in expected.items() if not (folder / rel).is_file() or sha256_file(folder / rel) != digest]
+    return [
+        rel for rel, digest in expected.items() if not (folder / rel).is_file() or sha256_file(folder / rel) != digest
+    ]
 
 
 def local_split_files(folder: str | Path, config: str | None, split: str) -> list[Path]:
@@ -166,15 +172,26 @@ def local_split_files(folder: str | Path, config: str | None, split: str) -> lis
     if not entries:
         patterns = [f"{config or 'default'}/{split}.parquet"]
     else:
-        chosen = next((e for e in entries if e.get("config_name") == config or (config is None and e.get("default"))), None)
+        chosen = next(
+            (e for e in entries if e.get("config_name") == config or (config is None and e.get("default"))), None
+        )
         if chosen is None:
-            raise DataError(card, None, "configs", f"no config {config!r}; this dataset has {[e.get('config_name') for e in entries]}")
-        data_files = [item for item in chosen.get("data_files") or [] if isinstance(item, dict) and item.get("split") == split]
+            raise DataError(
+                card,
+                None,
+                "configs",
+                f"no config {config!r}; this dataset has {[e.get('config_name') for e in entries]}",
+            )
+        data_files = [
+            item for item in chosen.get("data_files") or [] if isinstance(item, dict) and item.get("split") == split
+        ]
         if not data_files:
             raise DataError(card, None, "configs", f"config {chosen.get('config_name')!r} has no split {split!r}")
         paths = data_files[0].get("path")
         patterns = [paths] if isinstance(paths, str) else list(paths or [])
     files = sorted({path for pattern in patterns for path in folder.glob(pattern)})
     if not files:
-        raise DataError(folder, None, None, f"no data files for config {config!r} split {split!r} (looked for {patterns})")
+        raise DataError(
+            folder, None, None, f"no data files for config {config!r} split {split!r} (looked for {patterns})"
+        )
     return files

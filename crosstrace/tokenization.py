@@ -104,7 +104,9 @@ def _cache_key() -> str:
     digest = hashlib.sha256()
     digest.update(_ranks_file().read_bytes())
     digest.update(qwen25_chat_template().encode())
-    digest.update(f"{_BUILD_VERSION}|{importlib.metadata.version('tokenizers')}|{importlib.metadata.version('transformers')}".encode())
+    digest.update(
+        f"{_BUILD_VERSION}|{importlib.metadata.version('tokenizers')}|{importlib.metadata.version('transformers')}".encode()
+    )
     return digest.hexdigest()[:16]
 
 
@@ -142,7 +144,9 @@ def build_qwen25_tokenizer():
     tokenizer.chat_template = qwen25_chat_template()
     for offset, (text, _) in enumerate(QWEN25_ADDED_TOKENS):
         if tokenizer.convert_tokens_to_ids(text) != FIRST_ADDED_ID + offset:
-            raise RuntimeError(f"{text} landed at id {tokenizer.convert_tokens_to_ids(text)}, not {FIRST_ADDED_ID + offset}")
+            raise RuntimeError(
+                f"{text} landed at id {tokenizer.convert_tokens_to_ids(text)}, not {FIRST_ADDED_ID + offset}"
+            )
     return tokenizer
 
 
@@ -184,15 +188,22 @@ def load_qwen25_tokenizer():
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m crosstrace.tokenization", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m crosstrace.tokenization",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--out", type=Path, required=True, help="folder to save the tokenizer in (loadable with AutoTokenizer.from_pretrained)"
+        "--out",
+        type=Path,
+        required=True,
+        help="folder to save the tokenizer in (loadable with AutoTokenizer.from_pretrained)",
     )
     args = parser.parse_args(argv)
     tokenizer = load_qwen25_tokenizer()
     tokenizer.save_pretrained(args.out)
-    print(f"saved the Qwen2.5 tokenizer ({len(tokenizer)} tokens, eos {tokenizer.eos_token}, pad {tokenizer.pad_token}) to {args.out}")
+    print(
+        f"saved the Qwen2.5 tokenizer ({len(tokenizer)} tokens, eos {tokenizer.eos_token}, pad {tokenizer.pad_token}) to {args.out}"
+    )
     return 0
 
 

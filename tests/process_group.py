@@ -11,9 +11,13 @@ from pathlib import Path
 import pytest
 
 
-def run_or_fail(command: list[str], cwd: Path, env: dict[str, str], timeout: int, what: str) -> subprocess.CompletedProcess:
+def run_or_fail(
+    command: list[str], cwd: Path, env: dict[str, str], timeout: int, what: str
+) -> subprocess.CompletedProcess:
     """Run `command` in its own process group; on `timeout` kill the whole group and fail the test."""
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -44,9 +44,24 @@ CROSSTRACE_SCHEMA = pa.schema(
 )
 
 _TOPICS = [
-    ("biomedical", "Gut microbes modulate drug metabolism.", "Hepatic enzymes alone set oral drug clearance.", "Bacterial reductases inactivate digoxin"),
-    ("biomedical", "Circadian timing affects vaccine response.", "Time of day is irrelevant to immunisation.", "Morning doses raised antibody titres in a cohort"),
-    ("ai_ml", "Sparse attention patterns emerge in small models.", "Dense attention is needed for long contexts.", "Block-sparse kernels match dense quality"),
+    (
+        "biomedical",
+        "Gut microbes modulate drug metabolism.",
+        "Hepatic enzymes alone set oral drug clearance.",
+        "Bacterial reductases inactivate digoxin",
+    ),
+    (
+        "biomedical",
+        "Circadian timing affects vaccine response.",
+        "Time of day is irrelevant to immunisation.",
+        "Morning doses raised antibody titres in a cohort",
+    ),
+    (
+        "ai_ml",
+        "Sparse attention patterns emerge in small models.",
+        "Dense attention is needed for long contexts.",
+        "Block-sparse kernels match dense quality",
+    ),
 ]
 
 
@@ -111,7 +126,9 @@ def write_dataset_folder(out: Path) -> Path:
     folder.add_split("all", "test", rows[2:])
     folder.add_split("biomedical", "train", [r for r in rows if r["domain"] == "biomedical"])
     manifest = folder.manifest(name="crosstrace", extra={"seed": 42})
-    card_data = DatasetCardData(license="cc-by-4.0", language=["en"], pretty_name="fixture", configs=folder.configs_metadata(default="all"))
+    card_data = DatasetCardData(
+        license="cc-by-4.0", language=["en"], pretty_name="fixture", configs=folder.configs_metadata(default="all")
+    )
     card = DatasetCard.from_template(card_data, template_str=CARD_TEMPLATE, **shared_pieces())
     folder.write(out, manifest, card)
     return out
@@ -142,7 +159,9 @@ def write_training_output(out: Path, base_dir: Path, hidden_size: int = 64) -> P
     config = tiny_qwen2_config(hidden_size)
     config.save_pretrained(base_dir)
     model = AutoModelForCausalLM.from_config(config)
-    peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", task_type="CAUSAL_LM"))
+    peft_model = get_peft_model(
+        model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", task_type="CAUSAL_LM")
+    )
     peft_model.save_pretrained(out)
     adapter_config = json.loads((out / "adapter_config.json").read_text())
     adapter_config["base_model_name_or_path"] = str(base_dir)  # as train.py records a local base
@@ -150,7 +169,9 @@ def write_training_output(out: Path, base_dir: Path, hidden_size: int = 64) -> P
     recipe = {
         "model_name_or_path": str(base_dir),
         "lora_r": 4,
-        "mixture": [{"label": "crosstrace", "path": "build/crosstrace", "name": "all", "split": "train", "weight": 1.0}],
+        "mixture": [
+            {"label": "crosstrace", "path": "build/crosstrace", "name": "all", "split": "train", "weight": 1.0}
+        ],
         "output_dir": str(out),
     }
     (out / "recipe.yaml").write_text(yaml.safe_dump(recipe))
@@ -158,8 +179,30 @@ def write_training_output(out: Path, base_dir: Path, hidden_size: int = 64) -> P
         "schema_version": 1,
         "libraries": {"crosstrace": "0.1.0", "peft": "0.21.2", "transformers": "5.23.0"},
         "git": {"commit": "0123abc", "dirty": False},
-        "datasets": [{"label": "crosstrace", "path": "build/crosstrace", "name": "all", "split": "train", "layout": "messages", "available": 2, "used": 2, "fingerprint": "f00d"}],
-        "token_lengths": [{"source": "crosstrace", "rows": 2, "tokens": 300, "mean": 150.0, "p50": 150, "p95": 160, "max": 160, "over": 0}],
+        "datasets": [
+            {
+                "label": "crosstrace",
+                "path": "build/crosstrace",
+                "name": "all",
+                "split": "train",
+                "layout": "messages",
+                "available": 2,
+                "used": 2,
+                "fingerprint": "f00d",
+            }
+        ],
+        "token_lengths": [
+            {
+                "source": "crosstrace",
+                "rows": 2,
+                "tokens": 300,
+                "mean": 150.0,
+                "p50": 150,
+                "p95": 160,
+                "max": 160,
+                "over": 0,
+            }
+        ],
     }
     (out / "run_metadata.json").write_text(json.dumps(metadata, indent=2))
     (out / "train_results.json").write_text(json.dumps({"train_loss": 2.5, "train_runtime": 3.2, "epoch": 1.0}))

@@ -47,13 +47,21 @@ def test_folder_layout_counts_and_manifest(fixture_build, fixtures_dir):
     assert manifest["counts"]["hypogen"] == {"test": 2}
     assert sum(manifest["counts"][d]["train"] for d in FIXTURE_TOTALS) == 9
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == sorted(
-        ["README.md", "manifest.json", "hypogen/test.parquet"] + [f"{c}/{s}.parquet" for c in ("all", *FIXTURE_TOTALS) for s in FIXTURE_COUNTS]
+        ["README.md", "manifest.json", "hypogen/test.parquet"]
+        + [f"{c}/{s}.parquet" for c in ("all", *FIXTURE_TOTALS) for s in FIXTURE_COUNTS]
     )
     assert verify_checksums(out) == []
     release = fixtures_dir / "crosstrace" / "release"
-    assert manifest["source"]["files"]["test_ours.jsonl"] == hashlib.sha256((release / "test_ours.jsonl").read_bytes()).hexdigest()
+    assert (
+        manifest["source"]["files"]["test_ours.jsonl"]
+        == hashlib.sha256((release / "test_ours.jsonl").read_bytes()).hexdigest()
+    )
     assert manifest["skipped"] == [] and manifest["seed"] == 42
-    assert {name: check["passed"] for name, check in manifest["checks"].items()} == {"duplicates": True, "compliance": True, "leakage": True}
+    assert {name: check["passed"] for name, check in manifest["checks"].items()} == {
+        "duplicates": True,
+        "compliance": True,
+        "leakage": True,
+    }
 
 
 def test_inferred_domains_meet_the_split_counts(fixture_build):
@@ -83,7 +91,10 @@ def test_every_config_loads_offline_with_the_same_columns(fixture_build, tmp_pat
 
 def test_rows_render_back_to_their_messages(fixture_build, fixtures_dir):
     out, _ = fixture_build
-    released = [json.loads(line)["messages"] for line in (fixtures_dir / "crosstrace" / "release" / "val.jsonl").read_text(encoding="utf-8").splitlines()]
+    released = [
+        json.loads(line)["messages"]
+        for line in (fixtures_dir / "crosstrace" / "release" / "val.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     rows = pq.read_table(out / "all" / "validation.parquet").to_pylist()
     assert [row["messages"] for row in rows] == released
     assert len({row["id"] for row in rows}) == len(rows) and all(len(row["id"]) == 16 for row in rows)
@@ -97,7 +108,15 @@ def test_card_is_complete(fixture_build):
         assert f"| `{column}` |" in card
     cv = manifest["domain_labels"]["cross_validation"]
     assert f"**{100 * cv['accuracy']:.1f}%**" in card
-    for heading in ("Configs and splits", "Domain labels", "Discovery patterns", "Build checks", "Build parameters", "Known limitations", "Citation"):
+    for heading in (
+        "Configs and splits",
+        "Domain labels",
+        "Discovery patterns",
+        "Build checks",
+        "Build parameters",
+        "Known limitations",
+        "Citation",
+    ):
         assert f"## {heading}" in card
     assert "| `gap_fill` |" in card and manifest["source"]["files"]["val.jsonl"] in card
 
@@ -123,7 +142,10 @@ def _append_line(path: Path, line: str) -> None:
 def test_checks_report_duplicates_leakage_and_non_compliance(release_copy, tmp_path):
     test_lines = (release_copy / "test_ours.jsonl").read_text(encoding="utf-8").splitlines()
     # A test record copied into train: identical across splits, and the same paper in two splits.
-    _append_line(release_copy / "train_ours_only.jsonl", json.dumps({"messages": json.loads(test_lines[0])["messages"]}, ensure_ascii=False))
+    _append_line(
+        release_copy / "train_ours_only.jsonl",
+        json.dumps({"messages": json.loads(test_lines[0])["messages"]}, ensure_ascii=False),
+    )
     # A validation record cut to two steps: fails compliance.
     short = json.loads((release_copy / "val.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assistant = short["messages"][2]["content"]
@@ -134,8 +156,14 @@ def test_checks_report_duplicates_leakage_and_non_compliance(release_copy, tmp_p
     totals = {"ai_ml": 8, "biomedical": 8, "cross_domain": 7}  # one more train and validation record
     manifest = build(BuildOptions(str(release_copy), tmp_path / "out", domain_totals=totals))
     checks = manifest["checks"]
-    assert not checks["duplicates"]["passed"] and checks["duplicates"]["findings"][0]["reason"] == "identical record across splits"
-    assert checks["duplicates"]["findings"][0]["records"] == ["train/train_ours_only.jsonl:10", "test/test_ours.jsonl:1"]
+    assert (
+        not checks["duplicates"]["passed"]
+        and checks["duplicates"]["findings"][0]["reason"] == "identical record across splits"
+    )
+    assert checks["duplicates"]["findings"][0]["records"] == [
+        "train/train_ours_only.jsonl:10",
+        "test/test_ours.jsonl:1",
+    ]
     assert not checks["leakage"]["passed"] and "same field context" in checks["leakage"]["findings"][0]["reason"]
     assert checks["compliance"]["count"] == 1
     assert checks["compliance"]["findings"][0] == {"reason": "too_few_steps:2", "records": ["validation/val.jsonl:4"]}
@@ -148,7 +176,15 @@ def test_bad_line_stops_the_build_with_file_line_and_field(release_copy, tmp_pat
     broken["messages"][1]["role"] = "assistant"
     lines[1] = json.dumps(broken)
     (release_copy / "val.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    argv = ["crosstrace", "--source", str(release_copy), "--out", str(tmp_path / "out"), "--domain-totals", "ai_ml=7,biomedical=7,cross_domain=7"]
+    argv = [
+        "crosstrace",
+        "--source",
+        str(release_copy),
+        "--out",
+        str(tmp_path / "out"),
+        "--domain-totals",
+        "ai_ml=7,biomedical=7,cross_domain=7",
+    ]
     assert build_main(argv) == 2
     error = capsys.readouterr().err.splitlines()
     assert error[0].startswith(f"error: {release_copy / 'val.jsonl'}:2: field 'messages': expected roles")
@@ -200,13 +236,18 @@ def test_raw_records_take_priority_and_keep_grounding(release_copy, fixtures_dir
     manifest = build_fixture(release_copy, tmp_path / "out")
     assert manifest["counts"]["all"] == FIXTURE_COUNTS
     assert manifest["domain_labels"] == {"inferred": False, "reason": "every record has a released domain"}
-    assert "all_traces.jsonl" in manifest["source"]["files"] and "release's splits" in manifest["source"]["description"]
+    assert (
+        "all_traces.jsonl" in manifest["source"]["files"] and "release's splits" in manifest["source"]["description"]
+    )
     rows = pq.read_table(tmp_path / "out" / "all" / "train.parquet").to_pylist()
     assert {row["domain_source"] for row in rows} == {"released"}
     assert all(row["grounding"] for row in rows) and all(row["paper_id"] for row in rows)
     # Split membership comes from the chat files: the same validation records as the release.
     released_val = pq.read_table(tmp_path / "out" / "all" / "validation.parquet").column("spark").to_pylist()
-    chat_val = [json.loads(line)["messages"][2]["content"].split("\n")[0][len("Core insight: ") :] for line in (release_copy / "val.jsonl").read_text(encoding="utf-8").splitlines()]
+    chat_val = [
+        json.loads(line)["messages"][2]["content"].split("\n")[0][len("Core insight: ") :]
+        for line in (release_copy / "val.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     assert sorted(released_val) == sorted(chat_val)
     assert "Every record's domain is **released**" in (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
 
@@ -226,7 +267,9 @@ def test_raw_records_alone_are_split_by_seed(fixtures_dir, tmp_path):
 
 def test_source_can_be_an_http_url(fixtures_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("CROSSTRACE_CACHE", str(tmp_path / "cache"))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(fixtures_dir / "crosstrace" / "release"))
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(fixtures_dir / "crosstrace" / "release")
+    )
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

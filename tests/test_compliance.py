@@ -59,12 +59,28 @@ def test_the_canonical_layout_is_compliant():
             crosstrace_text(steps=[f"{n}. Step {n} of the argument." for n in range(1, 7)]),
         ),
         ("steps_not_numbered", crosstrace_text(steps=[s[3:] for s in STEPS]), crosstrace_text()),
-        ("steps_not_numbered", crosstrace_text(steps=["1. a b", "2. c d", "4. e f"]), crosstrace_text(steps=["1. a b", "2. c d", "3. e f"])),
+        (
+            "steps_not_numbered",
+            crosstrace_text(steps=["1. a b", "2. c d", "4. e f"]),
+            crosstrace_text(steps=["1. a b", "2. c d", "3. e f"]),
+        ),
         ("empty_field:hypothesis", crosstrace_text(hypothesis="Hypothesis:   "), crosstrace_text()),
-        ("empty_field:step_2", crosstrace_text(steps=["1. a", "2.", "3. c"]), crosstrace_text(steps=["1. a", "2. b", "3. c"])),
+        (
+            "empty_field:step_2",
+            crosstrace_text(steps=["1. a", "2.", "3. c"]),
+            crosstrace_text(steps=["1. a", "2. b", "3. c"]),
+        ),
         ("empty_field:reasoning", crosstrace_text(steps=[]), crosstrace_text()),
-        ("text_before_first_section", "Sure! Here is my answer.\n\n" + crosstrace_text(), "\n  \n" + crosstrace_text()),
-        ("text_after_last_section", crosstrace_text() + "\n\nLet me know if you need more.", crosstrace_text() + "\n\n"),
+        (
+            "text_before_first_section",
+            "Sure! Here is my answer.\n\n" + crosstrace_text(),
+            "\n  \n" + crosstrace_text(),
+        ),
+        (
+            "text_after_last_section",
+            crosstrace_text() + "\n\nLet me know if you need more.",
+            crosstrace_text() + "\n\n",
+        ),
     ],
 )
 def test_each_rule_fails_and_passes(rule, failing, passing):

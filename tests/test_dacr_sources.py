@@ -88,8 +88,21 @@ def test_truncated_file_names_the_line(dacr_fixtures):
     [
         ({"name": "x"}, "challenges"),
         ([{"challengeId": 5, "document": {"text": "t"}, "questions": []}], "[0].challengeId"),
-        ([{"challengeId": "a", "document": {"text": "t"}, "source": {"type": "mystery"}, "questions": []}], "[0].split"),
-        ([{"challengeId": "a", "split": "real", "document": {"text": "t"}, "questions": [{"questionId": "q01", "text": "?", "goldAnswer": "x", "goldAnswerAliases": "x"}]}], "[0].questions[0].goldAnswerAliases"),
+        (
+            [{"challengeId": "a", "document": {"text": "t"}, "source": {"type": "mystery"}, "questions": []}],
+            "[0].split",
+        ),
+        (
+            [
+                {
+                    "challengeId": "a",
+                    "split": "real",
+                    "document": {"text": "t"},
+                    "questions": [{"questionId": "q01", "text": "?", "goldAnswer": "x", "goldAnswerAliases": "x"}],
+                }
+            ],
+            "[0].questions[0].goldAnswerAliases",
+        ),
     ],
 )
 def test_structural_errors_name_the_field(tmp_path, content, field):
@@ -149,8 +162,11 @@ def test_prompt_holds_document_and_questions_once(dacr_fixtures):
 
 def test_prompt_accepts_a_template_and_never_expands_placeholders_in_the_document(dacr_fixtures):
     challenge = load_benchmark(dacr_fixtures / "bench_v11.json").challenges[1]
-    challenge = {**challenge, "document": {**challenge["document"], "text": "a text that mentions {questions} literally"}}
-    prompt = render_dacr_prompt(challenge, "DOC<{document}>\nQ<{questions}>\n{\"q01\": {}}")
+    challenge = {
+        **challenge,
+        "document": {**challenge["document"], "text": "a text that mentions {questions} literally"},
+    }
+    prompt = render_dacr_prompt(challenge, 'DOC<{document}>\nQ<{questions}>\n{"q01": {}}')
     assert prompt.startswith("DOC<a text that mentions {questions} literally>\nQ<q01: ")
     with pytest.raises(ValueError, match="exactly once"):
         render_dacr_prompt(challenge, "no placeholders here")

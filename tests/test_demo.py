@@ -59,7 +59,10 @@ def test_demo_without_the_release_runs_on_fixtures_and_engine_questions(tmp_path
 
     adapter = project / "outputs/demo-fixtures"
     assert (adapter / "adapter_model.safetensors").is_file()
-    used = {source["label"]: source["used"] for source in json.loads((adapter / "run_metadata.json").read_text())["datasets"]}
+    used = {
+        source["label"]: source["used"]
+        for source in json.loads((adapter / "run_metadata.json").read_text())["datasets"]
+    }
     assert used == {"crosstrace-fixtures": 36, "engine-facts": 19}  # the recipe's weights: 4 x 9 records, 10% of 187
 
     for run in ("demo-fixtures-smollm2-135m-baseline", "demo-fixtures-smollm2-135m-lora"):

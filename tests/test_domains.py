@@ -29,7 +29,9 @@ def test_assignment_meets_the_counts_and_is_optimal():
     labels = assign(log_p, counts)
     assert np.bincount(labels, minlength=3).tolist() == counts
     best = max(
-        sum(log_p[i, c] for i, c in enumerate(choice)) for choice in itertools.product(range(3), repeat=7) if np.bincount(choice, minlength=3).tolist() == counts
+        sum(log_p[i, c] for i, c in enumerate(choice))
+        for choice in itertools.product(range(3), repeat=7)
+        if np.bincount(choice, minlength=3).tolist() == counts
     )
     assert sum(log_p[i, c] for i, c in enumerate(labels)) == pytest.approx(best)
 
@@ -40,7 +42,9 @@ def test_assignment_refuses_counts_that_do_not_add_up():
 
 
 def _record(domain: str | None, word: str) -> TraceRecord:
-    return TraceRecord(f"context {word}", "assumption", [], word, ["a", "b", "c"], f"hypothesis {word}", "approach", domain=domain)
+    return TraceRecord(
+        f"context {word}", "assumption", [], word, ["a", "b", "c"], f"hypothesis {word}", "approach", domain=domain
+    )
 
 
 def blob_features(records):
@@ -58,7 +62,11 @@ def blob_features(records):
 def _population():
     prefixes = {"ai_ml": "ai", "biomedical": "bio", "cross_domain": "cross"}
     labelled = [_record(domain, f"{prefixes[domain]}-{i}") for domain in DOMAINS for i in range(6)]
-    train = [_record(None, f"{prefixes[domain]}-t{i}") for domain, n in zip(DOMAINS, (8, 6, 4), strict=True) for i in range(n)]
+    train = [
+        _record(None, f"{prefixes[domain]}-t{i}")
+        for domain, n in zip(DOMAINS, (8, 6, 4), strict=True)
+        for i in range(n)
+    ]
     # A few records that look like another domain: the counts constraint must still hold.
     train[0] = _record(None, "bio-odd")
     return labelled, {"train": train}, {"train": {"ai_ml": 8, "biomedical": 6, "cross_domain": 4}}
@@ -79,9 +87,13 @@ def test_inferred_labels_match_the_target_counts_exactly_and_deterministically(r
 
 def test_cross_validation_uses_fewer_folds_or_none_with_few_labelled_records():
     labelled, unlabelled, targets = _population()
-    result = infer_domains(labelled[:2] + labelled[6:8] + labelled[12:14], unlabelled, targets, folds=5, featurize=blob_features)
+    result = infer_domains(
+        labelled[:2] + labelled[6:8] + labelled[12:14], unlabelled, targets, folds=5, featurize=blob_features
+    )
     assert result.cross_validation.folds == 2
-    result = infer_domains([labelled[0], labelled[6], labelled[12]], unlabelled, targets, folds=5, featurize=blob_features)
+    result = infer_domains(
+        [labelled[0], labelled[6], labelled[12]], unlabelled, targets, folds=5, featurize=blob_features
+    )
     assert result.cross_validation is None
     assert len(result.labels["train"]) == 18
 

@@ -34,7 +34,9 @@ def _dumps(challenge: dict) -> str:
 
 def test_same_seed_same_bytes():
     assert _dumps(generate_challenge(123)) == _dumps(generate_challenge(123))
-    assert _dumps(generate_challenge(7, "economics", n_questions=12)) == _dumps(generate_challenge(7, "economics", n_questions=12))
+    assert _dumps(generate_challenge(7, "economics", n_questions=12)) == _dumps(
+        generate_challenge(7, "economics", n_questions=12)
+    )
     assert _dumps(generate_challenge(123)) != _dumps(generate_challenge(124))
 
 
@@ -49,7 +51,17 @@ def test_no_wall_clock_and_ids_from_seed(batch):
 
 
 def _check_schema(challenge: dict) -> None:
-    assert list(challenge) == ["challengeId", "version", "source", "split", "document", "facts", "traps", "questions", "metadata"]
+    assert list(challenge) == [
+        "challengeId",
+        "version",
+        "source",
+        "split",
+        "document",
+        "facts",
+        "traps",
+        "questions",
+        "metadata",
+    ]
     assert challenge["split"] == "synthetic" and challenge["version"] == "1.1"
     document = challenge["document"]
     text = document["text"]
@@ -75,7 +87,17 @@ def _check_schema(challenge: dict) -> None:
         trap_ids.add(trap["trapId"])
     targeted = set()
     for number, question in enumerate(challenge["questions"], start=1):
-        assert set(question) == {"questionId", "text", "category", "hops", "targetsTrap", "goldAnswer", "goldAnswerAliases", "reasoningChain", "difficulty"}
+        assert set(question) == {
+            "questionId",
+            "text",
+            "category",
+            "hops",
+            "targetsTrap",
+            "goldAnswer",
+            "goldAnswerAliases",
+            "reasoningChain",
+            "difficulty",
+        }
         assert question["questionId"] == f"q{number:02d}"
         assert question["category"] in CATEGORIES and question["difficulty"] in DIFFICULTIES
         assert 1 <= question["hops"] <= 6
@@ -116,9 +138,13 @@ def test_documents_are_paper_like(batch):
         text = challenge["document"]["text"]
         assert len(challenge["document"]["sections"]) == 6
         # Some facts live only in tables rendered as text.
-        assert re.search(r"^(## [^\n]*\n)?\[P\d+\] Table 1\.", text, re.MULTILINE) and re.search(r"\[P\d+\] Table S1\.", text)
+        assert re.search(r"^(## [^\n]*\n)?\[P\d+\] Table 1\.", text, re.MULTILINE) and re.search(
+            r"\[P\d+\] Table S1\.", text
+        )
         table_only = [f for f in challenge["facts"] if f["location"]["contextQuote"].startswith("| ")]
-        assert table_only and all(f["factId"] not in {t["targetFactId"] for t in challenge["traps"]} for f in table_only)
+        assert table_only and all(
+            f["factId"] not in {t["targetFactId"] for t in challenge["traps"]} for f in table_only
+        )
 
 
 @pytest.mark.parametrize("domain", DOMAINS)
@@ -151,10 +177,33 @@ def test_domain_libraries_are_rich_enough():
 
 
 def _cue_free_texts() -> list[str]:
-    texts = [*lexicon.NUMERIC_PHRASES, *lexicon.NEUTRAL_ONE, *lexicon.NEUTRAL_TWO, *lexicon.NEUTRAL_THREE, *lexicon.CONTINUATION]
-    texts += [*lexicon.ENTITY_LIST, *lexicon.TABLE_CAPTIONS, *lexicon.ABSTRACT_OPENERS, *lexicon.ABSTRACT_CLOSERS, *lexicon.GENERIC_FILLER, *lexicon.GENERIC_COMMENTARY, *lexicon.SUPPLEMENT_INTRO]
+    texts = [
+        *lexicon.NUMERIC_PHRASES,
+        *lexicon.NEUTRAL_ONE,
+        *lexicon.NEUTRAL_TWO,
+        *lexicon.NEUTRAL_THREE,
+        *lexicon.CONTINUATION,
+    ]
+    texts += [
+        *lexicon.ENTITY_LIST,
+        *lexicon.TABLE_CAPTIONS,
+        *lexicon.ABSTRACT_OPENERS,
+        *lexicon.ABSTRACT_CLOSERS,
+        *lexicon.GENERIC_FILLER,
+        *lexicon.GENERIC_COMMENTARY,
+        *lexicon.SUPPLEMENT_INTRO,
+    ]
     for domain in DOMAIN_SPECS.values():
-        texts += [domain.field_name, domain.kind, domain.kinds, *domain.titles, *domain.background, *domain.protocol, *domain.commentary, *domain.discussion]
+        texts += [
+            domain.field_name,
+            domain.kind,
+            domain.kinds,
+            *domain.titles,
+            *domain.background,
+            *domain.protocol,
+            *domain.commentary,
+            *domain.discussion,
+        ]
         for attribute in domain.numerics:
             texts += [attribute.label, attribute.unit, attribute.method, *attribute.phrasings]
         for attribute in domain.categoricals:
@@ -169,8 +218,18 @@ def test_neutral_wording_carries_no_authority_cue():
 
 
 def test_cue_frames_carry_the_cue_they_claim():
-    provisional = (*lexicon.PROVISIONAL_NUMERIC, *lexicon.PROVISIONAL_NUMERIC_BEFORE, *lexicon.PROVISIONAL_CATEGORICAL, *lexicon.PROVISIONAL_CATEGORICAL_BEFORE)
-    authoritative = (*lexicon.AUTHORITATIVE_NUMERIC, *lexicon.AUTHORITATIVE_NUMERIC_AFTER, *lexicon.AUTHORITATIVE_CATEGORICAL, *lexicon.AUTHORITATIVE_CATEGORICAL_AFTER)
+    provisional = (
+        *lexicon.PROVISIONAL_NUMERIC,
+        *lexicon.PROVISIONAL_NUMERIC_BEFORE,
+        *lexicon.PROVISIONAL_CATEGORICAL,
+        *lexicon.PROVISIONAL_CATEGORICAL_BEFORE,
+    )
+    authoritative = (
+        *lexicon.AUTHORITATIVE_NUMERIC,
+        *lexicon.AUTHORITATIVE_NUMERIC_AFTER,
+        *lexicon.AUTHORITATIVE_CATEGORICAL,
+        *lexicon.AUTHORITATIVE_CATEGORICAL_AFTER,
+    )
     for frame in provisional:
         assert lexicon.PROVISIONAL_RE.search(frame) and not lexicon.AUTHORITATIVE_RE.search(frame), frame
     for frame in authoritative:
@@ -185,7 +244,9 @@ def test_hedged_wording_also_appears_on_facts_without_conflict(batch):
         trapped = {t["targetFactId"] for t in challenge["traps"]}
         read = read_document(challenge["document"]["text"], challenge["source"]["domain"])
         facts = {(f["entity"], f["attribute"]): f["factId"] for f in challenge["facts"]}
-        hedged_plain += sum(r.status == "provisional" and facts[(r.entity, r.attribute)] not in trapped for r in read.readings)
+        hedged_plain += sum(
+            r.status == "provisional" and facts[(r.entity, r.attribute)] not in trapped for r in read.readings
+        )
     assert hedged_plain > 30
 
 
@@ -203,7 +264,11 @@ def _corrupt_fact(challenge: dict, numeric: bool) -> dict:
     domain = DOMAIN_SPECS[challenge["source"]["domain"]]
     trapped = {t["targetFactId"] for t in challenge["traps"]}
     for fact in corrupted["facts"]:
-        if fact["factId"] in trapped or (fact["valueType"] == "numerical") != numeric or fact["valueType"] == "relational":
+        if (
+            fact["factId"] in trapped
+            or (fact["valueType"] == "numerical") != numeric
+            or fact["valueType"] == "relational"
+        ):
             continue
         attribute = domain.attribute(fact["attribute"])
         quote = fact["location"]["contextQuote"]
@@ -283,7 +348,11 @@ def test_traces_cite_paragraphs_and_reject_trap_values_by_their_wording(batch):
 
 
 def test_number_helpers():
-    assert fixed(exact("2.675"), 2) == "2.68" and fixed(exact("-0.004"), 2) == "0.00" and fixed(exact("41200"), 0, grouping=True) == "41,200"
+    assert (
+        fixed(exact("2.675"), 2) == "2.68"
+        and fixed(exact("-0.004"), 2) == "0.00"
+        and fixed(exact("41200"), 0, grouping=True) == "41,200"
+    )
     assert number_words(42) == "forty-two" and number_words(105) == "one hundred and five"
     assert {"41,200", "41200 photons/MeV"} <= set(numeric_aliases("41200", ("photons/MeV",)))
     assert "seven" in numeric_aliases("7")
@@ -294,7 +363,11 @@ def test_number_helpers():
 
 def test_position_and_frequency_are_no_shortcut(batch):
     rows = {row["heuristic"]: row for row in shortcut_audit(batch)}
-    for name in ("first mentioned of the two conflicting values", "last mentioned of the two conflicting values", "the conflicting value stated more often"):
+    for name in (
+        "first mentioned of the two conflicting values",
+        "last mentioned of the two conflicting values",
+        "the conflicting value stated more often",
+    ):
         assert rows[name]["n"] >= 300
         assert 0.40 <= rows[name]["accuracy"] <= 0.60, (name, rows[name])
     assert rows["the authority wording (the skill being taught)"]["accuracy"] == 1.0

@@ -30,7 +30,9 @@ def _args(out: Path, **overrides) -> argparse.Namespace:
 def built(tmp_path_factory, fixtures_dir) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("dacr_traces")
     out, bench = root / "folder", root / "bench.json"
-    assert dacr_traces.run(_args(out, benchmark=bench, upstream=fixtures_dir / "dacr" / "tuning", on_error="skip")) == 0
+    assert (
+        dacr_traces.run(_args(out, benchmark=bench, upstream=fixtures_dir / "dacr" / "tuning", on_error="skip")) == 0
+    )
     return out, bench
 
 
@@ -69,7 +71,9 @@ def test_rows_hold_the_trace_in_three_forms(built):
     assert row["prompt"] == row["messages"][:2] and row["completion"] == row["messages"][2:]
     trace = row["completion"][0]["content"]
     answers = json.loads(trace[trace.rindex("\n{") + 1 :])
-    assert {qid: a["answer"] for qid, a in answers.items()} == {g["question_id"]: g["answer"] for g in row["gold_answers"]}
+    assert {qid: a["answer"] for qid, a in answers.items()} == {
+        g["question_id"]: g["answer"] for g in row["gold_answers"]
+    }
     assert all(isinstance(g["aliases"], list) for g in row["gold_answers"]) and row["reward"] == 1.0
 
 
@@ -77,7 +81,10 @@ def test_benchmark_file_is_dacr_bench_json_and_verifies(built):
     _, bench_path = built
     bench = load_benchmark(bench_path)
     assert len(bench.challenges) == 2 and bench.defects == []
-    assert {c["source"]["seed"] for c in bench.challenges} == {str(3 * dacr_traces.SEED_STRIDE + 5_000_000), str(3 * dacr_traces.SEED_STRIDE + 6_000_000)}
+    assert {c["source"]["seed"] for c in bench.challenges} == {
+        str(3 * dacr_traces.SEED_STRIDE + 5_000_000),
+        str(3 * dacr_traces.SEED_STRIDE + 6_000_000),
+    }
     for challenge in bench.challenges:
         assert verify_challenge(challenge) == []
     assert json.loads(bench_path.read_text())["createdAt"] is None
@@ -86,7 +93,9 @@ def test_benchmark_file_is_dacr_bench_json_and_verifies(built):
 def test_same_build_same_bytes_whatever_the_workers(built, tmp_path, fixtures_dir):
     out, bench = built
     again, again_bench = tmp_path / "folder", tmp_path / "bench.json"
-    dacr_traces.build(_args(again, benchmark=again_bench, upstream=fixtures_dir / "dacr" / "tuning", on_error="skip", workers=2))
+    dacr_traces.build(
+        _args(again, benchmark=again_bench, upstream=fixtures_dir / "dacr" / "tuning", on_error="skip", workers=2)
+    )
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         assert (again / path.relative_to(out)).read_bytes() == path.read_bytes(), path.name
     assert again_bench.read_bytes() == bench.read_bytes()

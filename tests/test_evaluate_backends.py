@@ -52,7 +52,15 @@ class ChatServer:
                     elif user == "bad request":
                         self._send(400, {"error": {"message": "model not found"}})
                     else:
-                        reply = {"choices": [{"message": {"role": "assistant", "content": server.reply(user)}, "finish_reason": "stop"}], "usage": {"completion_tokens": 2}}
+                        reply = {
+                            "choices": [
+                                {
+                                    "message": {"role": "assistant", "content": server.reply(user)},
+                                    "finish_reason": "stop",
+                                }
+                            ],
+                            "usage": {"completion_tokens": 2},
+                        }
                         self._send(200, reply)
                 finally:
                     with server.lock:
@@ -87,7 +95,15 @@ def _messages(text):
 def test_openai_backend_keeps_order_sends_decoding_and_bounds_concurrency(monkeypatch):
     monkeypatch.setenv("TEST_KEY", "secret-value")
     with ChatServer(delay=0.05) as server:
-        args = EvalArguments(model="served-base", adapter="my-lora", backend="openai", base_url=server.url, api_key_env="TEST_KEY", max_concurrency=2, max_new_tokens=64)
+        args = EvalArguments(
+            model="served-base",
+            adapter="my-lora",
+            backend="openai",
+            base_url=server.url,
+            api_key_env="TEST_KEY",
+            max_concurrency=2,
+            max_new_tokens=64,
+        )
         backend = OpenAIBackend(args)
         outputs = backend.generate([_messages(f"question {i}") for i in range(6)], seeds=list(range(6)))
     assert [o.text for o in outputs] == [f"echo: question {i}" for i in range(6)]
@@ -96,7 +112,12 @@ def test_openai_backend_keeps_order_sends_decoding_and_bounds_concurrency(monkey
     first = server.requests[0]
     assert first["path"] == "/v1/chat/completions" and first["auth"] == "Bearer secret-value"
     # The adapter is what the server serves under its own name (vLLM --lora-modules); greedy is explicit.
-    assert first["model"] == "my-lora" and first["temperature"] == 0.0 and first["top_p"] == 1.0 and first["max_tokens"] == 64
+    assert (
+        first["model"] == "my-lora"
+        and first["temperature"] == 0.0
+        and first["top_p"] == 1.0
+        and first["max_tokens"] == 64
+    )
     assert sorted(r["seed"] for r in server.requests) == list(range(6))
 
 
@@ -129,7 +150,9 @@ def test_openai_backend_needs_a_url(monkeypatch):
 
 
 def test_openai_backend_estimates_tokens_without_a_tokenizer():
-    backend = OpenAIBackend(EvalArguments(model="m", backend="openai", base_url="http://127.0.0.1:9/v1", max_context_tokens=1000))
+    backend = OpenAIBackend(
+        EvalArguments(model="m", backend="openai", base_url="http://127.0.0.1:9/v1", max_context_tokens=1000)
+    )
     assert backend.count_tokens([{"role": "user", "content": "x" * 30}]) == 10
     assert backend.token_count.startswith("estimated") and backend.context_length == 1000
 
@@ -196,11 +219,23 @@ def test_vllm_backend_maps_arguments_and_sends_the_adapter_as_a_lora_request(mon
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     adapter = tmp_path / "adapter"
     adapter.mkdir()
-    args = EvalArguments(model="Qwen/Qwen2.5-7B-Instruct", adapter=str(adapter), backend="vllm", max_new_tokens=99, seed=5, tensor_parallel_size=2, max_context_tokens=8192)
+    args = EvalArguments(
+        model="Qwen/Qwen2.5-7B-Instruct",
+        adapter=str(adapter),
+        backend="vllm",
+        max_new_tokens=99,
+        seed=5,
+        tensor_parallel_size=2,
+        max_context_tokens=8192,
+    )
     backend = VLLMBackend(args)
 
     engine = calls["engine"]
-    assert engine["model"] == "Qwen/Qwen2.5-7B-Instruct" and engine["enable_lora"] is True and engine["max_lora_rank"] == 64
+    assert (
+        engine["model"] == "Qwen/Qwen2.5-7B-Instruct"
+        and engine["enable_lora"] is True
+        and engine["max_lora_rank"] == 64
+    )
     assert engine["seed"] == 5 and engine["tensor_parallel_size"] == 2 and engine["max_model_len"] == 8192
     assert backend.lora_request.args == ("adapter", 1, str(adapter))
     assert backend.context_length == 8192 and backend.count_tokens([{"role": "user", "content": "a b c"}]) == 3
@@ -210,7 +245,13 @@ def test_vllm_backend_maps_arguments_and_sends_the_adapter_as_a_lora_request(mon
     assert calls["chat"]["lora"] is backend.lora_request
     params = calls["chat"]["params"]
     assert [p.kwargs["seed"] for p in params] == [11, 12]
-    assert params[0].kwargs == {"max_tokens": 99, "temperature": 0.0, "top_p": 1.0, "repetition_penalty": 1.0, "seed": 11}
+    assert params[0].kwargs == {
+        "max_tokens": 99,
+        "temperature": 0.0,
+        "top_p": 1.0,
+        "repetition_penalty": 1.0,
+        "seed": 11,
+    }
 
 
 def test_vllm_backend_without_a_gpu_says_so(monkeypatch):
@@ -242,11 +283,33 @@ def test_openai_backend_end_to_end_run(tmp_path):
     spec.loader.exec_module(script)
     out = tmp_path / "run"
     with ChatServer(reply=_answer_like_a_good_model) as server:
-        argv = ["--model", "served-model", "--backend", "openai", "--base_url", server.url, "--tasks", "dacr,mcq", "--dacr_benchmarks", str(FIXTURES / "bench_small.json")]
-        argv += ["--mcq_data", str(FIXTURES / "mcq_small.jsonl"), "--bootstrap", "20", "--output_dir", str(out), "--no_plots"]
+        argv = [
+            "--model",
+            "served-model",
+            "--backend",
+            "openai",
+            "--base_url",
+            server.url,
+            "--tasks",
+            "dacr,mcq",
+            "--dacr_benchmarks",
+            str(FIXTURES / "bench_small.json"),
+        ]
+        argv += [
+            "--mcq_data",
+            str(FIXTURES / "mcq_small.jsonl"),
+            "--bootstrap",
+            "20",
+            "--output_dir",
+            str(out),
+            "--no_plots",
+        ]
         assert script.main(argv) == 0
     results = json.loads((out / "results.json").read_text())
     assert results["model"]["backend"] == "openai" and results["model"]["served_model"] == "served-model"
-    assert results["tasks"]["dacr"]["metrics"]["accuracy"] == 1.0 and results["tasks"]["mcq"]["metrics"]["accuracy"] == 1.0
+    assert (
+        results["tasks"]["dacr"]["metrics"]["accuracy"] == 1.0
+        and results["tasks"]["mcq"]["metrics"]["accuracy"] == 1.0
+    )
     assert results["tasks"]["dacr"]["skipped"]["long_documents"]["checked"] is False  # no context length given
     assert len(server.requests) == 5

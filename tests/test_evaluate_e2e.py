@@ -25,9 +25,6 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 QUICK = ["--max_new_tokens", "8", "--bootstrap", "20", "--batch_size", "2"]
 
 
-
-
-
 def _results(run_dir: Path) -> dict:
     return json.loads((run_dir / "results.json").read_text())
 
@@ -54,17 +51,39 @@ def test_hf_run_on_every_task(evaluate_script, tmp_path):
 
     tokenizer = load_qwen25_tokenizer()
     lengths = sorted(
-        len(tokenizer(tokenizer.apply_chat_template(p.messages, tokenize=False, add_generation_prompt=True), add_special_tokens=False).input_ids) for p in DacrTask([str(BENCH)]).prompts()
+        len(
+            tokenizer(
+                tokenizer.apply_chat_template(p.messages, tokenize=False, add_generation_prompt=True),
+                add_special_tokens=False,
+            ).input_ids
+        )
+        for p in DacrTask([str(BENCH)]).prompts()
     )
     # A context between the two challenge prompts: the longer is skipped (and counted), the shorter runs.
     context = (lengths[0] + lengths[1]) // 2 + 8
     out = tmp_path / "run"
-    argv = ["--model", TINY, "--tasks", "crosstrace,dacr,mcq", "--crosstrace_data", str(RELEASE), "--dacr_benchmarks", str(BENCH), "--mcq_data", str(MCQ)]
+    argv = [
+        "--model",
+        TINY,
+        "--tasks",
+        "crosstrace,dacr,mcq",
+        "--crosstrace_data",
+        str(RELEASE),
+        "--dacr_benchmarks",
+        str(BENCH),
+        "--mcq_data",
+        str(MCQ),
+    ]
     argv += [*QUICK, "--max_context_tokens", str(context), "--output_dir", str(out)]
     assert evaluate_script.main(argv) == 0
 
     results = _results(out)
-    assert results["schema_version"] == 1 and results["model"] == {**results["model"], "name_or_path": TINY, "adapter": None, "backend": "hf"}
+    assert results["schema_version"] == 1 and results["model"] == {
+        **results["model"],
+        "name_or_path": TINY,
+        "adapter": None,
+        "backend": "hf",
+    }
     assert results["decoding"]["strategy"] == "greedy" and results["decoding"]["max_new_tokens"] == 8
     assert len(results["prompt_hash"]) == 64 and results["versions"]["libraries"]["transformers"]
     assert results["versions"]["benchmarks"]["crosstrace-eval-fixture"]["sha256"]
@@ -73,7 +92,10 @@ def test_hf_run_on_every_task(evaluate_script, tmp_path):
     dacr = results["tasks"]["dacr"]
     for metric in ("accuracy", "pass_rate", "cars", "ece"):
         assert 0.0 <= dacr["metrics"][metric] <= 1.0 and metric in dacr["ci95"]
-    assert dacr["skipped"]["long_documents"]["skipped_count"] == 1 and dacr["skipped"]["long_documents"]["policy"] == "skip"
+    assert (
+        dacr["skipped"]["long_documents"]["skipped_count"] == 1
+        and dacr["skipped"]["long_documents"]["policy"] == "skip"
+    )
     assert dacr["n"]["questions"] == 4  # the challenge that fit
     assert dacr["scoring"]["mode"] == "strict" and "category" in dacr["breakdowns"]
     assert results["tasks"]["crosstrace"]["n"] and results["tasks"]["mcq"]["metrics"]["accuracy"] <= 1.0
@@ -101,8 +123,29 @@ def test_hf_run_on_every_task(evaluate_script, tmp_path):
 @pytest.mark.shared_data
 def test_hf_run_on_the_mini_file_and_the_release(evaluate_script, tmp_path, dacr_mini, crosstrace_release):
     out = tmp_path / "run"
-    argv = ["--model", TINY, "--tasks", "dacr,crosstrace", "--dacr_benchmarks", str(dacr_mini), "--dacr_split", "synthetic", "--crosstrace_data", str(crosstrace_release)]
-    argv += [*QUICK, "--max_samples", "2", "--max_context_tokens", "1024", "--long_documents", "truncate", "--output_dir", str(out)]
+    argv = [
+        "--model",
+        TINY,
+        "--tasks",
+        "dacr,crosstrace",
+        "--dacr_benchmarks",
+        str(dacr_mini),
+        "--dacr_split",
+        "synthetic",
+        "--crosstrace_data",
+        str(crosstrace_release),
+    ]
+    argv += [
+        *QUICK,
+        "--max_samples",
+        "2",
+        "--max_context_tokens",
+        "1024",
+        "--long_documents",
+        "truncate",
+        "--output_dir",
+        str(out),
+    ]
     assert evaluate_script.main(argv) == 0
     results = _results(out)
     dacr = results["tasks"]["dacr"]
@@ -123,34 +166,94 @@ def test_hf_run_on_the_mini_file_and_the_release(evaluate_script, tmp_path, dacr
 
 
 def _write_predictions(path: Path, answers_for) -> Path:
-    records = [{"challengeId": c["challengeId"], "answers": {q["questionId"]: answers_for(q) for q in c["questions"]}} for c in json.loads(BENCH.read_text())["challenges"]]
+    records = [
+        {"challengeId": c["challengeId"], "answers": {q["questionId"]: answers_for(q) for q in c["questions"]}}
+        for c in json.loads(BENCH.read_text())["challenges"]
+    ]
     path.write_text(json.dumps(records))
     return path
 
 
 @pytest.mark.parametrize("mode", ["strict", "reference"])
 def test_score_gold_answers_are_all_correct(evaluate_script, tmp_path, mode):
-    predictions = _write_predictions(tmp_path / "gold.json", lambda q: {"answer": q["goldAnswer"], "citation": "", "confidence": 1.0})
+    predictions = _write_predictions(
+        tmp_path / "gold.json", lambda q: {"answer": q["goldAnswer"], "citation": "", "confidence": 1.0}
+    )
     out = tmp_path / mode
-    assert evaluate_script.main(["score", "--task", "dacr", "--benchmark", str(BENCH), "--predictions", str(predictions), "--scoring", mode, "--output-dir", str(out), "--bootstrap", "20"]) == 0
+    assert (
+        evaluate_script.main(
+            [
+                "score",
+                "--task",
+                "dacr",
+                "--benchmark",
+                str(BENCH),
+                "--predictions",
+                str(predictions),
+                "--scoring",
+                mode,
+                "--output-dir",
+                str(out),
+                "--bootstrap",
+                "20",
+            ]
+        )
+        == 0
+    )
     metrics = _results(out)["tasks"]["dacr"]["metrics"]
-    assert metrics["accuracy"] == 1.0 and metrics["pass_rate"] == 1.0 and metrics["cars"] == 1.0 and metrics["trap_evasion"] == 1.0
+    assert (
+        metrics["accuracy"] == 1.0
+        and metrics["pass_rate"] == 1.0
+        and metrics["cars"] == 1.0
+        and metrics["trap_evasion"] == 1.0
+    )
     assert 0.0 <= metrics["ece"] <= 1.0
     assert _results(out)["model"]["backend"] == "predictions-file"
 
 
 def test_score_reports_bad_prediction_entries_and_goes_on(evaluate_script, tmp_path):
     lines = [
-        json.dumps({"challengeId": "eval-fixture-001", "answers": {"q01": {"answer": "48", "confidence": 0.9}, "q02": {"answer": ["2.7"]}, "q04": {"answer": "Halden-3", "confidence": "NaN"}}}),
+        json.dumps(
+            {
+                "challengeId": "eval-fixture-001",
+                "answers": {
+                    "q01": {"answer": "48", "confidence": 0.9},
+                    "q02": {"answer": ["2.7"]},
+                    "q04": {"answer": "Halden-3", "confidence": "NaN"},
+                },
+            }
+        ),
         "{this line is not json",
         json.dumps({"answers": {"q01": {"answer": "3.5 mM"}}}),  # no challenge id
-        json.dumps({"challengeId": "eval-fixture-002", "answers": {"q01": {"answer": "3.5 mM", "confidence": float("nan")}, "q02": "strain K7"}}),
+        json.dumps(
+            {
+                "challengeId": "eval-fixture-002",
+                "answers": {"q01": {"answer": "3.5 mM", "confidence": float("nan")}, "q02": "strain K7"},
+            }
+        ),
         json.dumps({"challengeId": "not-in-the-benchmark", "answers": {"q01": {"answer": "1"}}}),
     ]
     predictions = tmp_path / "messy.jsonl"
     predictions.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
-    assert evaluate_script.main(["score", "--task", "dacr", "--benchmark", str(BENCH), "--predictions", str(predictions), "--output-dir", str(out), "--bootstrap", "20"]) == 0
+    assert (
+        evaluate_script.main(
+            [
+                "score",
+                "--task",
+                "dacr",
+                "--benchmark",
+                str(BENCH),
+                "--predictions",
+                str(predictions),
+                "--output-dir",
+                str(out),
+                "--bootstrap",
+                "20",
+            ]
+        )
+        == 0
+    )
     dacr = _results(out)["tasks"]["dacr"]
     assert dacr["n"]["questions"] == 8
     assert dacr["metrics"]["accuracy"] == pytest.approx(4 / 8)  # 48, Halden-3, 3.5 mM, strain K7
@@ -165,20 +268,69 @@ def test_score_raw_outputs_for_crosstrace_and_mcq(evaluate_script, tmp_path):
     crosstrace = tmp_path / "ct.jsonl"
     crosstrace.write_text(
         "\n".join(
-            [json.dumps({"id": "all/test_ours:1", "output": good}), json.dumps({"id": "all/test_ours:2", "output": 7}), "oops", json.dumps({"id": "somewhere-else", "output": "x"})]
+            [
+                json.dumps({"id": "all/test_ours:1", "output": good}),
+                json.dumps({"id": "all/test_ours:2", "output": 7}),
+                "oops",
+                json.dumps({"id": "somewhere-else", "output": "x"}),
+            ]
         )
         + "\n"
     )
     out = tmp_path / "ct"
-    assert evaluate_script.main(["score", "--task", "crosstrace", "--data", str(RELEASE), "--predictions", str(crosstrace), "--output-dir", str(out), "--bootstrap", "20"]) == 0
+    assert (
+        evaluate_script.main(
+            [
+                "score",
+                "--task",
+                "crosstrace",
+                "--data",
+                str(RELEASE),
+                "--predictions",
+                str(crosstrace),
+                "--output-dir",
+                str(out),
+                "--bootstrap",
+                "20",
+            ]
+        )
+        == 0
+    )
     body = _results(out)["tasks"]["crosstrace"]
     assert body["skipped"]["no_prediction"]["count"] == 3 and body["skipped"]["predictions_file"]["count"] == 2
     assert "somewhere-else" in json.dumps(body["problems"])
 
     mcq = tmp_path / "mcq.jsonl"
-    mcq.write_text("\n".join(json.dumps(r) for r in [{"id": "mcq-fixture-1", "output": "Nitrogen.\nAnswer: B"}, {"id": "mcq-fixture-2", "output": "Answer: A or E"}, {"id": "mcq-fixture-3", "output": "Answer: D"}]) + "\n")
+    mcq.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"id": "mcq-fixture-1", "output": "Nitrogen.\nAnswer: B"},
+                {"id": "mcq-fixture-2", "output": "Answer: A or E"},
+                {"id": "mcq-fixture-3", "output": "Answer: D"},
+            ]
+        )
+        + "\n"
+    )
     out = tmp_path / "mcq"
-    assert evaluate_script.main(["score", "--task", "mcq", "--data", str(MCQ), "--predictions", str(mcq), "--output-dir", str(out), "--bootstrap", "20"]) == 0
+    assert (
+        evaluate_script.main(
+            [
+                "score",
+                "--task",
+                "mcq",
+                "--data",
+                str(MCQ),
+                "--predictions",
+                str(mcq),
+                "--output-dir",
+                str(out),
+                "--bootstrap",
+                "20",
+            ]
+        )
+        == 0
+    )
     assert _results(out)["tasks"]["mcq"]["metrics"]["accuracy"] == pytest.approx(2 / 3)  # two letters named: wrong
 
 
@@ -186,10 +338,29 @@ def test_compare_prints_the_paper_table(evaluate_script, tmp_path, capsys):
     wrong = _write_predictions(tmp_path / "wrong.json", lambda q: {"answer": "no idea", "confidence": 0.2})
     gold = _write_predictions(tmp_path / "gold.json", lambda q: {"answer": q["goldAnswer"], "confidence": 0.9})
     for name, predictions in (("base", wrong), ("tuned", gold)):
-        argv = ["score", "--task", "dacr", "--benchmark", str(BENCH), "--predictions", str(predictions), "--output-dir", str(tmp_path / name), "--label", name, "--bootstrap", "20"]
+        argv = [
+            "score",
+            "--task",
+            "dacr",
+            "--benchmark",
+            str(BENCH),
+            "--predictions",
+            str(predictions),
+            "--output-dir",
+            str(tmp_path / name),
+            "--label",
+            name,
+            "--bootstrap",
+            "20",
+        ]
         assert evaluate_script.main(argv) == 0
     capsys.readouterr()
-    assert evaluate_script.main(["compare", str(tmp_path / "base"), str(tmp_path / "tuned"), "--output", str(tmp_path / "table.md")]) == 0
+    assert (
+        evaluate_script.main(
+            ["compare", str(tmp_path / "base"), str(tmp_path / "tuned"), "--output", str(tmp_path / "table.md")]
+        )
+        == 0
+    )
     table = capsys.readouterr().out
     assert "| accuracy | 0.0% [0.0, 0.0] | 100.0% [100.0, 100.0] | +100.0 pts" in table
     assert "category trap_targeted (accuracy)" in table and "Δ vs baseline" in table
@@ -211,22 +382,63 @@ def _arithmetic_questions(path: Path, count: int) -> Path:
     records = []
     for i in range(count):
         options = {letter: str(i + offset) for offset, letter in enumerate("ABCDEFGHIJ")}
-        records.append({"id": f"sum-{i}", "question": f"What is {i} + 3?", "options": options, "answer": "D", "discipline": "mathematics"})
+        records.append(
+            {
+                "id": f"sum-{i}",
+                "question": f"What is {i} + 3?",
+                "options": options,
+                "answer": "D",
+                "discipline": "mathematics",
+            }
+        )
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return path
 
 
 @pytest.mark.slow
 def test_sigkill_then_rerun_gives_the_uninterrupted_results(tmp_path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "PYTHONPATH": str(REPO_ROOT),
+        "OMP_NUM_THREADS": "1",
+    }
     questions = _arithmetic_questions(tmp_path / "sums.jsonl", 8)
-    common = ["--tasks", "mcq", "--mcq_data", str(questions), "--max_new_tokens", "24", "--batch_size", "2", "--bootstrap", "20", "--no_plots", "--run_id", "resume-check"]
+    common = [
+        "--tasks",
+        "mcq",
+        "--mcq_data",
+        str(questions),
+        "--max_new_tokens",
+        "24",
+        "--batch_size",
+        "2",
+        "--bootstrap",
+        "20",
+        "--no_plots",
+        "--run_id",
+        "resume-check",
+    ]
     base = [sys.executable, str(REPO_ROOT / "evaluate.py"), "--model", TINY, *common]
 
-    subprocess.run([*base, "--output_dir", str(tmp_path / "straight")], env=env, check=True, capture_output=True, cwd=REPO_ROOT, timeout=600)
+    subprocess.run(
+        [*base, "--output_dir", str(tmp_path / "straight")],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=REPO_ROOT,
+        timeout=600,
+    )
 
     killed_dir = tmp_path / "killed"
-    process = subprocess.Popen([*base, "--output_dir", str(killed_dir)], env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [*base, "--output_dir", str(killed_dir)],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     generations = killed_dir / "generations" / "mcq.jsonl"
     deadline = time.time() + 300
     while time.time() < deadline and not (generations.is_file() and generations.read_text().count("\n") >= 2):
@@ -237,7 +449,9 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_results(tmp_path):
     done_before = generations.read_text().count("\n")
     assert 2 <= done_before < 8 and not (killed_dir / "results.json").exists()
 
-    subprocess.run([*base, "--output_dir", str(killed_dir)], env=env, check=True, capture_output=True, cwd=REPO_ROOT, timeout=600)
+    subprocess.run(
+        [*base, "--output_dir", str(killed_dir)], env=env, check=True, capture_output=True, cwd=REPO_ROOT, timeout=600
+    )
 
     straight, resumed = _results(tmp_path / "straight"), _results(killed_dir)
     assert resumed["run_id"] == straight["run_id"]

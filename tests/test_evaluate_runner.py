@@ -39,7 +39,12 @@ class FakeBackend:
 
 def _prompts(n: int) -> list[Prompt]:
     # Different lengths, so the longest-first batch order differs from the id order.
-    return [Prompt(id=f"p{i:02d}", messages=[{"role": "user", "content": f"q{i} " + "w " * (i % 4)}], prompt_tokens=1 + i % 4) for i in range(n)]
+    return [
+        Prompt(
+            id=f"p{i:02d}", messages=[{"role": "user", "content": f"q{i} " + "w " * (i % 4)}], prompt_tokens=1 + i % 4
+        )
+        for i in range(n)
+    ]
 
 
 @pytest.mark.parametrize("batch_invariant", [False, True])
@@ -121,7 +126,11 @@ def _document_prompt(pid: str, words: int) -> Prompt:
 
 
 def test_skip_policy_counts_prompts_over_the_context():
-    prompts = [_document_prompt("short", 10), _document_prompt("long", 500), Prompt(id="plain", messages=[{"role": "user", "content": "x " * 300}])]
+    prompts = [
+        _document_prompt("short", 10),
+        _document_prompt("long", 500),
+        Prompt(id="plain", messages=[{"role": "user", "content": "x " * 300}]),
+    ]
     kept, report = fit_to_context(prompts, _count_words, max_context_tokens=120, max_new_tokens=20, policy="skip")
     assert [p.id for p in kept] == ["short"] and kept[0].prompt_tokens == 12
     assert sorted(s["id"] for s in report.skipped) == ["long", "plain"]
@@ -142,7 +151,9 @@ def test_truncate_policy_shortens_the_document_to_fit_and_says_so():
 
 
 def test_unknown_context_is_reported_unchecked():
-    kept, report = fit_to_context([_document_prompt("a", 1000)], _count_words, None, 20, "skip", token_count="estimated")
+    kept, report = fit_to_context(
+        [_document_prompt("a", 1000)], _count_words, None, 20, "skip", token_count="estimated"
+    )
     assert len(kept) == 1 and report.to_dict()["checked"] is False
 
 

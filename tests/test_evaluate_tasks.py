@@ -10,7 +10,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from crosstrace.errors import DataError
-from crosstrace.evaluation.tasks import CrossTraceTask, DacrTask, McqTask, check_mcq_record, render_mcq_prompt, sample_row
+from crosstrace.evaluation.tasks import (
+    CrossTraceTask,
+    DacrTask,
+    McqTask,
+    check_mcq_record,
+    render_mcq_prompt,
+    sample_row,
+)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "evaluation"
 
@@ -30,14 +37,27 @@ def _release_rows() -> list[dict]:
     rows = []
     for line in (FIXTURES / "crosstrace_release" / "test_ours.jsonl").read_text().splitlines():
         record = json.loads(line)
-        rows.append({"id": f"ct-{len(rows)}", "source": "crosstrace", "domain": record["metadata"]["domain"], "messages": record["messages"]})
+        rows.append(
+            {
+                "id": f"ct-{len(rows)}",
+                "source": "crosstrace",
+                "domain": record["metadata"]["domain"],
+                "messages": record["messages"],
+            }
+        )
     return rows
 
 
 def test_crosstrace_prompts_from_the_release_folder():
     task = CrossTraceTask(str(FIXTURES / "crosstrace_release"), ["all", "hypogen", "ai_ml"])
     prompts = task.prompts()
-    assert [p.id for p in prompts] == ["all/test_ours:1", "all/test_ours:2", "all/test_ours:3", "hypogen/test_hypogen:1", "ai_ml/test_ours:2"]
+    assert [p.id for p in prompts] == [
+        "all/test_ours:1",
+        "all/test_ours:2",
+        "all/test_ours:3",
+        "hypogen/test_hypogen:1",
+        "ai_ml/test_ours:2",
+    ]
     assert [m["role"] for m in prompts[0].messages] == ["system", "user"]  # the record's own prompt, no answer
     assert [i.profile for i in task.items] == ["crosstrace"] * 3 + ["hypogen", "crosstrace"]
     assert task.data_info()["configs"]["hypogen"]["rows"] == 1
@@ -54,7 +74,14 @@ def test_crosstrace_prompts_from_a_built_folder_with_a_bad_row(tmp_path):
 
 
 def test_crosstrace_without_usable_records_is_an_error(tmp_path):
-    folder = _built_folder(tmp_path / "built", {"all": [{"id": "x", "source": "crosstrace", "domain": None, "messages": [{"role": "user", "content": "hi"}]}]})
+    folder = _built_folder(
+        tmp_path / "built",
+        {
+            "all": [
+                {"id": "x", "source": "crosstrace", "domain": None, "messages": [{"role": "user", "content": "hi"}]}
+            ]
+        },
+    )
     with pytest.raises(DataError, match="no usable record"):
         CrossTraceTask(str(folder), ["all"])
 
@@ -69,18 +96,30 @@ def test_mcq_from_jsonl_and_built_folder_agree(tmp_path):
     (tmp_path / "built" / "README.md").unlink()  # no card: the builders' layout <config>/<split>.parquet
     assert len(McqTask(str(tmp_path / "built"), "default").records) == 3
     prompt = from_file.prompts()[0].messages[0]["content"]
-    assert "A. Oxygen" in prompt and "J. Ozone" in prompt and prompt.rstrip().endswith('"Answer: X", where X is the letter of the correct option.')
+    assert (
+        "A. Oxygen" in prompt
+        and "J. Ozone" in prompt
+        and prompt.rstrip().endswith('"Answer: X", where X is the letter of the correct option.')
+    )
 
 
 def test_mcq_record_checks_name_the_field(tmp_path):
     good = json.loads((FIXTURES / "mcq_small.jsonl").read_text().splitlines()[0])
-    for change, field in [({"question": " "}, "question"), ({"options": ["a", "b"]}, "options"), ({"answer": "K"}, "answer"), ({"options": {"A": "x", "C": "y"}}, "options")]:
+    for change, field in [
+        ({"question": " "}, "question"),
+        ({"options": ["a", "b"]}, "options"),
+        ({"answer": "K"}, "answer"),
+        ({"options": {"A": "x", "C": "y"}}, "options"),
+    ]:
         with pytest.raises(ValueError, match=f"^{field}"):
             check_mcq_record({**good, **change})
     lines = [json.dumps(good), json.dumps({**good, "id": "second", "answer": "Z"}), "{broken"]
     (tmp_path / "q.jsonl").write_text("\n".join(lines) + "\n")
     task = McqTask(str(tmp_path / "q.jsonl"))
-    assert len(task.records) == 1 and [(s.line, s.field) for s in task.input_problems.skipped] == [(2, "answer"), (3, None)]
+    assert len(task.records) == 1 and [(s.line, s.field) for s in task.input_problems.skipped] == [
+        (2, "answer"),
+        (3, None),
+    ]
     assert render_mcq_prompt(task.records[0]).count("\n") > 10
 
 
@@ -100,5 +139,18 @@ def test_dacr_split_filter_and_template_file(tmp_path):
 
 
 def test_sample_rows_never_carry_reference_text():
-    row = sample_row("dacr", "c/q01", "raw", {"id": 3, "index": 3, "output": "raw", "goldAnswer": "secret", "document": "text", "answer": "42", "correct": True})
+    row = sample_row(
+        "dacr",
+        "c/q01",
+        "raw",
+        {
+            "id": 3,
+            "index": 3,
+            "output": "raw",
+            "goldAnswer": "secret",
+            "document": "text",
+            "answer": "42",
+            "correct": True,
+        },
+    )
     assert row == {"task": "dacr", "id": "c/q01", "raw_output": "raw", "answer": "42", "correct": True}

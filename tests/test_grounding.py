@@ -7,7 +7,16 @@ import json
 import pytest
 
 from crosstrace.errors import ErrorPolicy
-from crosstrace.grounding import FUZZY_THRESHOLD, SourceText, check_record, main, normalize, paper_file_name, split_source, summarize
+from crosstrace.grounding import (
+    FUZZY_THRESHOLD,
+    SourceText,
+    check_record,
+    main,
+    normalize,
+    paper_file_name,
+    split_source,
+    summarize,
+)
 from crosstrace.schema import Grounding, TraceRecord
 from crosstrace.sources.crosstrace_raw import read_raw_file
 
@@ -25,7 +34,11 @@ def first_raw_record(raw_dir) -> TraceRecord:
 @pytest.mark.parametrize(
     "source, location, quote",
     [
-        ("Introduction, paragraph 2: 'Tau spreads along axons.'", "Introduction, paragraph 2", "Tau spreads along axons."),
+        (
+            "Introduction, paragraph 2: 'Tau spreads along axons.'",
+            "Introduction, paragraph 2",
+            "Tau spreads along axons.",
+        ),
         ("Methods, paragraph 1: “We used 3:1 ratios.”", "Methods, paragraph 1", "We used 3:1 ratios."),
         ("'A quote with no location'", "", "A quote with no location"),
     ],
@@ -52,7 +65,16 @@ def test_quotes_are_found_verbatim_fuzzily_or_not_at_all(first_raw_record, raw_d
 
 
 def test_a_step_without_grounding_makes_the_record_ungrounded():
-    record = TraceRecord("c", "a", [], "s", ["one", "two", "three"], "h", "p", grounding=[Grounding(1, "Intro: 'alpha beta'"), Grounding(3, "Intro: 'gamma'")])
+    record = TraceRecord(
+        "c",
+        "a",
+        [],
+        "s",
+        ["one", "two", "three"],
+        "h",
+        "p",
+        grounding=[Grounding(1, "Intro: 'alpha beta'"), Grounding(3, "Intro: 'gamma'")],
+    )
     result = check_record(record, "Alpha  beta. Gamma.")
     assert result.ungrounded_steps == [2]
     assert all(step.found for step in result.steps) and not result.grounded
@@ -67,7 +89,19 @@ def test_a_paraphrase_is_not_a_quote():
 
 def test_summary_and_command_line(raw_dir, tmp_path, capsys):
     report = tmp_path / "grounding.json"
-    assert main(["--traces", str(raw_dir / "all_traces.jsonl"), "--papers", str(raw_dir / "papers"), "--report", str(report)]) == 0
+    assert (
+        main(
+            [
+                "--traces",
+                str(raw_dir / "all_traces.jsonl"),
+                "--papers",
+                str(raw_dir / "papers"),
+                "--report",
+                str(report),
+            ]
+        )
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out)
     # Only the first record's paper is in the fixture: its four quotes, three found.
     assert summary == {
@@ -81,7 +115,14 @@ def test_summary_and_command_line(raw_dir, tmp_path, capsys):
     }
     written = json.loads(report.read_text(encoding="utf-8"))
     assert written["records"][0]["paper_id"] == "arxiv:2401.00001" and written["records"][0]["grounded"] is False
-    assert summarize([]) == {"records": 0, "records_grounded": 0, "grounding_entries": 0, "entries_found": 0, "steps_without_grounding": 0, "threshold": FUZZY_THRESHOLD}
+    assert summarize([]) == {
+        "records": 0,
+        "records_grounded": 0,
+        "grounding_entries": 0,
+        "entries_found": 0,
+        "steps_without_grounding": 0,
+        "threshold": FUZZY_THRESHOLD,
+    }
 
 
 def test_command_line_reports_bad_input_in_one_line(tmp_path, capsys):

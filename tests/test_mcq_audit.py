@@ -12,7 +12,13 @@ from crosstrace.mcq.record import LETTERS
 
 
 def question(text: str, options: list[str], answer: str, source: str = "test/gen") -> dict:
-    return {"id": text, "source": source, "question": text, "options": dict(zip(LETTERS, options, strict=True)), "answer": answer}
+    return {
+        "id": text,
+        "source": source,
+        "question": text,
+        "options": dict(zip(LETTERS, options, strict=True)),
+        "answer": answer,
+    }
 
 
 def test_ties_share_the_point():
@@ -41,7 +47,9 @@ def fake_embed(texts):
 
 
 def test_embedding_baselines_find_an_answer_that_looks_like_the_question():
-    record = question("Granite weathers slowly\nGranite is hard", ["Granite erodes", *(f"w{k} unrelated" for k in range(9))], "A")
+    record = question(
+        "Granite weathers slowly\nGranite is hard", ["Granite erodes", *(f"w{k} unrelated" for k in range(9))], "A"
+    )
     overall, by_source = audit.audit_baselines([record], fake_embed)
     assert overall.accuracy["embedding"] == 1.0
     assert set(overall.accuracy) == set(audit.BASELINES) and by_source["test/gen"].n["embedding"] == 1

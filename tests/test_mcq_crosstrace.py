@@ -69,11 +69,14 @@ def test_distractors_are_the_nearest_hypotheses(rows):
     vectors = unit_vectors(len(train), seed=2)
     drafts, _ = hypothesis_matching_drafts(train, vectors, seed=0)
     first_group = drafts[0]  # drafts come group by group, in the order the groups were formed
-    members = [i for i, row in enumerate(train) if row["hypothesis"] in {first_group.correct, *first_group.distractors}]
+    members = [
+        i for i, row in enumerate(train) if row["hypothesis"] in {first_group.correct, *first_group.distractors}
+    ]
     outsiders = [i for i in range(len(train)) if i not in members]
     # Some member started the group; every other member is nearer to it than any outsider.
     assert any(
-        min(vectors[start] @ vectors[m] for m in members if m != start) >= max(vectors[start] @ vectors[o] for o in outsiders)
+        min(vectors[start] @ vectors[m] for m in members if m != start)
+        >= max(vectors[start] @ vectors[o] for o in outsiders)
         for start in members
     )
 
@@ -110,7 +113,9 @@ def test_reasoning_order_answer_restores_the_studys_steps(rows):
     all_rows = [row for split in rows.values() for row in split]
     drafts, notes = reasoning_order_drafts(all_rows, seed=0)
     eligible = [row for row in all_rows if len(row["steps"]) >= MIN_ORDER_STEPS]
-    assert len(drafts) == len(eligible) and notes[f"skipped: fewer than {MIN_ORDER_STEPS} reasoning steps"] == len(all_rows) - len(eligible)
+    assert len(drafts) == len(eligible) and notes[f"skipped: fewer than {MIN_ORDER_STEPS} reasoning steps"] == len(
+        all_rows
+    ) - len(eligible)
     for draft, row in zip(drafts, eligible, strict=True):
         shown = shown_steps(draft.question)
         order = [int(n) for n in draft.correct.split(", ")]

@@ -80,11 +80,17 @@ def test_every_config_loads_with_datasets_and_holds_valid_records(built):
 
 
 def test_test_questions_use_test_studies_only(built, fixture_rows):
-    by_split = {split: [r for r in fixture_rows if r["id"].split("-")[1] == split] for split in ("train", "validation", "test")}
+    by_split = {
+        split: [r for r in fixture_rows if r["id"].split("-")[1] == split] for split in ("train", "validation", "test")
+    }
     for split, rows in by_split.items():
         own_texts = {r["hypothesis"] for r in rows} | {r["field_context"] for r in rows}
         other_texts = {
-            t for other, other_rows in by_split.items() if other != split for r in other_rows for t in (r["hypothesis"], r["field_context"])
+            t
+            for other, other_rows in by_split.items()
+            if other != split
+            for r in other_rows
+            for t in (r["hypothesis"], r["field_context"])
         }
         for record in rows_of(built, "crosstrace_hypothesis", split):
             contexts = set(re.findall(r"^Field context: (.*)$", record["question"], flags=re.MULTILINE))
@@ -152,11 +158,14 @@ def test_release_build_keeps_splits_apart_and_baselines_blind(crosstrace_release
     from crosstrace.mcq import audit
 
     assert main(["crosstrace", "--source", str(crosstrace_release), "--out", str(tmp_path / "crosstrace")]) == 0
-    manifest = mcq_dataset.build(build_args(tmp_path / "crosstrace", tmp_path / "mcq", "--engine-n", "0", "--audit-embedding-sample", "0"))
+    manifest = mcq_dataset.build(
+        build_args(tmp_path / "crosstrace", tmp_path / "mcq", "--engine-n", "0", "--audit-embedding-sample", "0")
+    )
     counts = manifest["counts"]["crosstrace_hypothesis"]
     assert sum(counts.values()) >= 1389 + 50  # one hypothesis question per record, plus the ordering ones
     source_rows = {
-        split: pq.read_table(tmp_path / "crosstrace" / "all" / f"{split}.parquet").to_pylist() for split in ("train", "validation", "test")
+        split: pq.read_table(tmp_path / "crosstrace" / "all" / f"{split}.parquet").to_pylist()
+        for split in ("train", "validation", "test")
     }
     source_rows["test"] += pq.read_table(tmp_path / "crosstrace" / "hypogen" / "test.parquet").to_pylist()
     hypotheses = {split: {row["hypothesis"] for row in rows} for split, rows in source_rows.items()}
@@ -179,7 +188,9 @@ def fake_embed(texts):
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
-def test_a_saved_full_audit_goes_into_the_card_only_for_the_same_questions(built, crosstrace_folder, fixtures_dir, tmp_path):
+def test_a_saved_full_audit_goes_into_the_card_only_for_the_same_questions(
+    built, crosstrace_folder, fixtures_dir, tmp_path
+):
     from crosstrace.mcq import audit
 
     configs = {
@@ -195,7 +206,14 @@ def test_a_saved_full_audit_goes_into_the_card_only_for_the_same_questions(built
     report.save(tmp_path / "audit.json")
     wildsci = str(fixtures_dir / "mcq" / "wildsci_sample.jsonl")
     manifest = mcq_dataset.build(
-        build_args(crosstrace_folder, tmp_path / "with-audit", "--wildsci", wildsci, "--audit-results", str(tmp_path / "audit.json"))
+        build_args(
+            crosstrace_folder,
+            tmp_path / "with-audit",
+            "--wildsci",
+            wildsci,
+            "--audit-results",
+            str(tmp_path / "audit.json"),
+        )
     )
     assert manifest["audit"]["from_file"] == "audit.json" and manifest["audit"]["embedding_sample"] is None
     assert manifest["audit"]["by_config"]["engine_facts"]["n"]["embedding"] == len(configs["engine_facts"])
@@ -204,6 +222,13 @@ def test_a_saved_full_audit_goes_into_the_card_only_for_the_same_questions(built
     with pytest.raises(DataError, match="other questions"):
         mcq_dataset.build(
             build_args(
-                crosstrace_folder, tmp_path / "other", "--wildsci", wildsci, "--seed", "1", "--audit-results", str(tmp_path / "audit.json")
+                crosstrace_folder,
+                tmp_path / "other",
+                "--wildsci",
+                wildsci,
+                "--seed",
+                "1",
+                "--audit-results",
+                str(tmp_path / "audit.json"),
             )
         )

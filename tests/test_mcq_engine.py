@@ -23,7 +23,9 @@ from crosstrace.mcq.record import record_problems
 
 @pytest.fixture(scope="module")
 def challenges():
-    return [generate_challenge(seed, DOMAINS[seed % len(DOMAINS)], n_entities=ENTITIES_PER_CHALLENGE) for seed in range(6)]
+    return [
+        generate_challenge(seed, DOMAINS[seed % len(DOMAINS)], n_entities=ENTITIES_PER_CHALLENGE) for seed in range(6)
+    ]
 
 
 def test_every_domain_has_discipline_labels():
@@ -76,7 +78,9 @@ def test_extreme_entity_answers_the_extreme_among_the_ten(challenges):
                 continue
             attribute = draft.id.rsplit("/", 1)[1]
             values = {
-                e: exact(f["value"]) for e, f in _facts_by_entity(challenge, attribute).items() if e in {draft.correct, *draft.distractors}
+                e: exact(f["value"])
+                for e, f in _facts_by_entity(challenge, attribute).items()
+                if e in {draft.correct, *draft.distractors}
             }
             assert len(values) == 10
             spec = ChallengeFacts(challenge).numerics[attribute]

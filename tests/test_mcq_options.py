@@ -42,7 +42,11 @@ def test_assembled_records_are_valid_wildsci_records():
         assert record_problems(record) == []
         assert record["options"][record["answer"]] == drafts[record["id"]].correct
         assert record["voting_type"] is None and record["voting_answers"] is None
-        assert (record["discipline"], record["nc_domain"], record["nc_subdomain"]) == ("Physics", "Physical sciences", "Physics")
+        assert (record["discipline"], record["nc_domain"], record["nc_subdomain"]) == (
+            "Physics",
+            "Physical sciences",
+            "Physics",
+        )
 
 
 def test_answer_letters_pass_a_chi_square_test_of_uniformity():
@@ -68,7 +72,14 @@ def test_a_draft_needs_exactly_nine_distractors():
 
 
 def test_duplicate_options_are_a_generator_bug():
-    bad = Draft(id="x", source="s", question="q", correct="same", distractors=("Same", *(f"d{k}" for k in range(8))), labels=LABELS)
+    bad = Draft(
+        id="x",
+        source="s",
+        question="q",
+        correct="same",
+        distractors=("Same", *(f"d{k}" for k in range(8))),
+        labels=LABELS,
+    )
     with pytest.raises(ValueError, match="not all different"):
         assemble([bad], seed=0, scope="cfg/train")
 

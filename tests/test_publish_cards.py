@@ -46,7 +46,11 @@ def test_model_index_has_one_entry_per_task_and_metric_of_the_adapter_run():
     assert {key: r.metric_value for key, r in results.items()} == expected  # iascore (undefined: no judge) is left out
     assert parsed.data.model_name == REPOS.adapter_name
     crosstrace = results[("CrossTrace", "compliance")]
-    assert (crosstrace.dataset_type, crosstrace.dataset_config, crosstrace.dataset_split) == ("test-org/crosstrace", "all", "test")
+    assert (crosstrace.dataset_type, crosstrace.dataset_config, crosstrace.dataset_split) == (
+        "test-org/crosstrace",
+        "all",
+        "test",
+    )
     assert parsed.data.base_model == "Qwen/Qwen2.5-7B-Instruct" and parsed.data.library_name == "peft"
 
 
@@ -95,7 +99,9 @@ def test_training_facts_fill_the_training_section(tmp_path):
     card, _ = render(RESULTS_FIXTURE, facts)
     text = card.text
     assert "| rank `r` | 4 |" in text
-    assert "| crosstrace | test-org/crosstrace | all | train | 1 |" in text  # a released dataset's build folder -> its Hub id
+    assert (
+        "| crosstrace | test-org/crosstrace | all | train | 1 |" in text
+    )  # a released dataset's build folder -> its Hub id
     assert "model_name_or_path: <local>/base" in text and str(tmp_path) not in str(card)
     assert "Trained from commit `0123abc`." in text
     assert "Versions recorded by the training run" in text and "| crosstrace | 0.1.0 |" in text
@@ -107,9 +113,18 @@ def test_model_card_command_keeps_the_facts_and_checks_sync(tmp_path, capsys):
     card = tmp_path / "card" / "README.md"
     args = ["--results", str(results), "--out", str(card), "--hub-org", "test-org"]
     assert model_card.main([*args, "--adapter-dir", str(out)]) == 0
-    assert sorted(p.name for p in card.parent.iterdir()) == ["README.md", "adapter_config.json", "plots", "recipe.yaml", "run_metadata.json", "train_results.json"]
+    assert sorted(p.name for p in card.parent.iterdir()) == [
+        "README.md",
+        "adapter_config.json",
+        "plots",
+        "recipe.yaml",
+        "run_metadata.json",
+        "train_results.json",
+    ]
     assert "(the run recorded `<local>/base`)" in card.read_text()  # a local base is named as recorded
-    assert model_card.main(["--results", str(results), "--out", str(card), "--check"]) == 0  # the org is read back from the card
+    assert (
+        model_card.main(["--results", str(results), "--out", str(card), "--check"]) == 0
+    )  # the org is read back from the card
     run = results / "fixture-qwen25-7b-crosstrace-qlora" / "results.json"
     run.write_text(run.read_text().replace('"accuracy": 0.45', '"accuracy": 0.46', 1))
     assert model_card.main(["--results", str(results), "--out", str(card), "--check"]) == 1
@@ -212,10 +227,14 @@ def test_repository_readme_results_block_is_in_sync():
 
 def test_repository_model_card_is_in_sync():
     card = REPO_ROOT / "model_card" / "README.md"
-    assert card.is_file(), "model_card/README.md is missing: run python -m crosstrace.publish.model_card --hub-org <org>"
+    assert card.is_file(), (
+        "model_card/README.md is missing: run python -m crosstrace.publish.model_card --hub-org <org>"
+    )
     org = model_card.hub_org_of_card(card)
     text, _ = model_card.render_to(card, REPO_ROOT / "dacr_results", org)
-    assert card.read_text(encoding="utf-8") == text, "model_card/README.md is stale: run python -m crosstrace.publish.model_card"
+    assert card.read_text(encoding="utf-8") == text, (
+        "model_card/README.md is stale: run python -m crosstrace.publish.model_card"
+    )
 
 
 # --- the quick start runs ----------------------------------------------------------------------

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 from publish_fixtures import copy_results, write_dataset_folder, write_training_output
 
-from crosstrace.publish.checks import check_adapter_loads, check_card, check_files, check_local_paths, check_secrets, run_checks
+from crosstrace.publish.checks import (
+    check_adapter_loads,
+    check_card,
+    check_files,
+    check_local_paths,
+    check_secrets,
+    run_checks,
+)
 from crosstrace.publish.repos import ReleaseRepos
 from crosstrace.publish.sanitize import find_local_paths, find_secrets, strip_local_paths, strip_local_paths_in_text
 from crosstrace.publish.stage import StagedRepo, stage_adapter, stage_datasets
@@ -38,20 +45,43 @@ def test_secret_patterns_find_credentials(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["the hf_hub_download function", "a sk-learn style estimator", "api_key: <your key here>", "password: see the admin docs", "the token budget is 2048"],
+    [
+        "the hf_hub_download function",
+        "a sk-learn style estimator",
+        "api_key: <your key here>",
+        "password: see the admin docs",
+        "the token budget is 2048",
+    ],
 )
 def test_secret_patterns_leave_prose_alone(text):
     assert list(find_secrets(text)) == []
 
 
 @pytest.mark.parametrize(
-    "text", ["/home/alice/data.json", "saved to /tmp/run1", '"output_dir": "/work/main/runs/x"', "C:\\Users\\bob\\model", "file:///Users/carol/x", "/root/.cache/hf"]
+    "text",
+    [
+        "/home/alice/data.json",
+        "saved to /tmp/run1",
+        '"output_dir": "/work/main/runs/x"',
+        "C:\\Users\\bob\\model",
+        "file:///Users/carol/x",
+        "/root/.cache/hf",
+    ],
 )
 def test_local_paths_are_found(text):
     assert [f.kind for f in find_local_paths(text)]
 
 
-@pytest.mark.parametrize("text", ["https://example.org/home/page", "../shared/data/crosstrace", "build/crosstrace/all/train.parquet", "input/output ratio", "and/or"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://example.org/home/page",
+        "../shared/data/crosstrace",
+        "build/crosstrace/all/train.parquet",
+        "input/output ratio",
+        "and/or",
+    ],
+)
 def test_relative_paths_and_urls_are_not_local_paths(text):
     assert list(find_local_paths(text)) == []
 
@@ -59,7 +89,12 @@ def test_relative_paths_and_urls_are_not_local_paths(text):
 def test_strip_local_paths_rewrites_and_counts():
     from crosstrace.paths import REPO_ROOT
 
-    tree = {"output_dir": f"{REPO_ROOT}/runs/release", "model": "/home/alice/models/qwen", "n": 3, "note": "kept as is"}
+    tree = {
+        "output_dir": f"{REPO_ROOT}/runs/release",
+        "model": "/home/alice/models/qwen",
+        "n": 3,
+        "note": "kept as is",
+    }
     clean, replaced = strip_local_paths(tree)
     assert clean == {"output_dir": "runs/release", "model": "<local>/qwen", "n": 3, "note": "kept as is"}
     assert replaced == 2
@@ -73,7 +108,9 @@ def test_paths_inside_the_checkout_become_relative_whatever_its_root(checkout, m
     import crosstrace.publish.sanitize as sanitize
 
     monkeypatch.setattr(sanitize, "REPO_ROOT", Path(checkout))
-    text, n = strip_local_paths_in_text(f"output_dir: {checkout}/runs/release, data {checkout}/build/crosstrace; {checkout}-other/x")
+    text, n = strip_local_paths_in_text(
+        f"output_dir: {checkout}/runs/release, data {checkout}/build/crosstrace; {checkout}-other/x"
+    )
     assert text == f"output_dir: runs/release, data build/crosstrace; {checkout}-other/x" and n == 2
     assert strip_local_paths({"path": checkout})[0] == {"path": "."}
 
@@ -124,7 +161,14 @@ def test_an_absolute_path_fails_the_paths_check(dataset_stage):
 
 
 @pytest.mark.parametrize(
-    "relative", ["optimizer.pt", "checkpoint-500/adapter_model.safetensors", "rng_state_0.pth", "training_args.bin", "trainer_state.json"]
+    "relative",
+    [
+        "optimizer.pt",
+        "checkpoint-500/adapter_model.safetensors",
+        "rng_state_0.pth",
+        "training_args.bin",
+        "trainer_state.json",
+    ],
 )
 def test_optimizer_state_and_checkpoints_fail_the_files_check(dataset_stage, relative):
     target = dataset_stage.folder / relative
@@ -173,9 +217,18 @@ def training_output(tmp_path_factory) -> Path:
 
 def test_adapter_stage_publishes_only_the_release_files(tmp_path, training_output):
     out = training_output
-    staged = stage_adapter(out, REPOS, tmp_path / "stage", copy_results(tmp_path / "results"), base_model="test-org/tiny-qwen2")
+    staged = stage_adapter(
+        out, REPOS, tmp_path / "stage", copy_results(tmp_path / "results"), base_model="test-org/tiny-qwen2"
+    )
     names = sorted(p.relative_to(staged.folder).as_posix() for p in staged.files())
-    assert names == ["README.md", "adapter_config.json", "adapter_model.safetensors", "recipe.yaml", "run_metadata.json", "train_results.json"]
+    assert names == [
+        "README.md",
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "recipe.yaml",
+        "run_metadata.json",
+        "train_results.json",
+    ]
     config = json.loads((staged.folder / "adapter_config.json").read_text())
     assert config["base_model_name_or_path"] == "test-org/tiny-qwen2"
     assert "<local>/base" in (staged.folder / "recipe.yaml").read_text()
@@ -200,7 +253,14 @@ def test_adapter_checked_against_a_base_of_another_width_fails(tmp_path, trainin
     out = training_output
     wider = tmp_path / "wider-base"
     tiny_qwen2_config(hidden_size=96).save_pretrained(wider)
-    staged = stage_adapter(out, REPOS, tmp_path / "stage", tmp_path / "no-results", base_model="test-org/tiny-qwen2", base_config=str(wider))
+    staged = stage_adapter(
+        out,
+        REPOS,
+        tmp_path / "stage",
+        tmp_path / "no-results",
+        base_model="test-org/tiny-qwen2",
+        base_config=str(wider),
+    )
     result = check_adapter_loads(staged)
     assert not result.passed and "size mismatch" in result.problems[0]
 
@@ -227,7 +287,13 @@ def test_a_release_adapter_is_checked_against_the_published_7b_config_offline(tm
 
     folder = tmp_path / "stage"
     folder.mkdir()
-    LoraConfig(r=1, lora_alpha=2, target_modules=["q_proj"], task_type="CAUSAL_LM", base_model_name_or_path="Qwen/Qwen2.5-7B-Instruct").save_pretrained(folder)
+    LoraConfig(
+        r=1,
+        lora_alpha=2,
+        target_modules=["q_proj"],
+        task_type="CAUSAL_LM",
+        base_model_name_or_path="Qwen/Qwen2.5-7B-Instruct",
+    ).save_pretrained(folder)
     # r=1 on q_proj only keeps the file small (28 layers x 2 x 3584 values); the shapes are the real ones.
     tensors = {}
     for layer in range(28):
@@ -239,7 +305,9 @@ def test_a_release_adapter_is_checked_against_the_published_7b_config_offline(tm
     assert result.passed, result.problems
     assert "published config.json" in result.detail and "56 LoRA tensors" in result.detail
 
-    tensors["base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight"] = torch.zeros(4096, 1)  # a 7B of another family
+    tensors["base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight"] = torch.zeros(
+        4096, 1
+    )  # a 7B of another family
     save_file(tensors, folder / "adapter_model.safetensors")
     assert not check_adapter_loads(StagedRepo("adapter", "test-org/a", "model", folder)).passed
 

@@ -33,7 +33,9 @@ from crosstrace.publish.repos import ReleaseRepos
 from crosstrace.publish.stage import StagedRepo, stage_results
 
 REPOS = ReleaseRepos("test-org")
-_REPO_ROUTE = re.compile(r"^/api/(models|datasets|spaces)/([^/]+/[^/]+)/(preupload|commit|branch|discussions)(?:/(.+))?$")
+_REPO_ROUTE = re.compile(
+    r"^/api/(models|datasets|spaces)/([^/]+/[^/]+)/(preupload|commit|branch|discussions)(?:/(.+))?$"
+)
 
 
 @dataclass
@@ -104,7 +106,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.hub.calls.append(("create_repo", repo_type, repo_id))
             prefix = "" if repo_type == "model" else f"{repo_type}s/"
             if (repo_type, repo_id) in self.hub.repos:
-                return self._reply(409, {"error": "You already created this repo", "url": f"{self.hub.url}/{prefix}{repo_id}"})
+                return self._reply(
+                    409, {"error": "You already created this repo", "url": f"{self.hub.url}/{prefix}{repo_id}"}
+                )
             self.hub.repos.add((repo_type, repo_id))
             return self._reply(200, {"url": f"{self.hub.url}/{prefix}{repo_id}", "name": repo_id})
         if path == "/api/validate-yaml":
@@ -114,7 +118,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not match:
             self.hub.calls.append(("unexpected", "POST", self.path))
             return self._reply(404, {"error": f"not emulated: POST {path}"})
-        repo_type, repo_id, action, rest = match.group(1)[:-1], match.group(2), match.group(3), unquote(match.group(4) or "")
+        repo_type, repo_id, action, rest = (
+            match.group(1)[:-1],
+            match.group(2),
+            match.group(3),
+            unquote(match.group(4) or ""),
+        )
         if (repo_type, repo_id) not in self.hub.repos:
             self.send_response(404)
             self.send_header("X-Error-Code", "RepoNotFound")
@@ -124,24 +133,48 @@ class _Handler(BaseHTTPRequestHandler):
         if action == "preupload":
             files = json.loads(body)["files"]
             self.hub.calls.append(("preupload", repo_type, repo_id, rest, query, sorted(f["path"] for f in files)))
-            return self._reply(200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False, "oid": None} for f in files]})
+            return self._reply(
+                200,
+                {
+                    "files": [
+                        {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False, "oid": None} for f in files
+                    ]
+                },
+            )
         if action == "commit":
             lines = [json.loads(line) for line in body.splitlines() if line.strip()]
             header = lines[0]["value"]
-            files = {item["value"]["path"]: base64.b64decode(item["value"]["content"]) for item in lines[1:] if item["key"] == "file"}
+            files = {
+                item["value"]["path"]: base64.b64decode(item["value"]["content"])
+                for item in lines[1:]
+                if item["key"] == "file"
+            }
             other = [item["key"] for item in lines[1:] if item["key"] != "file"]
             oid = f"{len(self.hub.commits) + 1:040x}"
-            self.hub.commits.append({"repo": (repo_type, repo_id), "revision": rest, "summary": header["summary"], "files": files, "other_ops": other})
+            self.hub.commits.append(
+                {
+                    "repo": (repo_type, repo_id),
+                    "revision": rest,
+                    "summary": header["summary"],
+                    "files": files,
+                    "other_ops": other,
+                }
+            )
             self.hub.calls.append(("commit", repo_type, repo_id, rest))
             prefix = "" if repo_type == "model" else f"{repo_type}s/"
-            return self._reply(200, {"commitUrl": f"{self.hub.url}/{prefix}{repo_id}/commit/{oid}", "commitOid": oid, "success": True})
+            return self._reply(
+                200, {"commitUrl": f"{self.hub.url}/{prefix}{repo_id}/commit/{oid}", "commitOid": oid, "success": True}
+            )
         if action == "branch":
             self.hub.calls.append(("create_branch", repo_type, repo_id, rest))
             return self._reply(200, {})
         if action == "discussions" and not rest:
             self.hub.discussions += 1
             self.hub.calls.append(("create_pr", repo_type, repo_id, json.loads(body)["pullRequest"]))
-            return self._reply(200, {"num": self.hub.discussions, "url": f"{self.hub.url}/{repo_id}/discussions/{self.hub.discussions}"})
+            return self._reply(
+                200,
+                {"num": self.hub.discussions, "url": f"{self.hub.url}/{repo_id}/discussions/{self.hub.discussions}"},
+            )
         self.hub.calls.append(("unexpected", "POST", self.path))
         return self._reply(404, {"error": f"not emulated: POST {path}"})
 
@@ -168,7 +201,13 @@ def test_upload_all_push_makes_one_repo_and_one_commit_each_with_exactly_the_sta
     write_dataset_folder(tmp_path / "build" / "crosstrace")
     write_training_output(tmp_path / "out", tmp_path / "base")
     stage = tmp_path / "stage"
-    env = {**os.environ, "HF_ENDPOINT": fake_hub.url, "HF_TOKEN": "test-token-for-the-stand-in", "HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf-home")}
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": fake_hub.url,
+        "HF_TOKEN": "test-token-for-the-stand-in",
+        "HF_HUB_OFFLINE": "0",
+        "HF_HOME": str(tmp_path / "hf-home"),
+    }
     env.pop("CROSSTRACE_HUB_ORG", None)
     command = [
         sys.executable, "upload.py", "all", "--hub-org", "test-org", "--push",
@@ -190,7 +229,7 @@ def test_upload_all_push_makes_one_repo_and_one_commit_each_with_exactly_the_sta
         assert commit["revision"] == "main" and commit["other_ops"] == []
         assert commit["files"] == staged_files(expected[commit["repo"]])  # exactly the staged files, byte for byte
     assert fake_hub.of_kind("unexpected") == []
-    for (repo_type, repo_id) in expected:
+    for repo_type, repo_id in expected:
         url = f"{fake_hub.url}/{'' if repo_type == 'model' else 'datasets/'}{repo_id}"
         assert f"pushed {repo_id}: {url}" in done.stdout
 
@@ -227,12 +266,16 @@ def test_revision_commits_to_that_branch_and_a_second_push_reuses_the_repo(resul
     push_staged([staged], checks, revision="v0.1", api=api)
     assert fake_hub.of_kind("create_branch") == [("create_branch", "dataset", REPOS.results, "v0.1")] * 2
     assert [c["revision"] for c in fake_hub.commits] == ["v0.1", "v0.1"]
-    assert len(fake_hub.of_kind("create_repo")) == 2 and len(fake_hub.repos) == 1  # the second creation answered 409, accepted
+    assert (
+        len(fake_hub.of_kind("create_repo")) == 2 and len(fake_hub.repos) == 1
+    )  # the second creation answered 409, accepted
 
 
 def test_a_failed_check_stops_the_push_before_any_call(results_stage, fake_hub, online):
     staged, checks = results_stage
-    checks[staged.repo_id].append(CheckResult("secrets", False, "1 problem(s)", ["README.md line 3: Hugging Face token: hf_abc…"]))
+    checks[staged.repo_id].append(
+        CheckResult("secrets", False, "1 problem(s)", ["README.md line 3: Hugging Face token: hf_abc…"])
+    )
     with pytest.raises(PushError, match="checks failed"):
         push_staged([staged], checks, api=HfApi(endpoint=fake_hub.url))
     assert fake_hub.calls == []
@@ -257,7 +300,10 @@ def test_dry_run_exit_codes(tmp_path, capsys, monkeypatch):
     args = UploadArguments(hub_org="test-org", results_dir=str(results), stage_dir=str(tmp_path / "stage"))
     assert main("results", args) == EXIT_OK
     out = capsys.readouterr().out
-    assert "would create: https://huggingface.co/datasets/test-org/crosstrace-results" in out and "Dry run: nothing was pushed" in out
+    assert (
+        "would create: https://huggingface.co/datasets/test-org/crosstrace-results" in out
+        and "Dry run: nothing was pushed" in out
+    )
 
     report = results / "fixture-smollm2-demo" / "report.md"
     report.write_text(report.read_text() + "\nRun with HF_TOKEN=hf_" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3h\n")

@@ -30,7 +30,9 @@ def roundtrip(record: TraceRecord) -> TraceRecord:
 
 # Arbitrary text, newlines and the key-prior-work separator included: rendering either refuses
 # (SchemaError naming the field) or parses back to the same record.
-any_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=40) | st.sampled_from(["", "a\n\nb", "x; y", "\n", "1. z"])
+any_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=40) | st.sampled_from(
+    ["", "a\n\nb", "x; y", "\n", "1. z"]
+)
 # The released layout's own texts: single lines without the separator. These always render.
 line = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\n"), max_size=60)
 ref = line.filter(lambda text: "; " not in text)
@@ -108,8 +110,14 @@ def test_every_released_record_renders_back_byte_identical(crosstrace_release):
     assert total == 1389 + 50
 
 
-def released_messages(assistant: str, user: str = "Field context: A.\n\nConventional assumption: B.\n\nKey prior work: X 2020; Y 2021"):
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+def released_messages(
+    assistant: str, user: str = "Field context: A.\n\nConventional assumption: B.\n\nKey prior work: X 2020; Y 2021"
+):
+    return [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": user},
+        {"role": "assistant", "content": assistant},
+    ]
 
 
 GOOD_ASSISTANT = "Core insight: C\n\nReasoning:\n1. s1\n2. s2\n3. s3\n\nHypothesis: H\n\nApproach: A"
@@ -134,8 +142,22 @@ def test_key_prior_work_section_is_optional():
     [
         ("not a list", "messages"),
         ([{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}], "messages"),
-        ([{"role": "system", "content": "s"}, {"role": "assistant", "content": "y"}, {"role": "user", "content": "x"}], "messages"),
-        ([{"role": "system", "content": "s"}, {"role": "user", "content": 3}, {"role": "assistant", "content": "y"}], "messages[1].content"),
+        (
+            [
+                {"role": "system", "content": "s"},
+                {"role": "assistant", "content": "y"},
+                {"role": "user", "content": "x"},
+            ],
+            "messages",
+        ),
+        (
+            [
+                {"role": "system", "content": "s"},
+                {"role": "user", "content": 3},
+                {"role": "assistant", "content": "y"},
+            ],
+            "messages[1].content",
+        ),
         (released_messages(GOOD_ASSISTANT, user="Context: A.\n\nConventional assumption: B."), "user.field_context"),
         (released_messages(GOOD_ASSISTANT, user="Field context: A."), "user.conventional_assumption"),
         (released_messages(GOOD_ASSISTANT.replace("2. s2", "3. s2")), "assistant.reasoning"),
@@ -151,7 +173,9 @@ def test_parse_chat_names_the_field_at_fault(messages, field):
 
 def test_hypogen_layout_has_a_paragraph_and_no_approach():
     assistant = "Core insight: C\n\nReasoning:\nI wondered, then I tested.\n\nHypothesis: H"
-    record = parse_chat(released_messages(assistant, user="Field context: A.\n\nConventional assumption: B."), source="hypogen")
+    record = parse_chat(
+        released_messages(assistant, user="Field context: A.\n\nConventional assumption: B."), source="hypogen"
+    )
     assert record.steps == ["I wondered, then I tested."] and record.approach is None
     assert render_assistant(record) == assistant
     with pytest.raises(SchemaError, match="approach"):

@@ -73,7 +73,9 @@ def _random_predictions(challenges: list[dict], seed: int) -> dict:
             start = rng.randrange(max(1, len(words) - 8))
             answers[question["questionId"]] = {
                 "answer": _answer(challenge, question, golds, rng),
-                "citation": rng.choice(["", f"paragraph {rng.randint(0, 9)}", "Abstract", " ".join(words[start : start + 6])]),
+                "citation": rng.choice(
+                    ["", f"paragraph {rng.randint(0, 9)}", "Abstract", " ".join(words[start : start + 6])]
+                ),
                 "confidence": rng.choice([None, round(rng.random(), 2), 1.0, 0.0, "80%", 1.7, float("nan")]),
             }
         if rng.random() < 0.2:
@@ -94,7 +96,9 @@ def test_cold_warm_and_copied_scoring_are_identical(bench, mode, seed):
     clear_caches()
     cold = score_dacr(challenges, predictions, mode=mode, bootstrap=200, seed=seed).to_dict()
     warm = score_dacr(challenges, predictions, mode=mode, bootstrap=200, seed=seed).to_dict()
-    copied = score_dacr(copy.deepcopy(challenges), copy.deepcopy(predictions), mode=mode, bootstrap=200, seed=seed).to_dict()
+    copied = score_dacr(
+        copy.deepcopy(challenges), copy.deepcopy(predictions), mode=mode, bootstrap=200, seed=seed
+    ).to_dict()
     assert cold["n"]["questions"] > 100 and cold["problems"]  # the scenario does exercise bad entries
     assert json.dumps(warm, sort_keys=True) == json.dumps(cold, sort_keys=True)
     assert json.dumps(copied, sort_keys=True) == json.dumps(cold, sort_keys=True)
@@ -115,14 +119,20 @@ def test_sample_rows_match_the_rules_applied_without_any_cache(bench, seed):
         question = next(q for q in challenge["questions"] if q["questionId"] == strict_row["question_id"])
         trap = next((t for t in challenge.get("traps") or [] if t["trapId"] == question.get("targetsTrap")), None)
         answer, citation = strict_row["answer"], strict_row["citation"]
-        scorable = trap is not None and reference.js_string(trap["correctValue"]) != reference.js_string(trap["wrongValue"])
-        wrong, right = (ValueTarget(trap["wrongValue"]), ValueTarget(trap["correctValue"])) if scorable else (None, None)
+        scorable = trap is not None and reference.js_string(trap["correctValue"]) != reference.js_string(
+            trap["wrongValue"]
+        )
+        wrong, right = (
+            (ValueTarget(trap["wrongValue"]), ValueTarget(trap["correctValue"])) if scorable else (None, None)
+        )
         correct, rule, side = StrictGold(question).assess(answer, wrong, right)
         assert (strict_row["correct"], strict_row["match"], strict_row["trap"]) == (correct, rule, side)
         assert strict_row["citation_score"] == EvidenceIndex(challenge).score(citation, question)
 
         reference_row = next(
-            r for r in reference_rows if (r["challenge_id"], r["question_id"]) == (strict_row["challenge_id"], strict_row["question_id"])
+            r
+            for r in reference_rows
+            if (r["challenge_id"], r["question_id"]) == (strict_row["challenge_id"], strict_row["question_id"])
         )
         rule = reference.match_answer(answer, reference.ReferenceGold(question))
         evaded = reference.trap_evasion(answer, trap) if trap is not None else None

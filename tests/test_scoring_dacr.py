@@ -25,9 +25,13 @@ def entry(answer, confidence=None, citation=""):
 PREDICTIONS = {
     "fixture-alloy": {
         "q01": entry(
-            "Corvane Metals", 0.9, "Methods: Specimens were machined from a single forged bar supplied by Corvane Metals"
+            "Corvane Metals",
+            0.9,
+            "Methods: Specimens were machined from a single forged bar supplied by Corvane Metals",
         ),  # both: exact
-        "q02": entry("1,100 hours", 0.6, "preliminary estimate from early screening"),  # the planted value: wrong, fell (both)
+        "q02": entry(
+            "1,100 hours", 0.6, "preliminary estimate from early screening"
+        ),  # the planted value: wrong, fell (both)
         "q03": entry("470", 0.8),  # alias (both)
         "q04": entry("3.2e-8 s^-1", 0.7),  # strict: value; reference: digits 3.2 vs 3.21 within 1%
         "q05": entry("45 μm", 1.0, "paragraph 3"),  # strict: exact (µ/μ folded); reference: numeric
@@ -127,7 +131,12 @@ def test_gold_answers_score_full_marks_in_both_modes(bench):
 
 def test_bad_predictions_are_reported_not_raised(bench):
     predictions = {
-        "fixture-alloy": {"q01": {"answer": 12, "confidence": float("nan")}, "q99": entry("x"), "q02": None, "q03": ["a", "b"]},
+        "fixture-alloy": {
+            "q01": {"answer": 12, "confidence": float("nan")},
+            "q99": entry("x"),
+            "q02": None,
+            "q03": ["a", "b"],
+        },
         "no-such-challenge": {"q01": entry("x")},
     }
     score = score_dacr(bench, predictions)
@@ -141,7 +150,13 @@ def test_bad_predictions_are_reported_not_raised(bench):
 
 
 def test_upstream_list_is_accepted(bench):
-    upstream = [{"challengeId": "fixture-alloy", "model": "m", "answers": {"q03": {"answer": "470", "citation": "", "confidence": 0.5}}}]
+    upstream = [
+        {
+            "challengeId": "fixture-alloy",
+            "model": "m",
+            "answers": {"q03": {"answer": "470", "citation": "", "confidence": 0.5}},
+        }
+    ]
     score = score_dacr(bench, upstream, mode="reference")
     assert score.metrics["accuracy"] == pytest.approx(1 / 5)
 
@@ -185,10 +200,14 @@ def test_mini_gold_and_degenerate_answers(dacr_mini):
     from crosstrace.sources.dacr_bench import load_benchmark
 
     challenges = load_benchmark(dacr_mini).challenges
-    gold = {c["challengeId"]: {q["questionId"]: entry(q["goldAnswer"], 1.0) for q in c["questions"]} for c in challenges}
+    gold = {
+        c["challengeId"]: {q["questionId"]: entry(q["goldAnswer"], 1.0) for q in c["questions"]} for c in challenges
+    }
     only_e = {c["challengeId"]: {q["questionId"]: entry("e", 0.5) for q in c["questions"]} for c in challenges}
     for mode in ("strict", "reference"):
         assert score_dacr(challenges, gold, mode=mode, bootstrap=0).metrics["accuracy"] == 1.0
     assert score_dacr(challenges, only_e, mode="strict", bootstrap=0).metrics["accuracy"] <= 0.05
     # REFERENCE.md: answering "e" everywhere scores about 70% under upstream's rules.
-    assert score_dacr(challenges, only_e, mode="reference", bootstrap=0).metrics["accuracy"] == pytest.approx(0.70, abs=0.02)
+    assert score_dacr(challenges, only_e, mode="reference", bootstrap=0).metrics["accuracy"] == pytest.approx(
+        0.70, abs=0.02
+    )

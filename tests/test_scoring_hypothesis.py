@@ -50,9 +50,18 @@ def test_score_hypotheses_end_to_end(tmp_path):
     references = [REFERENCE, REFERENCE, REFERENCE, HYPOGEN_REFERENCE]
     profiles = ["crosstrace", "crosstrace", "crosstrace", "hypogen"]
     transport = CannedTransport({"": "Score: 1.0", "fungi help trees": "Score: 0.5", "Top-k sparse": "I cannot tell."})
-    judge = Judge(JudgeConfig(base_url="http://judge.invalid/v1", model="m", concurrency=1, cache_dir=str(tmp_path)), transport=transport)
+    judge = Judge(
+        JudgeConfig(base_url="http://judge.invalid/v1", model="m", concurrency=1, cache_dir=str(tmp_path)),
+        transport=transport,
+    )
     score = score_hypotheses(
-        references, outputs, profiles, judge=judge, ids=["a", "b", "c", "d"], groups={"domain": ["bio", "bio", "bio", "ai"]}, bootstrap=100
+        references,
+        outputs,
+        profiles,
+        judge=judge,
+        ids=["a", "b", "c", "d"],
+        groups={"domain": ["bio", "bio", "bio", "ai"]},
+        bootstrap=100,
     )
 
     m = score.metrics
@@ -76,8 +85,12 @@ def test_score_hypotheses_end_to_end(tmp_path):
 
     # A rerun is served from the judge cache: no new request.
     calls = transport.calls
-    rerun = Judge(JudgeConfig(base_url="http://judge.invalid/v1", model="m", cache_dir=str(tmp_path)), transport=transport)
-    assert score_hypotheses(references, outputs, profiles, judge=rerun, bootstrap=0).metrics["iascore"] == pytest.approx(m["iascore"])
+    rerun = Judge(
+        JudgeConfig(base_url="http://judge.invalid/v1", model="m", cache_dir=str(tmp_path)), transport=transport
+    )
+    assert score_hypotheses(references, outputs, profiles, judge=rerun, bootstrap=0).metrics[
+        "iascore"
+    ] == pytest.approx(m["iascore"])
     assert transport.calls == calls
 
 

@@ -102,7 +102,11 @@ def server():
 
 def make_judge(base_url, tmp_path=None, sleeps=None, **options):
     config = JudgeConfig(
-        base_url=base_url, model="judge-model", api_key="secret", cache_dir=str(tmp_path / "cache") if tmp_path else None, **options
+        base_url=base_url,
+        model="judge-model",
+        api_key="secret",
+        cache_dir=str(tmp_path / "cache") if tmp_path else None,
+        **options,
     )
     return Judge(config, sleep=(sleeps.append if sleeps is not None else (lambda _: None)))
 
@@ -176,7 +180,9 @@ def test_cache_makes_reruns_free(server, tmp_path):
     assert all(r.cached for r in second) and [r.score for r in second] == [0.25, 0.25]
     assert [r.key for r in second] == [r.key for r in first]
     # Another judge model is another question: not served from the cache.
-    other = Judge(JudgeConfig(base_url=base_url, model="other-judge", cache_dir=str(tmp_path / "cache")), sleep=lambda _: None)
+    other = Judge(
+        JudgeConfig(base_url=base_url, model="other-judge", cache_dir=str(tmp_path / "cache")), sleep=lambda _: None
+    )
     other.score_pairs(["r1"], ["g1"])
     assert len(script.requests) == 3
     log = rerun.write_log(tmp_path / "judge_outputs.jsonl")
@@ -196,7 +202,12 @@ def test_config_from_environment(monkeypatch):
     monkeypatch.delenv("CROSSTRACE_JUDGE_API_KEY", raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     config = JudgeConfig.from_env(concurrency=2)
-    assert (config.base_url, config.model, config.api_key, config.concurrency) == ("http://localhost:8000/v1", "qwen-judge", "sk-test", 2)
+    assert (config.base_url, config.model, config.api_key, config.concurrency) == (
+        "http://localhost:8000/v1",
+        "qwen-judge",
+        "sk-test",
+        2,
+    )
     assert config.endpoint == "http://localhost:8000/v1/chat/completions"
     assert JudgeConfig.from_env(model="flag-model").model == "flag-model"  # flags win over the environment
     assert "api_key" not in config.describe() and config.describe()["prompt_version"] == JUDGE_PROMPT_VERSION

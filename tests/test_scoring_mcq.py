@@ -79,14 +79,25 @@ def test_lengths_must_match():
 
 @pytest.mark.parametrize(
     ("table", "letter"),
-    [({"A": -3.0, "B": -1.0, "C": -2.0}, "B"), ({"A": -1.0, "B": -1.0}, None), ({"A": float("nan"), "B": -5.0}, "B"), ({}, None)],
+    [
+        ({"A": -3.0, "B": -1.0, "C": -2.0}, "B"),
+        ({"A": -1.0, "B": -1.0}, None),
+        ({"A": float("nan"), "B": -5.0}, "B"),
+        ({}, None),
+    ],
 )
 def test_pick_option(table, letter):
     assert pick_option(table) == letter
 
 
 def test_score_mcq_loglik():
-    tables = [{"A": -0.1, "B": -2.0}, {"A": -0.5, "B": -0.5}, {"C": -0.2, "D": -1.0}, {"D": -0.3}, {"J": -0.1, "A": -4.0}]
+    tables = [
+        {"A": -0.1, "B": -2.0},
+        {"A": -0.5, "B": -0.5},
+        {"C": -0.2, "D": -1.0},
+        {"D": -0.3},
+        {"J": -0.1, "A": -4.0},
+    ]
     score = score_mcq_loglik(RECORDS, tables, normalization="mean", bootstrap=0)
     assert score.metrics["accuracy"] == pytest.approx(4 / 5)  # the tie (m2) is wrong
     assert score.scoring["mode"] == "loglik-mean"

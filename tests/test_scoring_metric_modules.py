@@ -47,12 +47,26 @@ def test_metric_modules_load_offline(tmp_path, fixtures_dir):
         print(json.dumps(out))
         """
     )
-    env = {**os.environ, "PYTHONPATH": str(package_dir), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(package_dir),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "hf"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["gold_strict"] == 1.0 and out["gold_reference"] == 1.0
-    assert out["e_strict"]["accuracy"] == 0.0 and out["e_strict"]["scoring"] == "strict" and out["e_strict"]["unparsed_outputs"] == 0
+    assert (
+        out["e_strict"]["accuracy"] == 0.0
+        and out["e_strict"]["scoring"] == "strict"
+        and out["e_strict"]["unparsed_outputs"] == 0
+    )
     assert out["e_reference"] == 4 / 12  # "e" is contained in 4 of the fixture's 12 gold answers
-    assert out["compliance"]["structural_compliance"] == 0.5 and out["compliance"]["violations"]["missing_section"] == 4
+    assert (
+        out["compliance"]["structural_compliance"] == 0.5 and out["compliance"]["violations"]["missing_section"] == 4
+    )
     assert out["hypogen"] == 1.0

@@ -24,7 +24,11 @@ def reasons(problems):
 def test_upstream_list(scoring_dir):
     predictions, problems = load_predictions(scoring_dir / "predictions_upstream.json")
     assert problems == []
-    assert predictions["fixture-alloy"]["q01"] == {"answer": "Corvane Metals", "citation": "Methods", "confidence": 0.9}
+    assert predictions["fixture-alloy"]["q01"] == {
+        "answer": "Corvane Metals",
+        "citation": "Methods",
+        "confidence": 0.9,
+    }
     assert predictions["fixture-seeds"]["q04"]["confidence"] == 1.0
 
 
@@ -116,7 +120,11 @@ def test_empty_file(tmp_path):
     ("value", "entry", "n_problems"),
     [
         ({"answer": "x", "citation": "c", "confidence": 0.5}, {"answer": "x", "citation": "c", "confidence": 0.5}, 0),
-        ({"Answer": "x", "Confidence": "0.3", "source": "p2"}, {"answer": "x", "citation": "p2", "confidence": 0.3}, 0),
+        (
+            {"Answer": "x", "Confidence": "0.3", "source": "p2"},
+            {"answer": "x", "citation": "p2", "confidence": 0.3},
+            0,
+        ),
         ({"answer": "x", "confidence": -0.2}, {"answer": "x", "citation": "", "confidence": 0.0}, 1),
         ({"answer": "x", "confidence": "sure"}, {"answer": "x", "citation": "", "confidence": None}, 1),
         ("bare", {"answer": "bare", "citation": "", "confidence": None}, 0),
@@ -134,13 +142,21 @@ def test_coerce_entry(value, entry, n_problems):
     ("raw", "answers", "problem"),
     [
         ('{"q01": {"answer": "12", "citation": "p3", "confidence": 0.9}}', {"q01": ("12", 0.9)}, None),
-        ('Here you go:\n```json\n{"q01": {"answer": "12", "confidence": 0.9},}\n```', {"q01": ("12", 0.9)}, "repaired"),
+        (
+            'Here you go:\n```json\n{"q01": {"answer": "12", "confidence": 0.9},}\n```',
+            {"q01": ("12", 0.9)},
+            "repaired",
+        ),
         (
             '<think>draft {q01: 5}</think>\n{"1": {"Answer": 12}, "Q2": "Meso valve"}',
             {"q01": ("12", None), "q02": ("Meso valve", None)},
             None,
         ),
-        ('{"q01": {"answer": "12", "confidence": 0.9}, "q02": {"answer": "Meso', {"q01": ("12", 0.9)}, "entry by entry"),
+        (
+            '{"q01": {"answer": "12", "confidence": 0.9}, "q02": {"answer": "Meso',
+            {"q01": ("12", 0.9)},
+            "entry by entry",
+        ),
         ("{'q01': {'answer': 'x', 'confidence': None}}", {"q01": ("x", None)}, "repaired"),
         ("q01: 12\nq02: Meso valve", {"q01": ("12", None), "q02": ("Meso valve", None)}, "lines"),
         ('{"answers": {"q01": {"answer": "1"}}}', {"q01": ("1", None)}, "wrapped"),
@@ -160,5 +176,7 @@ def test_extract_answers(raw, answers, problem):
 
 
 def test_extract_answers_maps_keys_onto_question_ids():
-    got, _ = extract_answers('{"1": {"answer": "a"}, "question_2": {"answer": "b"}, "zz": {"answer": "c"}}', question_ids=["q1", "q2"])
+    got, _ = extract_answers(
+        '{"1": {"answer": "a"}, "question_2": {"answer": "b"}, "zz": {"answer": "c"}}', question_ids=["q1", "q2"]
+    )
     assert {k: v["answer"] for k, v in got.items()} == {"q1": "a", "q2": "b"}

@@ -119,14 +119,22 @@ def test_ece(confidences, correct, expected):
 
 @pytest.mark.parametrize(
     ("entry", "confidence"),
-    [(None, 0.0), ({"confidence": None}, 0.5), ({"confidence": 0.0}, 0.0), ({"confidence": 0.7}, 0.7), ({"confidence": 1.0}, 1.0)],
+    [
+        (None, 0.0),
+        ({"confidence": None}, 0.5),
+        ({"confidence": 0.0}, 0.0),
+        ({"confidence": 0.7}, 0.7),
+        ({"confidence": 1.0}, 1.0),
+    ],
 )
 def test_confidence(entry, confidence):
     assert ref.confidence(entry) == confidence
 
 
 DOCUMENT = (
-    ("Intro text. " * 60) + "The rupture life reached 1,450 hours across twelve specimens of the alloy. " + ("Filler words here. " * 60)
+    ("Intro text. " * 60)
+    + "The rupture life reached 1,450 hours across twelve specimens of the alloy. "
+    + ("Filler words here. " * 60)
 )
 
 
@@ -141,7 +149,11 @@ DOCUMENT = (
         ("p. 3", [], 1.0),  # no word longer than 3 characters: 0 >= 0, upstream scores it 1.0
         ("see note: authoritative value", [{"factId": "f1", "note": "authoritative value from the results"}], 0.0),
         ("as the authoritative value fro", [{"factId": "f1", "note": "Authoritative value from the results"}], 1.0),
-        ("as the authoritative value fro", [{"note": "Authoritative value from the results"}], 0.0),  # note without factId
+        (
+            "as the authoritative value fro",
+            [{"note": "Authoritative value from the results"}],
+            0.0,
+        ),  # note without factId
         ("rupture  life\treached", [], 1.0),  # tokens split on runs of whitespace, tabs included
         ("zzzz\x1crupture", [], 0.0),  # one token: \x1c is not JavaScript whitespace
         ("zzzz\u2028rupture", [], 1.0),  # two tokens: U+2028 is, and one of two is near the answer
@@ -161,4 +173,9 @@ def test_citation_context_is_measured_in_utf16_units():
 
 
 def test_citation_context_when_gold_is_missing():
-    assert ref.citation_score("anything at all", {"goldAnswer": "absent", "reasoningChain": []}, ref.ReferenceDocument("text")) == 0.0
+    assert (
+        ref.citation_score(
+            "anything at all", {"goldAnswer": "absent", "reasoningChain": []}, ref.ReferenceDocument("text")
+        )
+        == 0.0
+    )

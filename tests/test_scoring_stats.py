@@ -13,8 +13,12 @@ def test_resamples_are_seeded_and_keep_the_unit_count():
     per_unit = np.arange(20, dtype=float)[:, None]
     a = Bootstrap(20, 50, seed=3).resampled_sums(np.ones((20, 1)))
     assert np.all(a == 20)  # each resample draws 20 units
-    assert np.array_equal(Bootstrap(20, 50, seed=3).resampled_sums(per_unit), Bootstrap(20, 50, seed=3).resampled_sums(per_unit))
-    assert not np.array_equal(Bootstrap(20, 50, seed=3).resampled_sums(per_unit), Bootstrap(20, 50, seed=4).resampled_sums(per_unit))
+    assert np.array_equal(
+        Bootstrap(20, 50, seed=3).resampled_sums(per_unit), Bootstrap(20, 50, seed=3).resampled_sums(per_unit)
+    )
+    assert not np.array_equal(
+        Bootstrap(20, 50, seed=3).resampled_sums(per_unit), Bootstrap(20, 50, seed=4).resampled_sums(per_unit)
+    )
 
 
 def test_resampled_sums_count_the_seeded_draws_whatever_the_blas_threads():

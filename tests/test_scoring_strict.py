@@ -122,7 +122,13 @@ def test_units(text, dimension):
         ("e", "Meso valve", (), False, "text_mismatch"),
         ("β-Si3N4", "beta-Si3N4", (), True, "exact"),  # Greek letters folded
         ("Schrödinger equation", "Schrodinger equation", (), True, "exact"),  # accents folded
-        ("hierarchical sheaf spectral embedding method framework", "hierarchical sheaf spectral embedding", (), False, "text_mismatch"),
+        (
+            "hierarchical sheaf spectral embedding method framework",
+            "hierarchical sheaf spectral embedding",
+            (),
+            False,
+            "text_mismatch",
+        ),
     ],
 )
 def test_match(answer, gold_answer, aliases, expected, rule):
@@ -136,18 +142,26 @@ def test_question_words_are_not_padding_and_echo_is_wrong():
     assert g.match("Which company manufactured the Ascella processor?")[0] is False
     # Names the question lists are candidates: echoing all the options is hedging.
     options = gold(
-        "E3", ["Threading dislocation E3"], question="Among the dislocations labeled E1, E2, E3 and M1, which has an a-axis component?"
+        "E3",
+        ["Threading dislocation E3"],
+        question="Among the dislocations labeled E1, E2, E3 and M1, which has an a-axis component?",
     )
     assert options.match("dislocation E3") == (True, "text_f1")
-    assert options.match("Among the dislocations labeled E1, E2, E3 and M1, which has an a-axis component?")[0] is False
+    assert (
+        options.match("Among the dislocations labeled E1, E2, E3 and M1, which has an a-axis component?")[0] is False
+    )
     # An alias made of question words plus one new word: the echo lacks the new word.
-    band = gold("type-II", ["Type-II band alignment"], question="What type of band alignment is formed in the nanotube?")
+    band = gold(
+        "type-II", ["Type-II band alignment"], question="What type of band alignment is formed in the nanotube?"
+    )
     assert band.match("type II") == (True, "text_f1")
     assert band.match("What type of band alignment is formed in the nanotube?")[0] is False
 
 
 def test_values_stated_by_the_question_are_not_candidates():
-    g = gold("Iteration 2000", question="Which checkpoint, iteration 2000 or iteration 3000, first exceeds 50% activation?")
+    g = gold(
+        "Iteration 2000", question="Which checkpoint, iteration 2000 or iteration 3000, first exceeds 50% activation?"
+    )
     assert g.match("2000") == (True, "value")
     assert g.match("iteration 2000, after 800 steps of warm-up")[0] is False  # 800 is the answer's own
     # An answer made only of values the question states asserts all of them: echoing both
@@ -174,7 +188,11 @@ def test_trap_sides(answer, side, correct):
 
 def test_answer_asserting_the_planted_value_is_wrong_even_when_it_rounds_to_the_gold():
     g = gold("1%", question="What cumulative exposure is required?")
-    assert g.assess("1.35%", strict.ValueTarget("1.35%"), strict.ValueTarget("1%"))[:3] == (False, "foreign_value", "fell")
+    assert g.assess("1.35%", strict.ValueTarget("1.35%"), strict.ValueTarget("1%"))[:3] == (
+        False,
+        "foreign_value",
+        "fell",
+    )
 
 
 def test_derived_trap_question_evades_by_being_correct():
@@ -199,7 +217,13 @@ def test_answer_format(gold_answer, answer_format):
 
 
 @pytest.mark.parametrize(
-    "text", ["The CBM is located on the outer tube, with 1.6 e/Å³!", "don't stop—β-Si3N4 (P63/m)", "a_b c-d 3.14", "  spaced\tout\nlines  "]
+    "text",
+    [
+        "The CBM is located on the outer tube, with 1.6 e/Å³!",
+        "don't stop—β-Si3N4 (P63/m)",
+        "a_b c-d 3.14",
+        "  spaced\tout\nlines  ",
+    ],
 )
 def test_words_are_nltk_wordpunct_word_tokens(text):
     # The strict text rule tokenizes like nltk's wordpunct_tokenize, through a precompiled regex.
@@ -215,7 +239,10 @@ def _challenge():
         "A preliminary screening suggested 1,100 hours, pending confirmation.",
         "Results. Grain size averaged 45 micrometres in every specimen tested.",
     ]
-    fact = lambda fid, section, quote: {"factId": fid, "location": {"section": section, "paragraphIndex": 0, "contextQuote": quote}}  # noqa: E731
+
+    def fact(fid, section, quote):
+        return {"factId": fid, "location": {"section": section, "paragraphIndex": 0, "contextQuote": quote}}
+
     return {
         "document": {"text": "\n\n".join(paragraphs)},
         "facts": [
@@ -252,7 +279,11 @@ def _challenge():
         ("Methods section", {"reasoningChain": [{"factId": "f1"}]}, 0.0),
         ("", {"reasoningChain": [{"factId": "f1"}]}, 0.0),
         ("anything", {"reasoningChain": [], "goldAnswer": "12"}, None),  # no fact, numeric gold: not scorable
-        ("paragraph 2", {"reasoningChain": [], "goldAnswer": "Corvane Metals"}, 1.0),  # engine style: where the gold is named
+        (
+            "paragraph 2",
+            {"reasoningChain": [], "goldAnswer": "Corvane Metals"},
+            1.0,
+        ),  # engine style: where the gold is named
     ],
 )
 def test_strict_citation(citation, question, score):

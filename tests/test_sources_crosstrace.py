@@ -44,7 +44,9 @@ def test_release_reader_reads_splits_metadata_and_system_prompt(fixture_release)
 
 
 def test_record_without_key_prior_work_reads_and_renders_back(fixture_release):
-    records = [item.record for item in read_chat_file(fixture_release / RELEASE_FILES["train"], "crosstrace", ErrorPolicy())]
+    records = [
+        item.record for item in read_chat_file(fixture_release / RELEASE_FILES["train"], "crosstrace", ErrorPolicy())
+    ]
     without = [record for record in records if not record.key_prior_work]
     assert len(without) == 1
     assert "Key prior work" not in without[0].to_messages()[1]["content"]
@@ -71,10 +73,22 @@ BAD_LINES = {
     "truncated JSON": (lambda raw: raw[: len(raw) // 2], None, "not valid JSON"),
     "not UTF-8": (lambda raw: raw[:40] + b"\xff\xfe" + raw[40:], None, "not valid UTF-8"),
     "missing field": (_edit_json(lambda obj: obj.pop("messages")), "messages", "missing"),
-    "wrong type": (_edit_json(lambda obj: obj["metadata"].update(extraction_confidence="high")), "metadata.extraction_confidence", "expected"),
+    "wrong type": (
+        _edit_json(lambda obj: obj["metadata"].update(extraction_confidence="high")),
+        "metadata.extraction_confidence",
+        "expected",
+    ),
     "wrong message roles": (_edit_json(lambda obj: obj["messages"].reverse()), "messages", "roles"),
-    "content not a string": (_edit_json(lambda obj: obj["messages"][2].update(content=["x"])), "messages[2].content", "expected a string"),
-    "pattern not a string": (_edit_json(lambda obj: obj["metadata"]["patterns"].append(3)), "metadata.patterns[2]", "expected str"),
+    "content not a string": (
+        _edit_json(lambda obj: obj["messages"][2].update(content=["x"])),
+        "messages[2].content",
+        "expected a string",
+    ),
+    "pattern not a string": (
+        _edit_json(lambda obj: obj["metadata"]["patterns"].append(3)),
+        "metadata.patterns[2]",
+        "expected str",
+    ),
 }
 
 
@@ -90,7 +104,9 @@ def test_bad_line_names_file_line_and_field(case, fixture_release, tmp_path):
 
 
 def test_skip_policy_keeps_the_good_lines_and_records_the_bad(fixture_release, tmp_path):
-    broken = _break_line(fixture_release / RELEASE_FILES["test"], tmp_path / "test_ours.jsonl", 2, BAD_LINES["missing field"][0])
+    broken = _break_line(
+        fixture_release / RELEASE_FILES["test"], tmp_path / "test_ours.jsonl", 2, BAD_LINES["missing field"][0]
+    )
     broken = _break_line(broken, broken, 5, BAD_LINES["truncated JSON"][0])
     policy = ErrorPolicy("skip")
     records = read_chat_file(broken, "crosstrace", policy)
@@ -99,7 +115,12 @@ def test_skip_policy_keeps_the_good_lines_and_records_the_bad(fixture_release, t
 
 
 def test_metadata_source_must_match_the_file_layout(fixture_release, tmp_path):
-    broken = _break_line(fixture_release / HYPOGEN_TEST_FILE, tmp_path / HYPOGEN_TEST_FILE, 1, _edit_json(lambda obj: obj["metadata"].update(source="ours")))
+    broken = _break_line(
+        fixture_release / HYPOGEN_TEST_FILE,
+        tmp_path / HYPOGEN_TEST_FILE,
+        1,
+        _edit_json(lambda obj: obj["metadata"].update(source="ours")),
+    )
     with pytest.raises(DataError, match=r"metadata\.source"):
         read_chat_file(broken, "hypogen", ErrorPolicy())
 
@@ -140,7 +161,9 @@ def test_raw_reader_keeps_grounding_dois_and_domains(fixtures_dir):
     ],
 )
 def test_bad_raw_record_names_the_field(edit, field, fixtures_dir, tmp_path):
-    broken = _break_line(fixtures_dir / "crosstrace" / "raw" / "all_traces.jsonl", tmp_path / "all_traces.jsonl", 3, _edit_json(edit))
+    broken = _break_line(
+        fixtures_dir / "crosstrace" / "raw" / "all_traces.jsonl", tmp_path / "all_traces.jsonl", 3, _edit_json(edit)
+    )
     with pytest.raises(DataError) as raised:
         read_raw_file(broken, ErrorPolicy())
     assert (raised.value.line, raised.value.field) == (3, field)
@@ -150,8 +173,12 @@ def test_bad_raw_record_names_the_field(edit, field, fixtures_dir, tmp_path):
 
 
 def test_hypogen_rows_convert_to_the_released_layout(fixtures_dir):
-    expected = [json.loads(line)["messages"] for line in lines(fixtures_dir / "crosstrace" / "release" / HYPOGEN_TEST_FILE)]
-    records = read_rows(fixtures_dir / "crosstrace" / "hypogen" / "rows.jsonl", ErrorPolicy(), system_prompt=expected[0][0]["content"])
+    expected = [
+        json.loads(line)["messages"] for line in lines(fixtures_dir / "crosstrace" / "release" / HYPOGEN_TEST_FILE)
+    ]
+    records = read_rows(
+        fixtures_dir / "crosstrace" / "hypogen" / "rows.jsonl", ErrorPolicy(), system_prompt=expected[0][0]["content"]
+    )
     # Rows carry padding and a line break inside the reasoning; the conversion cleans both.
     assert [item.record.to_messages() for item in records] == expected
     assert all(item.record.extraction_confidence == 1.0 and item.record.patterns == [] for item in records)
@@ -165,7 +192,14 @@ def test_hypogen_rows_read_from_parquet_with_row_numbers(fixtures_dir, tmp_path)
     policy = ErrorPolicy("skip")
     records = read_rows(tmp_path / "test.parquet", policy)
     assert len(records) == 1
-    assert policy.report() == [{"path": str(tmp_path / "test.parquet"), "line": 2, "field": "flip", "reason": "expected str, got NoneType null"}]
+    assert policy.report() == [
+        {
+            "path": str(tmp_path / "test.parquet"),
+            "line": 2,
+            "field": "flip",
+            "reason": "expected str, got NoneType null",
+        }
+    ]
 
 
 def test_hypogen_row_without_title_is_an_error():
@@ -180,10 +214,23 @@ def test_hypogen_row_without_title_is_an_error():
 @pytest.mark.shared_data
 def test_release_counts_and_test_domains(crosstrace_release):
     release = read_release(crosstrace_release, ErrorPolicy())
-    assert {split: len(items) for split, items in release.splits.items()} == {"train": 1180, "validation": 102, "test": 107}
+    assert {split: len(items) for split, items in release.splits.items()} == {
+        "train": 1180,
+        "validation": 102,
+        "test": 107,
+    }
     assert len(release.hypogen_test) == 50
-    assert Counter(item.record.domain for item in release.splits["test"]) == {"ai_ml": 46, "biomedical": 40, "cross_domain": 21}
-    assert Counter(len(item.record.steps) for split in release.splits.values() for item in split) == {3: 47, 4: 547, 5: 779, 6: 16}
+    assert Counter(item.record.domain for item in release.splits["test"]) == {
+        "ai_ml": 46,
+        "biomedical": 40,
+        "cross_domain": 21,
+    }
+    assert Counter(len(item.record.steps) for split in release.splits.values() for item in split) == {
+        3: 47,
+        4: 547,
+        5: 779,
+        6: 16,
+    }
     assert release.split_settings["seed"] == 42
     assert all(item.record.paper_id for item in release.splits["test"])
     # The chat release carries no grounding; raw records do (see the raw reader tests).

@@ -73,7 +73,9 @@ def test_chat_template_is_trls_qwen25_and_gets_generation_markers(tokenizer):
     assert "{%- generation %}" in training
     assert is_chat_template_stop_token_trained(tokenizer, chat_template=training)
     # Qwen2.5 injects its default system prompt when none is given: training and evaluation must agree on this.
-    rendered = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False, add_generation_prompt=True)
+    rendered = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "hi"}], tokenize=False, add_generation_prompt=True
+    )
     assert rendered.startswith("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud.")
     assert rendered.endswith("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n")
 

@@ -149,7 +149,9 @@ def test_smoke_run_writes_the_publishable_folder(smoke_run):
         "run_metadata.json",
     ):
         assert (smoke_run / name).is_file(), name
-    assert not list(smoke_run.glob("optimizer*")) and not list(smoke_run.glob("scheduler*"))  # optimizer state only in checkpoint-*
+    assert not list(smoke_run.glob("optimizer*")) and not list(
+        smoke_run.glob("scheduler*")
+    )  # optimizer state only in checkpoint-*
     assert list(smoke_run.glob("checkpoint-*/optimizer.pt"))
     recipe_text = (smoke_run / "recipe.yaml").read_text()
     assert str(Path.home()) not in recipe_text and "/tmp" not in recipe_text
@@ -180,7 +182,10 @@ def test_smoke_adapter_reloads_with_peft_and_generates(smoke_run):
     assert lora_b and any(v.abs().sum() > 0 for v in lora_b.values())  # B starts at zero: nonzero means it trained
     tokenizer = AutoTokenizer.from_pretrained(smoke_run)
     inputs = tokenizer.apply_chat_template(
-        [{"role": "user", "content": "Field context: test"}], add_generation_prompt=True, return_tensors="pt", return_dict=True
+        [{"role": "user", "content": "Field context: test"}],
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
     )
     with torch.no_grad():
         out = model.generate(**inputs, max_new_tokens=5, do_sample=False)
@@ -250,7 +255,10 @@ def _first_batch(tokenizer, packing: bool):
     )
     # Only the data pipeline matters here; a tiny model whose vocabulary covers either tokenizer stands in.
     trainer = SFTTrainer(
-        model=build_tiny_qwen2(), args=args, train_dataset=mixture.select_columns([PROMPT, COMPLETION]), processing_class=tokenizer
+        model=build_tiny_qwen2(),
+        args=args,
+        train_dataset=mixture.select_columns([PROMPT, COMPLETION]),
+        processing_class=tokenizer,
     )
     return mixture, next(iter(trainer.get_train_dataloader()))
 
@@ -351,7 +359,16 @@ def test_accelerate_launch_two_cpu_processes(tmp_path):
     # In accelerate 1.15 `accelerate launch --cpu --num_processes 2` starts ONE process (its simple launcher
     # spawns several only through mpirun). The torchrun launcher behind --multi_gpu starts two, and the
     # recipe's use_cpu: true makes them CPU processes joined over gloo: real two-process data parallelism.
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+    ]
     command += ["--mixed_precision", "no", "--dynamo_backend", "no"]
     command += ["train.py", *SMOKE, "--max_steps", "2", "--save_strategy", "no", "--output_dir", str(tmp_path)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
@@ -361,4 +378,6 @@ def test_accelerate_launch_two_cpu_processes(tmp_path):
     metadata = json.loads((tmp_path / "run_metadata.json").read_text())
     assert metadata["world_size"] == 2
     assert json.loads((tmp_path / "trainer_state.json").read_text())["global_step"] == 2
-    assert done.stderr.count("Configuration:") + done.stdout.count("Configuration:") == 1  # logged by the main process only
+    assert (
+        done.stderr.count("Configuration:") + done.stdout.count("Configuration:") == 1
+    )  # logged by the main process only

@@ -6,7 +6,13 @@ import pytest
 
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.tokenization import load_qwen25_tokenizer
-from crosstrace.training.length import OverlongError, add_token_lengths, enforce_max_length, length_report, suggest_max_length
+from crosstrace.training.length import (
+    OverlongError,
+    add_token_lengths,
+    enforce_max_length,
+    length_report,
+    suggest_max_length,
+)
 from crosstrace.training.mixture import MixtureSource, build_mixture, parse_sources, sample_indices, upstream_balanced
 
 
@@ -28,7 +34,11 @@ def test_layouts_become_prompt_completion(train_fixtures):
         ],
         seed=0,
     )
-    assert {r.label: r.layout for r in mixture.reports} == {"chat": "messages", "traces": "prompt_completion", "mcq": "mcq"}
+    assert {r.label: r.layout for r in mixture.reports} == {
+        "chat": "messages",
+        "traces": "prompt_completion",
+        "mcq": "mcq",
+    }
     for row in mixture.dataset:
         assert [m["role"] for m in row["completion"]] == ["assistant"]
         assert row["prompt"][-1]["role"] == "user"
@@ -70,12 +80,20 @@ def test_upstream_balanced_mixture_with_raw_hypogen(train_fixtures):
     crosstrace = source(train_fixtures, "crosstrace", "crosstrace_chat.jsonl")
     hypogen = source(train_fixtures, "hypogen", "hypogen_raw.jsonl", system_prompt_from="crosstrace")
     mixture = build_mixture(upstream_balanced(crosstrace, hypogen), seed=42)
-    assert [(r.label, r.used) for r in mixture.reports] == [("crosstrace", 8), ("crosstrace-resampled", 8), ("hypogen", 5)]
+    assert [(r.label, r.used) for r in mixture.reports] == [
+        ("crosstrace", 8),
+        ("crosstrace-resampled", 8),
+        ("hypogen", 5),
+    ]
     sources = upstream_balanced(crosstrace, hypogen)
     for entry in sources[:2]:
         entry.weight = 0.25  # 2 CrossTrace rows (and 2 redrawn) -> HypoGen capped at 4 of its 5
     capped = build_mixture(sources, seed=42)
-    assert [(r.label, r.used) for r in capped.reports] == [("crosstrace", 2), ("crosstrace-resampled", 2), ("hypogen", 4)]
+    assert [(r.label, r.used) for r in capped.reports] == [
+        ("crosstrace", 2),
+        ("crosstrace-resampled", 2),
+        ("hypogen", 4),
+    ]
     row = next(r for r in capped.dataset if r["source"] == "hypogen")
     system = next(r for r in capped.dataset if r["source"] == "crosstrace")["prompt"][0]
     assert row["prompt"][0] == system  # HypoGen rows get the CrossTrace system prompt, as upstream trained them
@@ -92,7 +110,10 @@ def test_bad_rows_name_file_line_and_field(train_fixtures):
     policy = ErrorPolicy(on_error="skip")
     mixture = build_mixture([bad], seed=0, policy=policy)
     assert mixture.reports[0].used == 1
-    assert [(s["line"], s["field"]) for s in mixture.reports[0].skipped] == [(2, "messages"), (3, "messages[1].content")]
+    assert [(s["line"], s["field"]) for s in mixture.reports[0].skipped] == [
+        (2, "messages"),
+        (3, "messages[1].content"),
+    ]
 
 
 def test_recipe_entries_are_checked():
@@ -115,7 +136,11 @@ def test_missing_source_is_a_clear_error(tmp_path):
 def measured(train_fixtures):
     tokenizer = load_qwen25_tokenizer()
     mixture = build_mixture(
-        [source(train_fixtures, "chat", "crosstrace_chat.jsonl"), source(train_fixtures, "traces", "dacr_traces.jsonl")], seed=0
+        [
+            source(train_fixtures, "chat", "crosstrace_chat.jsonl"),
+            source(train_fixtures, "traces", "dacr_traces.jsonl"),
+        ],
+        seed=0,
     )
     return tokenizer, add_token_lengths(mixture.dataset, tokenizer)
 
@@ -123,8 +148,12 @@ def measured(train_fixtures):
 def test_token_lengths_match_the_chat_template(measured):
     tokenizer, dataset = measured
     for row in dataset.select(range(3)):
-        full = tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=True, return_dict=True)["input_ids"]
-        prompt = tokenizer.apply_chat_template(row["prompt"], tokenize=True, add_generation_prompt=True, return_dict=True)["input_ids"]
+        full = tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=True, return_dict=True)[
+            "input_ids"
+        ]
+        prompt = tokenizer.apply_chat_template(
+            row["prompt"], tokenize=True, add_generation_prompt=True, return_dict=True
+        )["input_ids"]
         assert (row["total_tokens"], row["prompt_tokens"]) == (len(full), len(prompt))
 
 
@@ -148,7 +177,8 @@ def test_overlong_rows_stop_the_run_or_are_dropped_and_counted(measured):
 @pytest.mark.shared_data
 def test_crosstrace_release_as_a_mixture_source(crosstrace_release):
     mixture = build_mixture(
-        [MixtureSource(label="crosstrace", path="json", data_files=str(crosstrace_release / "train_ours_only.jsonl"))], seed=0
+        [MixtureSource(label="crosstrace", path="json", data_files=str(crosstrace_release / "train_ours_only.jsonl"))],
+        seed=0,
     )
     assert mixture.reports[0].used == 1180
 

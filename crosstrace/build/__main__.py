@@ -28,7 +28,9 @@ BUILDERS = {
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="python -m crosstrace.build", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m crosstrace.build", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="dataset", required=True, metavar="{" + ",".join(BUILDERS) + "}")
     chosen = next((arg for arg in argv if not arg.startswith("-")), None)
     module = None
@@ -37,14 +39,19 @@ def main(argv: list[str] | None = None) -> int:
             commands.add_parser(name, help=summary)
             continue
         module = importlib.import_module(module_name)
-        sub = commands.add_parser(name, help=summary, description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub = commands.add_parser(
+            name, help=summary, description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
         module.add_arguments(sub)
     args = parser.parse_args(argv)
     try:
         return module.run(args)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
-        print("Fix the input, or pass --on-error skip to skip bad records (each is reported in the manifest).", file=sys.stderr)
+        print(
+            "Fix the input, or pass --on-error skip to skip bad records (each is reported in the manifest).",
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -61,7 +61,9 @@ def check_duplicates(records: list[BuiltRecord]) -> dict[str, Any]:
     for group in _groups(records, lambda item: _normalized(render_user(item.record))):
         if len({item.id for item in group}) > 1 and not exact_ids & {item.id for item in group}:
             scope = "within split" if len({item.split for item in group}) == 1 else "across splits"
-            findings.append({"reason": f"same input, different output {scope}", "records": [item.where for item in group]})
+            findings.append(
+                {"reason": f"same input, different output {scope}", "records": [item.where for item in group]}
+            )
     return _result(findings)
 
 
@@ -89,9 +91,18 @@ def check_leakage(records: list[BuiltRecord]) -> dict[str, Any]:
     for reason, key in keys.items():
         for group in _groups(records, key):
             if len({item.split for item in group}) > 1:
-                findings.append({"reason": f"{reason} in splits {sorted({item.split for item in group})}", "records": [item.where for item in group]})
+                findings.append(
+                    {
+                        "reason": f"{reason} in splits {sorted({item.split for item in group})}",
+                        "records": [item.where for item in group],
+                    }
+                )
     return _result(findings, papers_with_id=len({item.record.paper_id for item in records if item.record.paper_id}))
 
 
 def run_checks(records: list[BuiltRecord]) -> dict[str, dict[str, Any]]:
-    return {"duplicates": check_duplicates(records), "compliance": check_structure(records), "leakage": check_leakage(records)}
+    return {
+        "duplicates": check_duplicates(records),
+        "compliance": check_structure(records),
+        "leakage": check_leakage(records),
+    }

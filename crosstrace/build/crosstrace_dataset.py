@@ -76,7 +76,11 @@ COLUMNS = [
     ("source", pa.string(), "`crosstrace` (the release's own traces) or `hypogen` (HypoGen test records)"),
     ("domain", pa.string(), "`ai_ml`, `biomedical`, `cross_domain`; `cs_ml` for HypoGen"),
     ("domain_source", pa.string(), "`released` (the source says so) or `inferred` (see Domain labels)"),
-    ("domain_confidence", pa.float64(), "1.0 when released; the classifier's probability of the assigned domain when inferred"),
+    (
+        "domain_confidence",
+        pa.float64(),
+        "1.0 when released; the classifier's probability of the assigned domain when inferred",
+    ),
     ("paper_id", pa.string(), "`arxiv:...` or `doi:...` of the source paper; null where the source has none"),
     ("patterns", pa.list_(pa.string()), "discovery patterns (2-3 of 8); empty where the source has none"),
     ("extraction_confidence", pa.float64(), "the extractor's confidence (0-1); null where the source has none"),
@@ -86,7 +90,11 @@ COLUMNS = [
     ("key_prior_work", pa.list_(_PRIOR_WORK), "Input: prior work as {ref, doi}; doi null where the source has none"),
     ("spark", pa.string(), "Output: the core insight (3-8 words)"),
     ("steps", pa.list_(pa.string()), "Trace: 3-6 reasoning steps; HypoGen: one first-person reasoning paragraph"),
-    ("grounding", pa.list_(_GROUNDING), "Trace: {step (1-based), source: \"Section, paragraph N: 'quote'\"}; empty where the source has none"),
+    (
+        "grounding",
+        pa.list_(_GROUNDING),
+        "Trace: {step (1-based), source: \"Section, paragraph N: 'quote'\"}; empty where the source has none",
+    ),
     ("hypothesis", pa.string(), "Output: the hypothesis"),
     ("approach", pa.string(), "Output: how to test it; null for HypoGen"),
     ("messages", pa.list_(_MESSAGE), "the chat rendering [system, user, assistant], as released"),
@@ -95,11 +103,29 @@ SCHEMA = pa.schema([(name, kind) for name, kind, _ in COLUMNS])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", required=True, help="release folder, hf://datasets/<org>/<repo>[/<folder>], or an http(s) URL of such a folder")
+    parser.add_argument(
+        "--source",
+        required=True,
+        help="release folder, hf://datasets/<org>/<repo>[/<folder>], or an http(s) URL of such a folder",
+    )
     parser.add_argument("--out", required=True, help="output folder (replaced as a whole)")
-    parser.add_argument("--on-error", choices=("raise", "skip"), default="raise", help="stop at the first bad line (raise) or skip it and report it in the manifest (skip)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the cross-validation folds, and of the split when only raw records are given (default %(default)s)")
-    parser.add_argument("--hub-org", default=os.environ.get(HUB_ORG_ENV), help=f"Hub namespace the card's quick start loads from (default ${HUB_ORG_ENV}; unset: a local path)")
+    parser.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
+        help="stop at the first bad line (raise) or skip it and report it in the manifest (skip)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help="seed of the cross-validation folds, and of the split when only raw records are given (default %(default)s)",
+    )
+    parser.add_argument(
+        "--hub-org",
+        default=os.environ.get(HUB_ORG_ENV),
+        help=f"Hub namespace the card's quick start loads from (default ${HUB_ORG_ENV}; unset: a local path)",
+    )
     parser.add_argument(
         "--domain-totals",
         type=_parse_totals,
@@ -171,14 +197,18 @@ def _content_key(record: TraceRecord) -> str:
     return " ".join(f"{record.field_context}\n{record.hypothesis}".casefold().split())
 
 
-def _split_raw_by_seed(raw: list[SourceRecord], seed: int, fractions: dict[str, float]) -> dict[str, list[SourceRecord]]:
+def _split_raw_by_seed(
+    raw: list[SourceRecord], seed: int, fractions: dict[str, float]
+) -> dict[str, list[SourceRecord]]:
     """Stratified by domain like the release: per domain int(n*train_pct) train, int(n*val_pct) validation, rest test."""
     splits: dict[str, list[SourceRecord]] = {split: [] for split in SPLITS}
     by_domain: dict[str, list[SourceRecord]] = {}
     for item in raw:
         by_domain.setdefault(item.record.domain or "", []).append(item)
     for domain in sorted(by_domain):
-        ordered = sorted(by_domain[domain], key=lambda item: hashlib.sha256(f"{seed}:{record_id(item.record)}".encode()).hexdigest())
+        ordered = sorted(
+            by_domain[domain], key=lambda item: hashlib.sha256(f"{seed}:{record_id(item.record)}".encode()).hexdigest()
+        )
         train, validation = int(len(ordered) * fractions["train_pct"]), int(len(ordered) * fractions["val_pct"])
         splits["train"] += ordered[:train]
         splits["validation"] += ordered[train : train + validation]
@@ -186,7 +216,9 @@ def _split_raw_by_seed(raw: list[SourceRecord], seed: int, fractions: dict[str, 
     return {split: sorted(items, key=lambda item: item.line) for split, items in splits.items()}
 
 
-def _split_raw_like_release(raw: list[SourceRecord], release: dict[str, list[SourceRecord]], policy: ErrorPolicy) -> dict[str, list[SourceRecord]]:
+def _split_raw_like_release(
+    raw: list[SourceRecord], release: dict[str, list[SourceRecord]], policy: ErrorPolicy
+) -> dict[str, list[SourceRecord]]:
     """Each raw record goes to the split of the released chat record with the same content."""
     split_of = {_content_key(item.record): split for split, items in release.items() for item in items}
     splits: dict[str, list[SourceRecord]] = {split: [] for split in SPLITS}
@@ -194,14 +226,18 @@ def _split_raw_like_release(raw: list[SourceRecord], release: dict[str, list[Sou
     for item in raw:
         key = _content_key(item.record)
         if key not in split_of:
-            policy.handle(DataError(item.path, item.line, "input.field_context", "matches no record of the released chat splits"))
+            policy.handle(
+                DataError(item.path, item.line, "input.field_context", "matches no record of the released chat splits")
+            )
             continue
         matched.add(key)
         splits[split_of[key]].append(item)
     for split, items in release.items():
         for item in items:
             if _content_key(item.record) not in matched:
-                policy.handle(DataError(item.path, item.line, None, f"released {split} record has no raw record in {RAW_FILE}"))
+                policy.handle(
+                    DataError(item.path, item.line, None, f"released {split} record has no raw record in {RAW_FILE}")
+                )
     return splits
 
 
@@ -212,13 +248,20 @@ def read_sources(folder: Path, policy: ErrorPolicy, seed: int) -> Sources:
     if not raw_path.is_file():
         if not has_release(folder):
             missing = [name for name in RELEASE_FILES.values() if not (folder / name).is_file()]
-            raise DataError(folder, None, None, f"neither {RAW_FILE} nor the released chat splits here (missing {', '.join(missing)})")
+            raise DataError(
+                folder,
+                None,
+                None,
+                f"neither {RAW_FILE} nor the released chat splits here (missing {', '.join(missing)})",
+            )
         release = read_release(folder, policy)
         return Sources(release.splits, release.hypogen_test, settings, release.files, "CrossTrace release chat splits")
     files = [raw_path]
     if has_release(folder):
         release = read_release(folder, policy)
-        system_prompt = next((item.record.system_prompt for items in release.splits.values() for item in items), DEFAULT_SYSTEM_PROMPT)
+        system_prompt = next(
+            (item.record.system_prompt for items in release.splits.values() for item in items), DEFAULT_SYSTEM_PROMPT
+        )
         raw = read_raw_file(raw_path, policy, system_prompt)
         return Sources(
             _split_raw_like_release(raw, release.splits, policy),
@@ -256,14 +299,20 @@ class DomainLabels:
     report: dict[str, Any]
 
 
-def label_domains(sources: Sources, totals: dict[str, int], seed: int, featurize: Featurizer = record_features) -> DomainLabels:
+def label_domains(
+    sources: Sources, totals: dict[str, int], seed: int, featurize: Featurizer = record_features
+) -> DomainLabels:
     """Fill in every missing domain; report the method, targets and cross-validated accuracy."""
     all_items = [item for split in SPLITS for item in sources.splits[split]]
     for item in all_items:
         if item.record.domain is not None and item.record.domain not in DOMAINS:
-            raise DataError(item.path, item.line, "metadata.domain", f"{item.record.domain!r} is not one of {', '.join(DOMAINS)}")
+            raise DataError(
+                item.path, item.line, "metadata.domain", f"{item.record.domain!r} is not one of {', '.join(DOMAINS)}"
+            )
     labelled = [item.record for item in all_items if item.record.domain is not None]
-    unlabelled = {split: [item.record for item in sources.splits[split] if item.record.domain is None] for split in SPLITS}
+    unlabelled = {
+        split: [item.record for item in sources.splits[split] if item.record.domain is None] for split in SPLITS
+    }
     unlabelled = {split: records for split, records in unlabelled.items() if records}
     source = {id(record): "released" for record in labelled}
     confidence = {id(record): 1.0 for record in labelled}
@@ -271,13 +320,20 @@ def label_domains(sources: Sources, totals: dict[str, int], seed: int, featurize
         return DomainLabels(source, confidence, {"inferred": False, "reason": "every record has a released domain"})
     if not labelled:
         where = next(item.path for item in all_items)
-        raise DataError(where, None, "metadata.domain", "no record has a released domain, so there is nothing to learn domains from (the release's test split has them)")
+        raise DataError(
+            where,
+            None,
+            "metadata.domain",
+            "no record has a released domain, so there is nothing to learn domains from (the release's test split has them)",
+        )
     targets = split_counts(totals, sources.split_settings["train_pct"], sources.split_settings["val_pct"])
     adjusted = {split: _scaled(targets[split], len(records)) for split, records in unlabelled.items()}
     labelled_counts = Counter(record.domain for record in labelled)
     inference = infer_domains(labelled, unlabelled, adjusted, seed=seed, featurize=featurize)
     for split, records in unlabelled.items():
-        for record, domain, probability in zip(records, inference.labels[split], inference.confidence[split], strict=True):
+        for record, domain, probability in zip(
+            records, inference.labels[split], inference.confidence[split], strict=True
+        ):
             record.domain = domain
             source[id(record)] = "inferred"
             confidence[id(record)] = probability
@@ -287,7 +343,8 @@ def label_domains(sources: Sources, totals: dict[str, int], seed: int, featurize
         "split_counts": targets,
         "targets_adjusted_for_skipped": adjusted != {split: targets[split] for split in adjusted},
         "labelled_counts": {domain: labelled_counts.get(domain, 0) for domain in DOMAINS},
-        "labelled_counts_match_test_split": {domain: labelled_counts.get(domain, 0) for domain in DOMAINS} == targets["test"],
+        "labelled_counts_match_test_split": {domain: labelled_counts.get(domain, 0) for domain in DOMAINS}
+        == targets["test"],
         **inference.to_manifest(),
     }
     return DomainLabels(source, confidence, report)
@@ -352,7 +409,10 @@ def pattern_counts(records: dict[str, list[BuiltRecord]]) -> dict[str, dict[str,
         for item in items:
             for pattern in item.record.patterns:
                 counts.setdefault(pattern, Counter())[split] += 1
-    return {pattern: {split: counts[pattern].get(split, 0) for split in SPLITS} for pattern in sorted(counts, key=lambda p: (-sum(counts[p].values()), p))}
+    return {
+        pattern: {split: counts[pattern].get(split, 0) for split in SPLITS}
+        for pattern in sorted(counts, key=lambda p: (-sum(counts[p].values()), p))
+    }
 
 
 # ----------------------------------------------------------------------------- card and build
@@ -379,7 +439,9 @@ def render_card(folder: DatasetFolder, manifest: dict[str, Any], repo_id: str):
     )
 
 
-def build(options: BuildOptions, timer: StageTimer | None = None, featurize: Featurizer = record_features) -> dict[str, Any]:
+def build(
+    options: BuildOptions, timer: StageTimer | None = None, featurize: Featurizer = record_features
+) -> dict[str, Any]:
     """Build the dataset folder; returns the manifest as written. (`featurize`: see crosstrace.domains.)"""
     timer = timer or StageTimer()
     policy = ErrorPolicy(options.on_error)
@@ -405,7 +467,12 @@ def build(options: BuildOptions, timer: StageTimer | None = None, featurize: Fea
                     "files": {path.name: sha256_file(path) for path in sources.files},
                     "split_settings": sources.split_settings,
                 },
-                "build_parameters": {"on_error": options.on_error, "seed": options.seed, "domain_totals": options.domain_totals, "repo_id": options.repo_id},
+                "build_parameters": {
+                    "on_error": options.on_error,
+                    "seed": options.seed,
+                    "domain_totals": options.domain_totals,
+                    "repo_id": options.repo_id,
+                },
                 "compliance_version": COMPLIANCE_VERSION,
                 "domain_labels": labels.report,
                 "patterns": pattern_counts(records),
@@ -421,7 +488,11 @@ def build(options: BuildOptions, timer: StageTimer | None = None, featurize: Fea
 def run(args: argparse.Namespace) -> int:
     options = BuildOptions(args.source, Path(args.out), args.on_error, args.seed, args.domain_totals, args.hub_org)
     manifest = build(options)
-    counts = ", ".join(f"{config} {'/'.join(str(n) for n in splits.values())}" for config, splits in manifest["counts"].items())
+    counts = ", ".join(
+        f"{config} {'/'.join(str(n) for n in splits.values())}" for config, splits in manifest["counts"].items()
+    )
     failed = [name for name, result in manifest["checks"].items() if not result["passed"]]
-    print(f"wrote {options.out}: {counts}; skipped {manifest['skipped_count']}; checks {'failed: ' + ', '.join(failed) if failed else 'passed'}")
+    print(
+        f"wrote {options.out}: {counts}; skipped {manifest['skipped_count']}; checks {'failed: ' + ', '.join(failed) if failed else 'passed'}"
+    )
     return 0

@@ -55,14 +55,43 @@ BENCHMARK_SPLITS = ("test", "test_heldout_domains")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--n", type=int, default=5000, help="engine challenges in all splits together (at least 4; default 5000)")
-    parser.add_argument("--seed", type=int, default=0, help="build seed; picks the disjoint seed ranges of the splits (default 0)")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "dacr-traces", help="output folder, replaced as a whole (default: build/dacr-traces)")
-    parser.add_argument("--benchmark", type=Path, help="also write the test and test_heldout_domains challenges to this DACR-Bench JSON file")
-    parser.add_argument("--upstream", type=Path, help="upstream DACR tuning data (a folder or a .jsonl/.json/.parquet file): adds the upstream config")
-    parser.add_argument("--workers", type=int, default=1, help="processes generating challenges (default 1; the output does not depend on it)")
-    parser.add_argument("--questions", type=int, default=10, help="questions per challenge (default 10, as in DACR-Bench)")
-    parser.add_argument("--on-error", choices=("raise", "skip"), default="raise", help="bad upstream rows: stop (default) or skip and report them in the manifest")
+    parser.add_argument(
+        "--n", type=int, default=5000, help="engine challenges in all splits together (at least 4; default 5000)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="build seed; picks the disjoint seed ranges of the splits (default 0)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=REPO_ROOT / "build" / "dacr-traces",
+        help="output folder, replaced as a whole (default: build/dacr-traces)",
+    )
+    parser.add_argument(
+        "--benchmark",
+        type=Path,
+        help="also write the test and test_heldout_domains challenges to this DACR-Bench JSON file",
+    )
+    parser.add_argument(
+        "--upstream",
+        type=Path,
+        help="upstream DACR tuning data (a folder or a .jsonl/.json/.parquet file): adds the upstream config",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes generating challenges (default 1; the output does not depend on it)",
+    )
+    parser.add_argument(
+        "--questions", type=int, default=10, help="questions per challenge (default 10, as in DACR-Bench)"
+    )
+    parser.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
+        help="bad upstream rows: stop (default) or skip and report them in the manifest",
+    )
 
 
 def split_plan(n: int, seed: int) -> list[tuple[str, int, str]]:
@@ -86,7 +115,9 @@ def _make(job: tuple[str, int, str, int]) -> tuple[str, dict[str, Any], dict[str
     return split, challenge, engine_row(challenge), audit_challenge(challenge)
 
 
-def generate(plan: list[tuple[str, int, str]], questions: int, workers: int) -> list[tuple[str, dict[str, Any], dict[str, Any], list[tuple[str, bool | None]]]]:
+def generate(
+    plan: list[tuple[str, int, str]], questions: int, workers: int
+) -> list[tuple[str, dict[str, Any], dict[str, Any], list[tuple[str, bool | None]]]]:
     jobs = [(split, seed, domain, questions) for split, seed, domain in plan]
     progress = {"total": len(jobs), "desc": "engine challenges", "unit": "challenge"}
     if workers <= 1:
@@ -109,7 +140,10 @@ def _stats(made: list[tuple[str, dict[str, Any], dict[str, Any], Any]]) -> dict[
         rejected_attempts += challenge["metadata"]["rejectedAttempts"]
         rejection_kinds.update(rejection_kind(r) for r in challenge["metadata"]["rejections"])
     return {
-        "per_split": {split: {name: dict(sorted(c.items())) for name, c in counters.items()} for split, counters in per_split.items()},
+        "per_split": {
+            split: {name: dict(sorted(c.items())) for name, c in counters.items()}
+            for split, counters in per_split.items()
+        },
         "challenges": len(made),
         "traps": sum(len(c["traps"]) for _, c, _, _ in made),
         "questions": sum(len(c["questions"]) for _, c, _, _ in made),
@@ -125,7 +159,10 @@ def _totals(stats: dict[str, Any]) -> dict[str, dict[str, int]]:
     for counters in stats["per_split"].values():
         for name, counter in totals.items():
             counter.update(counters[name])
-    return {name: dict(sorted(counter.items(), key=lambda item: int(item[0]) if item[0].isdigit() else item[0])) for name, counter in totals.items()}
+    return {
+        name: dict(sorted(counter.items(), key=lambda item: int(item[0]) if item[0].isdigit() else item[0]))
+        for name, counter in totals.items()
+    }
 
 
 def build(args: argparse.Namespace) -> dict[str, Any]:
@@ -164,7 +201,11 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
             "engine_version": ENGINE_VERSION,
             "seed_ranges": {split: {"first": low, "last": high} for split, (low, high) in seed_ranges.items()},
             "domains": {"train": list(TRAIN_DOMAINS), "heldout": list(HELDOUT_DOMAINS)},
-            "prompt": {"template": "crosstrace default", "template_sha256_16": template_hash(), "system": DACR_SYSTEM_PROMPT},
+            "prompt": {
+                "template": "crosstrace default",
+                "template_sha256_16": template_hash(),
+                "system": DACR_SYSTEM_PROMPT,
+            },
             "engine_stats": stats,
             "shortcut_audit": audit_rows,
             "upstream": {"path": str(args.upstream), "files": upstream.files} if upstream else None,
@@ -177,7 +218,15 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         license=LICENSE,
         language=["en"],
         task_categories=["question-answering", "text-generation"],
-        tags=["reasoning", "document-qa", "conflicting-evidence", "synthetic", "verifiable-rewards", "dacr", "crosstrace"],
+        tags=[
+            "reasoning",
+            "document-qa",
+            "conflicting-evidence",
+            "synthetic",
+            "verifiable-rewards",
+            "dacr",
+            "crosstrace",
+        ],
         size_categories=[size_category(total)],
         configs=folder.configs_metadata(default=ENGINE_CONFIG),
     )
@@ -203,7 +252,12 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
             args.benchmark, challenges, name=f"crosstrace-engine-bench-seed{args.seed}",
             description=f"{len(challenges)} engine challenges (splits {', '.join(BENCHMARK_SPLITS)} of dacr-traces, --n {args.n} --seed {args.seed}), engine {ENGINE_VERSION}",
         )  # fmt: skip
-    logger.info("generated %d challenges in %.1f s; written in %.1f s", len(made), generation_seconds, time.perf_counter() - started - generation_seconds)
+    logger.info(
+        "generated %d challenges in %.1f s; written in %.1f s",
+        len(made),
+        generation_seconds,
+        time.perf_counter() - started - generation_seconds,
+    )
     return written
 
 

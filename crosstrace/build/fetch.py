@@ -44,9 +44,20 @@ def _from_hub(location: str, names: Sequence[str]) -> Path:
     subfolder = "/".join(parts[2:])
     patterns = [f"{subfolder}/{name}" if subfolder else name for name in names]
     try:
-        snapshot = snapshot_download(repo, repo_type="dataset", revision=revision or None, allow_patterns=patterns, cache_dir=cache_root() / "hub")
+        snapshot = snapshot_download(
+            repo,
+            repo_type="dataset",
+            revision=revision or None,
+            allow_patterns=patterns,
+            cache_dir=cache_root() / "hub",
+        )
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as error:
-        raise DataError(location, None, None, f"could not download from the Hugging Face Hub ({type(error).__name__}: {str(error).splitlines()[0]})") from None
+        raise DataError(
+            location,
+            None,
+            None,
+            f"could not download from the Hugging Face Hub ({type(error).__name__}: {str(error).splitlines()[0]})",
+        ) from None
     return Path(snapshot) / subfolder
 
 
@@ -83,8 +94,15 @@ def resolve_source(location: str, names: Sequence[str]) -> Path:
     if location.startswith(("http://", "https://")):
         return _from_http(location, names)
     if "://" in location:
-        raise DataError(location, None, None, "unsupported location: use a folder, hf://datasets/<org>/<repo>/..., or an http(s) URL")
+        raise DataError(
+            location,
+            None,
+            None,
+            "unsupported location: use a folder, hf://datasets/<org>/<repo>/..., or an http(s) URL",
+        )
     folder = Path(location)
     if not folder.is_dir():
-        raise DataError(folder, None, None, "not a folder (expected the CrossTrace release folder, an hf:// location or a URL)")
+        raise DataError(
+            folder, None, None, "not a folder (expected the CrossTrace release folder, an hf:// location or a URL)"
+        )
     return folder

@@ -61,16 +61,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="built CrossTrace dataset folder (default: build/crosstrace)",
     )
     parser.add_argument(
-        "--engine-n", type=int, default=200, help="engine challenges to make questions from (0: no engine_facts config; default 200)"
+        "--engine-n",
+        type=int,
+        default=200,
+        help="engine challenges to make questions from (0: no engine_facts config; default 200)",
     )
     parser.add_argument(
-        "--engine-seed", type=int, default=0, help="seed of the first engine challenge; challenge i uses engine-seed + i (default 0)"
+        "--engine-seed",
+        type=int,
+        default=0,
+        help="seed of the first engine challenge; challenge i uses engine-seed + i (default 0)",
     )
     parser.add_argument("--wildsci", type=Path, help="WildSci's wildsci.jsonl, to add the wildsci config (optional)")
     parser.add_argument(
-        "--out", type=Path, default=REPO_ROOT / "build" / "mcq", help="output folder, replaced as a whole (default: build/mcq)"
+        "--out",
+        type=Path,
+        default=REPO_ROOT / "build" / "mcq",
+        help="output folder, replaced as a whole (default: build/mcq)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of every shuffle: study order, option letters, engine splits (default 0)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of every shuffle: study order, option letters, engine splits (default 0)",
+    )
     parser.add_argument(
         "--audit-embedding-sample", type=int, default=30,
         help="questions per config scored by the embedding baseline for the card (a seeded sample; -1: all; 0: none). "
@@ -90,7 +104,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def crosstrace_drafts(rows_by_split: dict[str, list[dict[str, Any]]], seed: int) -> tuple[dict[str, list[Draft]], Counter, dict[str, Any]]:
+def crosstrace_drafts(
+    rows_by_split: dict[str, list[dict[str, Any]]], seed: int
+) -> tuple[dict[str, list[Draft]], Counter, dict[str, Any]]:
     """Both CrossTrace question types for every split (distractors never leave their split),
     generation notes, and the hypothesis embeddings (text -> vector), which the audit reuses."""
     from crosstrace.embeddings import embed  # loads torch: only when CrossTrace questions are made
@@ -102,7 +118,9 @@ def crosstrace_drafts(rows_by_split: dict[str, list[dict[str, Any]]], seed: int)
     notes: Counter = Counter()
     for split in SPLITS:
         rows = rows_by_split.get(split, [])
-        matrix = np.stack([vectors[row["hypothesis"]] for row in rows]) if rows else np.zeros((0, 384), dtype=np.float32)
+        matrix = (
+            np.stack([vectors[row["hypothesis"]] for row in rows]) if rows else np.zeros((0, 384), dtype=np.float32)
+        )
         matching, matching_notes = crosstrace_questions.hypothesis_matching_drafts(rows, matrix, seed)
         ordering, ordering_notes = crosstrace_questions.reasoning_order_drafts(rows, seed)
         drafts[split] = matching + ordering
@@ -113,9 +131,19 @@ def crosstrace_drafts(rows_by_split: dict[str, list[dict[str, Any]]], seed: int)
 def _discipline_counts(records_by_config: dict[str, dict[str, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
     rows = []
     for config, splits in records_by_config.items():
-        counts = Counter((r["discipline"], r["nc_domain"], r["nc_subdomain"]) for records in splits.values() for r in records)
+        counts = Counter(
+            (r["discipline"], r["nc_domain"], r["nc_subdomain"]) for records in splits.values() for r in records
+        )
         for (discipline, domain, subdomain), n in sorted(counts.items(), key=lambda item: (-item[1], str(item[0]))):
-            rows.append({"config": config, "discipline": discipline, "nc_domain": domain, "nc_subdomain": subdomain, "questions": n})
+            rows.append(
+                {
+                    "config": config,
+                    "discipline": discipline,
+                    "nc_domain": domain,
+                    "nc_subdomain": subdomain,
+                    "questions": n,
+                }
+            )
     return rows
 
 
@@ -125,7 +153,9 @@ def _lengths(records_by_config: dict[str, dict[str, list[dict[str, Any]]]]) -> l
     for splits in records_by_config.values():
         for records in splits.values():
             for r in records:
-                sizes.setdefault(r["source"], []).append(len(r["question"]) + sum(len(text) for text in r["options"].values()))
+                sizes.setdefault(r["source"], []).append(
+                    len(r["question"]) + sum(len(text) for text in r["options"].values())
+                )
     return [
         {"source": source, "questions": len(n), "mean_chars": round(sum(n) / len(n)), "max_chars": max(n)}
         for source, n in sorted(sizes.items())
@@ -141,7 +171,9 @@ def _audit(generated: Generated, args: argparse.Namespace) -> audit.AuditReport:
         try:
             report = audit.AuditReport.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise DataError(path, None, None, f"not an audit file of bench/bench_mcq.py --save-audit ({error})") from None
+            raise DataError(
+                path, None, None, f"not an audit file of bench/bench_mcq.py --save-audit ({error})"
+            ) from None
         for config, config_records in records.items():
             if report.digests.get(config) != audit.questions_digest(config_records):
                 raise DataError(
@@ -154,7 +186,11 @@ def _audit(generated: Generated, args: argparse.Namespace) -> audit.AuditReport:
 
     sample = args.audit_embedding_sample
     return audit.audit_configs(
-        records, embed if sample != 0 else None, None if sample < 0 else sample, args.seed, generated.hypothesis_vectors
+        records,
+        embed if sample != 0 else None,
+        None if sample < 0 else sample,
+        args.seed,
+        generated.hypothesis_vectors,
     )
 
 
@@ -180,7 +216,9 @@ def generate(args: argparse.Namespace, policy: ErrorPolicy) -> Generated:
     out = Generated()
     drafts: dict[str, dict[str, list[Draft]]] = {}
     rows = read_crosstrace_folder(args.crosstrace, policy)
-    drafts[CROSSTRACE_CONFIG], out.notes[CROSSTRACE_CONFIG], out.hypothesis_vectors = crosstrace_drafts(rows, args.seed)
+    drafts[CROSSTRACE_CONFIG], out.notes[CROSSTRACE_CONFIG], out.hypothesis_vectors = crosstrace_drafts(
+        rows, args.seed
+    )
     crosstrace_manifest = Path(args.crosstrace) / "manifest.json"
     out.sources["crosstrace"] = {
         "folder_manifest_sha256": sha256_file(crosstrace_manifest) if crosstrace_manifest.is_file() else None,
@@ -191,7 +229,11 @@ def generate(args: argparse.Namespace, policy: ErrorPolicy) -> Generated:
             args.engine_n, args.engine_seed, args.seed
         )
     out.records = {
-        config: {split: assemble(split_drafts, args.seed, f"{config}/{split}") for split, split_drafts in by_split.items() if split_drafts}
+        config: {
+            split: assemble(split_drafts, args.seed, f"{config}/{split}")
+            for split, split_drafts in by_split.items()
+            if split_drafts
+        }
         for config, by_split in drafts.items()
     }
     if args.wildsci:
@@ -213,7 +255,8 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
             folder.add_split(config, split, records)
     report = _audit(generated, args)
     balance = {
-        config: {split: audit.letter_balance(records) for split, records in splits.items()} for config, splits in generated.records.items()
+        config: {split: audit.letter_balance(records) for split, records in splits.items()}
+        for config, splits in generated.records.items()
     }
     manifest = folder.manifest(
         name=DATASET_NAME,
@@ -228,7 +271,9 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
                 "target": audit.TARGET,
                 "from_file": Path(args.audit_results).name if args.audit_results else None,
                 **report.to_dict(),
-                "letter_balance": {config: {split: vars(b) for split, b in splits.items()} for config, splits in balance.items()},
+                "letter_balance": {
+                    config: {split: vars(b) for split, b in splits.items()} for config, splits in balance.items()
+                },
             },
             "skipped": policy.report(),
         },
@@ -238,7 +283,13 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     return written
 
 
-def _card(folder: DatasetFolder, manifest: dict[str, Any], generated: Generated, report: audit.AuditReport, balance: dict[str, Any]):
+def _card(
+    folder: DatasetFolder,
+    manifest: dict[str, Any],
+    generated: Generated,
+    report: audit.AuditReport,
+    balance: dict[str, Any],
+):
     total = sum(n for splits in folder.counts.values() for n in splits.values())
     card_data = DatasetCardData(
         pretty_name="CrossTrace ten-option science questions",

@@ -18,4 +18,12 @@ from crosstrace.engine.domains import DOMAINS, HELDOUT_DOMAINS, TRAIN_DOMAINS
 from crosstrace.engine.generate import ENGINE_VERSION, EngineError, generate_challenge
 from crosstrace.engine.verify import verify_challenge
 
-__all__ = ["DOMAINS", "ENGINE_VERSION", "HELDOUT_DOMAINS", "TRAIN_DOMAINS", "EngineError", "generate_challenge", "verify_challenge"]
+__all__ = [
+    "DOMAINS",
+    "ENGINE_VERSION",
+    "HELDOUT_DOMAINS",
+    "TRAIN_DOMAINS",
+    "EngineError",
+    "generate_challenge",
+    "verify_challenge",
+]

@@ -130,7 +130,12 @@ def tally(outcomes: list[tuple[str, bool | None]]) -> list[dict[str, Any]]:
         tallies[name][0] += int(outcome)
         tallies[name][1] += 1
     return [
-        {"heuristic": name, "questions": scope, "n": tallies[name][1], "accuracy": tallies[name][0] / tallies[name][1] if tallies[name][1] else None}
+        {
+            "heuristic": name,
+            "questions": scope,
+            "n": tallies[name][1],
+            "accuracy": tallies[name][0] / tallies[name][1] if tallies[name][1] else None,
+        }
         for name, scope in HEURISTICS
     ]
 

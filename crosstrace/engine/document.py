@@ -141,7 +141,9 @@ class _Writer:
         text = template.replace("{label}", attribute.label).replace("{V}", self.written(attribute, value))
         return re.sub(r"\{a\} (\w)", lambda m: lexicon.article(m.group(1)) + " " + m.group(1), text)
 
-    def numeric_sentence(self, entity: str, facts: list[tuple[Numeric, str]], status: str, frames: tuple[str, ...] | None = None) -> Sentence:
+    def numeric_sentence(
+        self, entity: str, facts: list[tuple[Numeric, str]], status: str, frames: tuple[str, ...] | None = None
+    ) -> Sentence:
         if frames is None:
             frames = (lexicon.NEUTRAL_ONE, lexicon.NEUTRAL_TWO, lexicon.NEUTRAL_THREE)[len(facts) - 1]
         text = self.rng.choice(frames).replace("{E}", entity).replace("{kind}", self.domain.kind)
@@ -150,10 +152,16 @@ class _Writer:
         return Sentence(text, [Mention(entity, a.key, v, status) for a, v in facts])
 
     def continuation(self, entity: str, attribute: Numeric, value: str) -> Sentence:
-        text = self.rng.choice(lexicon.CONTINUATION).replace("{kind}", self.domain.kind).replace("{P1}", self.phrase(attribute, value))
+        text = (
+            self.rng.choice(lexicon.CONTINUATION)
+            .replace("{kind}", self.domain.kind)
+            .replace("{P1}", self.phrase(attribute, value))
+        )
         return Sentence(text, [Mention(entity, attribute.key, value, NEUTRAL)])
 
-    def categorical_sentence(self, entity: str, attribute: Categorical, value: str, status: str, frames: tuple[str, ...] | None = None) -> Sentence:
+    def categorical_sentence(
+        self, entity: str, attribute: Categorical, value: str, status: str, frames: tuple[str, ...] | None = None
+    ) -> Sentence:
         template = self.rng.choice(frames or attribute.phrasings)
         text = template.replace("{L}", attribute.label).replace("{E}", entity).replace("{V}", value)
         return Sentence(text[0].upper() + text[1:], [Mention(entity, attribute.key, value, status)])
@@ -201,18 +209,32 @@ class _Writer:
         # Two numeric attributes only in the results table, one only in the supplementary table,
         # one stated in the discussion, the rest in results prose.
         for index, attribute in enumerate(numerics):
-            homes[attribute.key] = "table_results" if index < 2 else "table_supplement" if index == 2 else "discussion" if index == 3 else "results"
+            homes[attribute.key] = (
+                "table_results"
+                if index < 2
+                else "table_supplement"
+                if index == 2
+                else "discussion"
+                if index == 3
+                else "results"
+            )
         categoricals = list(self.domain.categoricals)
         self.rng.shuffle(categoricals)
         for index, attribute in enumerate(categoricals):
-            homes[attribute.key] = "table_supplement" if index == 0 and len(categoricals) > 2 and self.rng.random() < 0.5 else "methods"
+            homes[attribute.key] = (
+                "table_supplement" if index == 0 and len(categoricals) > 2 and self.rng.random() < 0.5 else "methods"
+            )
         homes[self.domain.relation.key] = "methods"
         return homes
 
     def choose_traps(self, homes: dict[str, str]) -> list[tuple[str, str, str]]:
         """(entity, attribute, wrong value) for each trap: prose facts, one trap per attribute
         and per entity."""
-        eligible = [key for key, home in homes.items() if home in ("methods", "results", "discussion") and key != self.domain.relation.key]
+        eligible = [
+            key
+            for key, home in homes.items()
+            if home in ("methods", "results", "discussion") and key != self.domain.relation.key
+        ]
         self.rng.shuffle(eligible)
         traps: list[tuple[str, str, str]] = []
         for key in eligible[: self.options.n_traps]:
@@ -265,7 +287,13 @@ class _Writer:
 
     # --- sections ---------------------------------------------------------------------------
 
-    def add(self, section: str, sentences: list[Sentence] | None = None, table: Table | None = None, takes_filler: bool = False) -> Block:
+    def add(
+        self,
+        section: str,
+        sentences: list[Sentence] | None = None,
+        table: Table | None = None,
+        takes_filler: bool = False,
+    ) -> Block:
         block = Block(section, sentences or [], table, takes_filler)
         self.blocks[section].append(block)
         return block
@@ -277,11 +305,19 @@ class _Writer:
     def write_abstract(self) -> None:
         labels = self.labels(3)
         count = len(self.world.entities)
-        fields = {"{n}": number_words(count) or str(count), "{kinds}": self.domain.kinds, "{field}": self.domain.field_name, "{labels}": f"{labels[0]}, {labels[1]} and {labels[2]}", "{kind}": self.domain.kind}
+        fields = {
+            "{n}": number_words(count) or str(count),
+            "{kinds}": self.domain.kinds,
+            "{field}": self.domain.field_name,
+            "{labels}": f"{labels[0]}, {labels[1]} and {labels[2]}",
+            "{kind}": self.domain.kind,
+        }
         opener, closer = self.rng.choice(lexicon.ABSTRACT_OPENERS), self.rng.choice(lexicon.ABSTRACT_CLOSERS)
         for key, value in fields.items():
             opener, closer = opener.replace(key, value), closer.replace(key, value)
-        self.slot_blocks["abstract"] = self.add("abstract", [Sentence(opener[0].upper() + opener[1:]), Sentence(closer[0].upper() + closer[1:])])
+        self.slot_blocks["abstract"] = self.add(
+            "abstract", [Sentence(opener[0].upper() + opener[1:]), Sentence(closer[0].upper() + closer[1:])]
+        )
 
     def write_introduction(self) -> None:
         background = list(self.domain.background)
@@ -290,12 +326,16 @@ class _Writer:
         self.add("introduction", [Sentence(s) for s in background[:half]], takes_filler=True)
         self.add("introduction", [Sentence(s) for s in background[half:]], takes_filler=True)
 
-    def write_methods(self, homes: dict[str, str], skip: set[tuple[str, str]], hedged: dict[tuple[str, str], str]) -> None:
+    def write_methods(
+        self, homes: dict[str, str], skip: set[tuple[str, str]], hedged: dict[tuple[str, str], str]
+    ) -> None:
         names = self.world.entities[:]
         listing = ", ".join(names[:-1]) + " and " + names[-1]
         frame = self.rng.choice(lexicon.ENTITY_LIST)
         count = number_words(len(names)) or str(len(names))
-        overview = [Sentence(frame.replace("{n}", count).replace("{kinds}", self.domain.kinds).replace("{LIST}", listing))]
+        overview = [
+            Sentence(frame.replace("{n}", count).replace("{kinds}", self.domain.kinds).replace("{LIST}", listing))
+        ]
         protocol = list(self.domain.protocol)
         self.rng.shuffle(protocol)
         overview += [Sentence(s) for s in protocol[:2]]
@@ -317,7 +357,11 @@ class _Writer:
                     continue
                 value = self.world.values[attribute.key][entity]
                 status = hedged.get((entity, attribute.key))
-                sentences.append(self.cue_sentence(entity, attribute.key, value, status) if status else self.categorical_sentence(entity, attribute, value, NEUTRAL))
+                sentences.append(
+                    self.cue_sentence(entity, attribute.key, value, status)
+                    if status
+                    else self.categorical_sentence(entity, attribute, value, NEUTRAL)
+                )
             if entity in self.world.relation:
                 relation = self.domain.relation
                 target = self.world.relation[entity]
@@ -334,7 +378,14 @@ class _Writer:
         template = self.rng.choice(self.domain.commentary + lexicon.GENERIC_COMMENTARY)
         return template.replace("{E}", entity).replace("{kinds}", self.domain.kinds)
 
-    def entity_paragraph(self, block: Block, entity: str, attributes: list[Numeric], skip: set[tuple[str, str]], hedged: dict[tuple[str, str], str]) -> None:
+    def entity_paragraph(
+        self,
+        block: Block,
+        entity: str,
+        attributes: list[Numeric],
+        skip: set[tuple[str, str]],
+        hedged: dict[tuple[str, str], str],
+    ) -> None:
         neutral, cued = [], []
         for attribute in attributes:
             self.main_block[(entity, attribute.key)] = block
@@ -365,9 +416,15 @@ class _Writer:
         labels = [a.label for a in attributes]
         joined = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
         caption = self.rng.choice(lexicon.TABLE_CAPTIONS)
-        caption = caption.replace("{id}", number).replace("{Labels}", joined[0].upper() + joined[1:]).replace("{labels}", joined)
+        caption = (
+            caption.replace("{id}", number)
+            .replace("{Labels}", joined[0].upper() + joined[1:])
+            .replace("{labels}", joined)
+        )
         caption = caption.replace("{kinds}", self.domain.kinds).replace("{kind}", self.domain.kind)
-        header = [self.domain.kind[0].upper() + self.domain.kind[1:]] + [a.header if isinstance(a, Numeric) else a.label[0].upper() + a.label[1:] for a in attributes]
+        header = [self.domain.kind[0].upper() + self.domain.kind[1:]] + [
+            a.header if isinstance(a, Numeric) else a.label[0].upper() + a.label[1:] for a in attributes
+        ]
         order = self.world.entities[:]
         self.rng.shuffle(order)
         rows, mentions = [], []
@@ -375,12 +432,18 @@ class _Writer:
             cells = [entity]
             for attribute in attributes:
                 value = self.world.values[attribute.key][entity]
-                cells.append(fixed(exact(value), attribute.decimals, attribute.grouping) if isinstance(attribute, Numeric) else value)
+                cells.append(
+                    fixed(exact(value), attribute.decimals, attribute.grouping)
+                    if isinstance(attribute, Numeric)
+                    else value
+                )
             rows.append(cells)
             mentions.append([Mention(entity, a.key, self.world.values[a.key][entity], NEUTRAL) for a in attributes])
         return Table(caption, header, rows, mentions)
 
-    def write_results(self, homes: dict[str, str], skip: set[tuple[str, str]], hedged: dict[tuple[str, str], str]) -> None:
+    def write_results(
+        self, homes: dict[str, str], skip: set[tuple[str, str]], hedged: dict[tuple[str, str], str]
+    ) -> None:
         prose = [a for a in self.domain.numerics if homes[a.key] == "results"]
         order = self.world.entities[:]
         self.rng.shuffle(order)
@@ -391,7 +454,9 @@ class _Writer:
         opener = "Some quantities were measured more than once during the campaign; where readings differ, each is reported with its status."
         self.slot_blocks["followup"] = self.add("results", [Sentence(opener)])
 
-    def write_discussion(self, homes: dict[str, str], skip: set[tuple[str, str]], hedged: dict[tuple[str, str], str]) -> None:
+    def write_discussion(
+        self, homes: dict[str, str], skip: set[tuple[str, str]], hedged: dict[tuple[str, str], str]
+    ) -> None:
         later = [a for a in self.domain.numerics if homes[a.key] == "discussion"]
         block = self.add("discussion")
         order = self.world.entities[:]
@@ -405,20 +470,34 @@ class _Writer:
                     continue
                 value = self.world.values[attribute.key][entity]
                 status = hedged.get((entity, attribute.key))
-                sentences.append(self.cue_sentence(entity, attribute.key, value, status) if status else self.numeric_sentence(entity, [(attribute, value)], NEUTRAL))
+                sentences.append(
+                    self.cue_sentence(entity, attribute.key, value, status)
+                    if status
+                    else self.numeric_sentence(entity, [(attribute, value)], NEUTRAL)
+                )
             block.sentences = sentences
         discussion = list(self.domain.discussion)
         self.rng.shuffle(discussion)
-        self.slot_blocks["discussion"] = self.add("discussion", [Sentence(s) for s in discussion[:3]], takes_filler=True)
+        self.slot_blocks["discussion"] = self.add(
+            "discussion", [Sentence(s) for s in discussion[:3]], takes_filler=True
+        )
         self.add("discussion", [Sentence(s) for s in discussion[3:]], takes_filler=True)
-        self.add("discussion", [Sentence(f"Limitations of this comparison of {self.domain.kinds} should be kept in mind.")], takes_filler=True)
+        self.add(
+            "discussion",
+            [Sentence(f"Limitations of this comparison of {self.domain.kinds} should be kept in mind.")],
+            takes_filler=True,
+        )
 
     def write_supplement(self, homes: dict[str, str]) -> None:
         intro = self.rng.choice(lexicon.SUPPLEMENT_INTRO).replace("{kind}", self.domain.kind)
         self.add("supplement", [Sentence(intro[0].upper() + intro[1:])])
-        in_table = [a for a in (*self.domain.numerics, *self.domain.categoricals) if homes[a.key] == "table_supplement"]
+        in_table = [
+            a for a in (*self.domain.numerics, *self.domain.categoricals) if homes[a.key] == "table_supplement"
+        ]
         self.add("supplement", table=self.table("S1", in_table))
-        self.slot_blocks["supplement"] = self.add("supplement", [Sentence(f"Notes on individual {self.domain.kinds} follow.")])
+        self.slot_blocks["supplement"] = self.add(
+            "supplement", [Sentence(f"Notes on individual {self.domain.kinds} follow.")]
+        )
 
     # --- traps, restatements and padding ----------------------------------------------------
 
@@ -431,7 +510,11 @@ class _Writer:
         # whether the single one comes first or last, are drawn independently of correctness.
         repeated_is_correct = self.rng.random() < 0.5
         single_first = self.rng.random() < 0.5
-        is_correct = [not repeated_is_correct, repeated_is_correct, repeated_is_correct] if single_first else [repeated_is_correct, repeated_is_correct, not repeated_is_correct]
+        is_correct = (
+            [not repeated_is_correct, repeated_is_correct, repeated_is_correct]
+            if single_first
+            else [repeated_is_correct, repeated_is_correct, not repeated_is_correct]
+        )
         statements = []
         for index, (block, correct_here) in enumerate(zip(blocks, is_correct, strict=True)):
             if correct_here:
@@ -459,7 +542,10 @@ class _Writer:
     def restate(self, entity: str, key: str, status: str | None) -> None:
         block = self.slot_blocks[self.rng.choice(("abstract", "followup", "discussion", "supplement"))]
         value = self.world.values[key][entity]
-        self.append(block, self.cue_sentence(entity, key, value, status) if status else self.neutral_restatement(entity, key, value))
+        self.append(
+            block,
+            self.cue_sentence(entity, key, value, status) if status else self.neutral_restatement(entity, key, value),
+        )
 
     def pad(self, ordered: list[Block]) -> None:
         """Add generic prose, one sentence at a time across the paragraphs that take filler,

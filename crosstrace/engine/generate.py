@@ -92,7 +92,10 @@ def generate_challenge(
             continue
         problems = verify_challenge(challenge)
         if problems:
-            rejections.append(f"attempt {attempt}: verification failed: {problems[0]}" + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""))
+            rejections.append(
+                f"attempt {attempt}: verification failed: {problems[0]}"
+                + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")
+            )
             continue
         challenge["metadata"]["rejectedAttempts"] = attempt
         challenge["metadata"]["rejections"] = rejections
@@ -125,7 +128,15 @@ class _Unbuildable(Exception):
     """This attempt's draw cannot host the requested questions; the next attempt may."""
 
 
-def _build(seed: int, domain_name: str, rng: random.Random, n_questions: int, n_traps: int | None, n_entities: int | None, target_chars: int | None) -> dict[str, Any]:
+def _build(
+    seed: int,
+    domain_name: str,
+    rng: random.Random,
+    n_questions: int,
+    n_traps: int | None,
+    n_entities: int | None,
+    target_chars: int | None,
+) -> dict[str, Any]:
     domain = DOMAIN_SPECS[domain_name]
     if n_entities is None:
         # A longer document needs more entities: filler prose alone adds only a few thousand
@@ -133,7 +144,10 @@ def _build(seed: int, domain_name: str, rng: random.Random, n_questions: int, n_
         low = 6 if target_chars is None else min(len(domain.name_stems), max(6, 6 + (target_chars - 15000) // 1500))
         n_entities = rng.randint(low, min(len(domain.name_stems), low + 3))
     world = sample_world(domain, rng, n_entities)
-    options = DocumentOptions(target_chars=target_chars or rng.randint(12500, 18500), n_traps=n_traps if n_traps is not None else rng.choice((1, 2, 2, 3, 3)))
+    options = DocumentOptions(
+        target_chars=target_chars or rng.randint(12500, 18500),
+        n_traps=n_traps if n_traps is not None else rng.choice((1, 2, 2, 3, 3)),
+    )
     if options.n_traps > n_questions:
         raise ValueError(f"n_traps ({options.n_traps}) exceeds n_questions ({n_questions})")
     document = render_document(world, rng, options)
@@ -141,7 +155,9 @@ def _build(seed: int, domain_name: str, rng: random.Random, n_questions: int, n_
     mentions: dict[tuple[str, str], list[tuple[int, str, str, str]]] = {}
     for block in document.blocks:
         for mention, sentence in block.mentions():
-            mentions.setdefault((mention.entity, mention.attribute), []).append((block.index, sentence, mention.value, mention.status))
+            mentions.setdefault((mention.entity, mention.attribute), []).append(
+                (block.index, sentence, mention.value, mention.status)
+            )
     section_of = {block.index: sections[block.section] for block in document.blocks}
 
     facts = _facts(world, mentions, section_of)
@@ -158,7 +174,11 @@ def _build(seed: int, domain_name: str, rng: random.Random, n_questions: int, n_
                 "targetFactId": world.fact_id(placed.entity, placed.attribute),
                 "correctValue": as_json(placed.correct),
                 "wrongValue": as_json(placed.wrong),
-                "trapLocation": {"section": section_of[wrong_statements[0][0]], "paragraphIndex": wrong_statements[0][0], "injectedText": wrong_statements[0][1]},
+                "trapLocation": {
+                    "section": section_of[wrong_statements[0][0]],
+                    "paragraphIndex": wrong_statements[0][0],
+                    "injectedText": wrong_statements[0][1],
+                },
             }
         )
         trap_infos.append(
@@ -171,7 +191,9 @@ def _build(seed: int, domain_name: str, rng: random.Random, n_questions: int, n_
 
     context = Context(world, rng, {(f["entity"], f["attribute"]): f for f in facts}, document.homes, trap_infos)
     candidates = _questions(context, n_questions)
-    questions = [_question(index, candidate, results, context) for index, (candidate, results) in enumerate(candidates, start=1)]
+    questions = [
+        _question(index, candidate, results, context) for index, (candidate, results) in enumerate(candidates, start=1)
+    ]
     text = document.text
     return {
         "challengeId": challenge_id(seed),
@@ -208,7 +230,9 @@ def _cues(pattern: Any, sentences: list[str]) -> list[str]:
     return found
 
 
-def _facts(world: World, mentions: dict[tuple[str, str], list[tuple[int, str, str, str]]], section_of: dict[int, str]) -> list[dict[str, Any]]:
+def _facts(
+    world: World, mentions: dict[tuple[str, str], list[tuple[int, str, str, str]]], section_of: dict[int, str]
+) -> list[dict[str, Any]]:
     domain = world.domain
     facts = []
     for entity in world.entities:
@@ -228,7 +252,11 @@ def _facts(world: World, mentions: dict[tuple[str, str], list[tuple[int, str, st
                     "attribute": key,
                     "value": json_number(truth) if value_type == "numerical" else truth,
                     "valueType": value_type,
-                    "location": {"section": section_of[paragraph], "paragraphIndex": paragraph, "contextQuote": sentence},
+                    "location": {
+                        "section": section_of[paragraph],
+                        "paragraphIndex": paragraph,
+                        "contextQuote": sentence,
+                    },
                 }
             )
     return facts
@@ -306,7 +334,12 @@ def _chain(candidate: Candidate, results: list[Any], context: Context) -> list[d
             step["factIds"] = [facts[key]["factId"] for key in read]
             step["paragraphs"] = sorted({facts[key]["location"]["paragraphIndex"] for key in read})
         if op["action"] in ("argmax", "argmin", "filter") or (op["action"] == "lookup" and isinstance(result, dict)):
-            step["values"] = {entity: world.relation[entity] if attribute == world.domain.relation.key else world.values[attribute][entity] for entity, attribute in read}
+            step["values"] = {
+                entity: world.relation[entity]
+                if attribute == world.domain.relation.key
+                else world.values[attribute][entity]
+                for entity, attribute in read
+            }
         if op["action"] == "compute":
             step["expression"] = _expression(op, [results[k - 1] for k in op["operandSteps"]], result)
         step["result"] = result

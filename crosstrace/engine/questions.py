@@ -147,10 +147,17 @@ def _compute(op: dict[str, Any], operands: list[Any]) -> str:
     formula, decimals = op["formula"], op["decimals"]
     if formula in ("mean", "sum", "range"):
         numbers = [exact(v) for v in operands[0].values()]
-        value = {"mean": sum(numbers) / len(numbers), "sum": sum(numbers), "range": max(numbers) - min(numbers)}[formula]
+        value = {"mean": sum(numbers) / len(numbers), "sum": sum(numbers), "range": max(numbers) - min(numbers)}[
+            formula
+        ]
     else:
         a, b = exact(operands[0]), exact(operands[1])
-        value = {"difference": a - b, "absolute_difference": abs(a - b), "ratio": a / b, "percent_change": (a - b) / b * 100}[formula]
+        value = {
+            "difference": a - b,
+            "absolute_difference": abs(a - b),
+            "ratio": a / b,
+            "percent_change": (a - b) / b * 100,
+        }[formula]
     return fixed(value, decimals)
 
 
@@ -191,7 +198,9 @@ def direct_extraction(ctx: Context) -> Candidate | None:
     pick = rng.random()
     if pick < 0.55:
         attribute: Numeric | Categorical = rng.choice(ctx.numerics())
-        text = rng.choice(("What is the {label} of {E}?", "What {label} was reported for {E}?", "Give the {label} of {E}."))
+        text = rng.choice(
+            ("What is the {label} of {E}?", "What {label} was reported for {E}?", "Give the {label} of {E}.")
+        )
     elif pick < 0.85:
         attribute = rng.choice(ctx.categoricals())
         text = rng.choice(("What is the {label} of {E}?", "Which {label} is reported for {E}?"))
@@ -200,8 +209,16 @@ def direct_extraction(ctx: Context) -> Candidate | None:
             return None
         relation = domain.relation
         phrase = relation.question_phrase.replace("{E}", entity)
-        return Candidate("direct_extraction", f"Which {domain.kind} is {phrase}?", [{"action": "lookup", "attribute": relation.key, "entity": entity}])
-    return Candidate("direct_extraction", text.replace("{label}", attribute.label).replace("{E}", entity), [{"action": "lookup", "attribute": attribute.key, "entity": entity}])
+        return Candidate(
+            "direct_extraction",
+            f"Which {domain.kind} is {phrase}?",
+            [{"action": "lookup", "attribute": relation.key, "entity": entity}],
+        )
+    return Candidate(
+        "direct_extraction",
+        text.replace("{label}", attribute.label).replace("{E}", entity),
+        [{"action": "lookup", "attribute": attribute.key, "entity": entity}],
+    )
 
 
 def multi_hop_bridge(ctx: Context) -> Candidate | None:
@@ -248,7 +265,12 @@ def comparative(ctx: Context) -> Candidate | None:
     ops: list[dict[str, Any]] = [{"action": "lookup", "attribute": attribute.key, "entity": name} for name in names]
     ops.append({"action": "select", "mode": "max" if most else "min", "operandSteps": list(range(1, len(names) + 1))})
     if len(names) == 2:
-        text = rng.choice((f"Which has the {superlative} {attribute.label}: {names[0]} or {names[1]}?", f"Between {names[0]} and {names[1]}, which has the {superlative} {attribute.label}?"))
+        text = rng.choice(
+            (
+                f"Which has the {superlative} {attribute.label}: {names[0]} or {names[1]}?",
+                f"Between {names[0]} and {names[1]}, which has the {superlative} {attribute.label}?",
+            )
+        )
     else:
         text = f"Of {_or_list(names, 'and')}, which has the {superlative} {attribute.label}?"
     return Candidate("comparative", text, ops)
@@ -280,18 +302,29 @@ def computation(ctx: Context) -> Candidate | None:
         a, b = rng.sample(ctx.world.entities, 2)
         if form != "ratio" and exact(ctx.world.values[attribute.key][a]) < exact(ctx.world.values[attribute.key][b]):
             a, b = b, a
-        ops: list[dict[str, Any]] = [{"action": "lookup", "attribute": attribute.key, "entity": a}, {"action": "lookup", "attribute": attribute.key, "entity": b}]
+        ops: list[dict[str, Any]] = [
+            {"action": "lookup", "attribute": attribute.key, "entity": a},
+            {"action": "lookup", "attribute": attribute.key, "entity": b},
+        ]
         decimals = {"difference": attribute.decimals, "ratio": 2, "percent_change": 1}[form]
         ops.append({"action": "compute", "formula": form, "operandSteps": [1, 2], "decimals": decimals})
         text = {
-            "difference": rng.choice((f"By how much does the {attribute.label} of {a} exceed that of {b}?", f"How much higher is the {attribute.label} of {a} than that of {b}?")),
+            "difference": rng.choice(
+                (
+                    f"By how much does the {attribute.label} of {a} exceed that of {b}?",
+                    f"How much higher is the {attribute.label} of {a} than that of {b}?",
+                )
+            ),
             "ratio": f"What is the ratio of the {attribute.label} of {a} to that of {b}? Round to two decimal places.",
             "percent_change": f"By what percentage is the {attribute.label} of {a} higher than that of {b}? Round to one decimal place.",
         }[form]
         kind = {"difference": "value", "ratio": "ratio", "percent_change": "percent"}[form]
         return Candidate("computation", text, ops, (kind, attribute.key))
     if form == "range":
-        ops = [{"action": "lookup", "attribute": attribute.key, "over": "all"}, {"action": "compute", "formula": "range", "operandSteps": [1], "decimals": attribute.decimals}]
+        ops = [
+            {"action": "lookup", "attribute": attribute.key, "over": "all"},
+            {"action": "compute", "formula": "range", "operandSteps": [1], "decimals": attribute.decimals},
+        ]
         text = f"What is the difference between the {attribute.most} and the {attribute.least} {attribute.label} across all {domain.kinds}?"
         return Candidate("computation", text, ops, ("value", attribute.key))
     if form == "sum" and not attribute.summable:
@@ -328,7 +361,12 @@ def conditional_filtered(ctx: Context) -> Candidate | None:
     form = rng.choice(("extreme", "extreme", "threshold", "count", "extreme_then_lookup"))
     if form == "extreme":
         ops = [first, {"action": "argmax" if most else "argmin", "attribute": ranking.key, "overFromStep": 1}]
-        text = rng.choice((f"Among {where}, which has the {superlative} {ranking.label}?", f"Considering only {where}, which one has the {superlative} {ranking.label}?"))
+        text = rng.choice(
+            (
+                f"Among {where}, which has the {superlative} {ranking.label}?",
+                f"Considering only {where}, which one has the {superlative} {ranking.label}?",
+            )
+        )
         return Candidate("conditional_filtered", text, ops)
     gate = rng.choice([a for a in ctx.numerics() if a.key != ranking.key])
     cut = _threshold([exact(ctx.world.values[gate.key][e]) for e in members], gate.decimals, rng)
@@ -339,15 +377,27 @@ def conditional_filtered(ctx: Context) -> Candidate | None:
     if form == "threshold":
         if len(above) < 2:
             return None
-        ops = [first, {"action": "filter", "attribute": gate.key, "operator": ">", "value": threshold, "overFromStep": 1}, {"action": "argmax" if most else "argmin", "attribute": ranking.key, "overFromStep": 2}]
+        ops = [
+            first,
+            {"action": "filter", "attribute": gate.key, "operator": ">", "value": threshold, "overFromStep": 1},
+            {"action": "argmax" if most else "argmin", "attribute": ranking.key, "overFromStep": 2},
+        ]
         text = f"Among {where} and whose {gate.label} is above {written}, which has the {superlative} {ranking.label}?"
         return Candidate("conditional_filtered", text, ops)
     if form == "count":
-        ops = [first, {"action": "filter", "attribute": gate.key, "operator": ">", "value": threshold, "overFromStep": 1}, {"action": "count", "overFromStep": 2}]
+        ops = [
+            first,
+            {"action": "filter", "attribute": gate.key, "operator": ">", "value": threshold, "overFromStep": 1},
+            {"action": "count", "overFromStep": 2},
+        ]
         text = f"How many of {where} have a {gate.label} above {written}?"
         return Candidate("conditional_filtered", text, ops, ("count", None))
     reported = rng.choice([a for a in ctx.categoricals() if a.key != category.key] or [category])
-    ops = [first, {"action": "argmax" if most else "argmin", "attribute": ranking.key, "overFromStep": 1}, {"action": "lookup", "attribute": reported.key, "entityFromStep": 2}]
+    ops = [
+        first,
+        {"action": "argmax" if most else "argmin", "attribute": ranking.key, "overFromStep": 1},
+        {"action": "lookup", "attribute": reported.key, "entityFromStep": 2},
+    ]
     text = f"Among {where}, take the one with the {superlative} {ranking.label}. What is its {reported.label}?"
     return Candidate("conditional_filtered", text, ops)
 
@@ -376,14 +426,23 @@ def cross_section_synthesis(ctx: Context) -> Candidate | None:
         ops = [*pivot, {"action": "lookup", "attribute": third.key, "entityFromStep": 4}]
         text = f"{opening} Give that {domain.kind}'s {third.label}."
     elif form == "pivot_bridge":
-        ops = [*pivot, {"action": "bridge", "relation": relation.key, "entityFromStep": 4}, {"action": "lookup", "attribute": third.key, "entityFromStep": 5}]
+        ops = [
+            *pivot,
+            {"action": "bridge", "relation": relation.key, "entityFromStep": 4},
+            {"action": "lookup", "attribute": third.key, "entityFromStep": 5},
+        ]
         text = f"{opening} Then give the {third.label} of the {domain.kind} it {relation.chain_verb}."
     elif form == "pivot_difference":
         ops = [
             *pivot,
             {"action": "lookup", "attribute": third.key, "entityFromStep": 4},
             {"action": "lookup", "attribute": third.key, "entityFromStep": 1},
-            {"action": "compute", "formula": "absolute_difference", "operandSteps": [5, 6], "decimals": third.decimals},
+            {
+                "action": "compute",
+                "formula": "absolute_difference",
+                "operandSteps": [5, 6],
+                "decimals": third.decimals,
+            },
         ]
         text = f"{opening} By how much does its {third.label} differ from that of the first {domain.kind}? Give the absolute difference."
         answer_kind = ("value", third.key)
@@ -429,39 +488,109 @@ def trap_targeted(ctx: Context, trap: TrapInfo) -> list[Candidate]:
     attribute = domain.attribute(trap.attribute)
     entity = trap.entity
     out = []
-    lookup = rng.choice(("What is the {label} of {E}?", "What {label} is reported for {E}?", "Give the {label} of {E}."))
-    out.append(Candidate("trap_targeted", lookup.replace("{label}", attribute.label).replace("{E}", entity), [{"action": "lookup", "attribute": attribute.key, "entity": entity}], trap=trap))
+    lookup = rng.choice(
+        ("What is the {label} of {E}?", "What {label} is reported for {E}?", "Give the {label} of {E}.")
+    )
+    out.append(
+        Candidate(
+            "trap_targeted",
+            lookup.replace("{label}", attribute.label).replace("{E}", entity),
+            [{"action": "lookup", "attribute": attribute.key, "entity": entity}],
+            trap=trap,
+        )
+    )
     if isinstance(attribute, Numeric):
         for largest in (True, False):
             superlative = attribute.most if largest else attribute.least
-            out.append(Candidate("trap_targeted", f"Which {domain.kind} has the {superlative} {attribute.label}?", [{"action": "argmax" if largest else "argmin", "attribute": attribute.key, "over": "all"}], trap=trap))
+            out.append(
+                Candidate(
+                    "trap_targeted",
+                    f"Which {domain.kind} has the {superlative} {attribute.label}?",
+                    [{"action": "argmax" if largest else "argmin", "attribute": attribute.key, "over": "all"}],
+                    trap=trap,
+                )
+            )
         other = rng.choice([e for e in world.entities if e != entity])
         a, b = (entity, other) if exact(trap.correct) > exact(world.values[attribute.key][other]) else (other, entity)
-        ops: list[dict[str, Any]] = [{"action": "lookup", "attribute": attribute.key, "entity": a}, {"action": "lookup", "attribute": attribute.key, "entity": b}]
-        ops.append({"action": "compute", "formula": "difference", "operandSteps": [1, 2], "decimals": attribute.decimals})
-        out.append(Candidate("trap_targeted", f"By how much does the {attribute.label} of {a} exceed that of {b}?", ops, ("value", attribute.key), trap=trap))
+        ops: list[dict[str, Any]] = [
+            {"action": "lookup", "attribute": attribute.key, "entity": a},
+            {"action": "lookup", "attribute": attribute.key, "entity": b},
+        ]
+        ops.append(
+            {"action": "compute", "formula": "difference", "operandSteps": [1, 2], "decimals": attribute.decimals}
+        )
+        out.append(
+            Candidate(
+                "trap_targeted",
+                f"By how much does the {attribute.label} of {a} exceed that of {b}?",
+                ops,
+                ("value", attribute.key),
+                trap=trap,
+            )
+        )
         group = _group_filter(ctx)
         if group is not None and entity in group[2]:
             category, value, _ = group
             largest = rng.random() < 0.5
-            ops = [{"action": "filter", "attribute": category.key, "operator": "==", "value": value, "over": "all"}, {"action": "argmax" if largest else "argmin", "attribute": attribute.key, "overFromStep": 1}]
+            ops = [
+                {"action": "filter", "attribute": category.key, "operator": "==", "value": value, "over": "all"},
+                {"action": "argmax" if largest else "argmin", "attribute": attribute.key, "overFromStep": 1},
+            ]
             superlative = attribute.most if largest else attribute.least
-            out.append(Candidate("trap_targeted", f"Among {_where(category, value, domain.kinds)}, which has the {superlative} {attribute.label}?", ops, trap=trap))
+            out.append(
+                Candidate(
+                    "trap_targeted",
+                    f"Among {_where(category, value, domain.kinds)}, which has the {superlative} {attribute.label}?",
+                    ops,
+                    trap=trap,
+                )
+            )
     else:
         assert isinstance(attribute, Categorical)
         ranking = rng.choice(ctx.numerics())
         largest = rng.random() < 0.5
         for value in (trap.correct, trap.wrong):
-            ops = [{"action": "filter", "attribute": attribute.key, "operator": "==", "value": value, "over": "all"}, {"action": "argmax" if largest else "argmin", "attribute": ranking.key, "overFromStep": 1}]
+            ops = [
+                {"action": "filter", "attribute": attribute.key, "operator": "==", "value": value, "over": "all"},
+                {"action": "argmax" if largest else "argmin", "attribute": ranking.key, "overFromStep": 1},
+            ]
             superlative = ranking.most if largest else ranking.least
-            out.append(Candidate("trap_targeted", f"Among {_where(attribute, value, domain.kinds)}, which has the {superlative} {ranking.label}?", ops, trap=trap))
-            ops = [{"action": "filter", "attribute": attribute.key, "operator": "==", "value": value, "over": "all"}, {"action": "count", "overFromStep": 1}]
-            out.append(Candidate("trap_targeted", f"How many {domain.kinds} have {value} as their {attribute.label}?", ops, ("count", None), trap=trap))
+            out.append(
+                Candidate(
+                    "trap_targeted",
+                    f"Among {_where(attribute, value, domain.kinds)}, which has the {superlative} {ranking.label}?",
+                    ops,
+                    trap=trap,
+                )
+            )
+            ops = [
+                {"action": "filter", "attribute": attribute.key, "operator": "==", "value": value, "over": "all"},
+                {"action": "count", "overFromStep": 1},
+            ]
+            out.append(
+                Candidate(
+                    "trap_targeted",
+                    f"How many {domain.kinds} have {value} as their {attribute.label}?",
+                    ops,
+                    ("count", None),
+                    trap=trap,
+                )
+            )
     parents = [e for e in world.entities if world.relation.get(e) == entity]
     if parents:
         source = rng.choice(parents)
-        ops = [{"action": "bridge", "relation": domain.relation.key, "entity": source}, {"action": "lookup", "attribute": attribute.key, "entityFromStep": 1}]
-        out.append(Candidate("trap_targeted", f"What is the {attribute.label} of {domain.relation.question_phrase.replace('{E}', source)}?", ops, trap=trap))
+        ops = [
+            {"action": "bridge", "relation": domain.relation.key, "entity": source},
+            {"action": "lookup", "attribute": attribute.key, "entityFromStep": 1},
+        ]
+        out.append(
+            Candidate(
+                "trap_targeted",
+                f"What is the {attribute.label} of {domain.relation.question_phrase.replace('{E}', source)}?",
+                ops,
+                trap=trap,
+            )
+        )
     rng.shuffle(out)
     return out
 

@@ -74,7 +74,9 @@ def trace_row(
     }
 
 
-def engine_row(challenge: dict[str, Any], system_prompt: str = DACR_SYSTEM_PROMPT, template: str | None = None) -> dict[str, Any]:
+def engine_row(
+    challenge: dict[str, Any], system_prompt: str = DACR_SYSTEM_PROMPT, template: str | None = None
+) -> dict[str, Any]:
     """The training row for one engine challenge: its prompt, its trace, its gold answers."""
     messages = [
         {"role": "system", "content": system_prompt},

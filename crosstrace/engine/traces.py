@@ -51,12 +51,16 @@ class _Renderer:
         return f"[P{self.by_key[(entity, key)]['location']['paragraphIndex']}]"
 
     def listing(self, key: str, values: dict[str, Any]) -> str:
-        return "; ".join(f"{entity} {self.written(key, value)} {self.cite(entity, key)}" for entity, value in values.items())
+        return "; ".join(
+            f"{entity} {self.written(key, value)} {self.cite(entity, key)}" for entity, value in values.items()
+        )
 
     def step(self, step: dict[str, Any], steps: dict[int, dict[str, Any]]) -> str:
         action = step["action"]
         if action == "lookup" and isinstance(step["result"], dict):
-            return f"{_cap(self.label(step['attribute']))} for each: {self.listing(step['attribute'], step['result'])}."
+            return (
+                f"{_cap(self.label(step['attribute']))} for each: {self.listing(step['attribute'], step['result'])}."
+            )
         if action == "lookup":
             entity = steps[step["entityFromStep"]]["result"] if "entityFromStep" in step else step["entity"]
             if step["attribute"] == self.domain.relation.key:
@@ -64,10 +68,16 @@ class _Renderer:
             return f"{self.cite(entity, step['attribute'])} gives the {self.label(step['attribute'])} of {entity}: {self.written(step['attribute'], step['result'])}."
         if action == "bridge":
             entity = steps[step["entityFromStep"]]["result"] if "entityFromStep" in step else step["entity"]
-            return f"{self.cite(entity, step['relation'])} {entity} {self.domain.relation.chain_verb} {step['result']}."
+            return (
+                f"{self.cite(entity, step['relation'])} {entity} {self.domain.relation.chain_verb} {step['result']}."
+            )
         if action == "filter":
             wanted = steps[step["valueFromStep"]]["result"] if "valueFromStep" in step else step["value"]
-            condition = {"==": f"is {wanted}", ">": f"is above {self.written(step['attribute'], wanted)}", "<": f"is below {self.written(step['attribute'], wanted)}"}[step["operator"]]
+            condition = {
+                "==": f"is {wanted}",
+                ">": f"is above {self.written(step['attribute'], wanted)}",
+                "<": f"is below {self.written(step['attribute'], wanted)}",
+            }[step["operator"]]
             kept = ", ".join(step["result"]) or "none"
             return f"{_cap(self.label(step['attribute']))}: {self.listing(step['attribute'], step['values'])}. Those whose {self.label(step['attribute'])} {condition}: {kept}."
         if action in ("argmax", "argmin"):
@@ -142,7 +152,10 @@ class _Renderer:
         by_section: dict[str, list[int]] = {}
         for paragraph in paragraphs:
             by_section.setdefault(self.sections[paragraph], []).append(paragraph)
-        parts = [f"{section}, paragraph{'s' if len(ps) > 1 else ''} {_and([str(p) for p in ps])}" for section, ps in by_section.items()]
+        parts = [
+            f"{section}, paragraph{'s' if len(ps) > 1 else ''} {_and([str(p) for p in ps])}"
+            for section, ps in by_section.items()
+        ]
         return "; ".join(parts) or "the document"
 
 
@@ -167,6 +180,10 @@ def render_trace(challenge: dict[str, Any]) -> str:
         block, citation = renderer.question(question)
         blocks.append(block)
         confidence = CONFIDENCE[question["difficulty"]]
-        answers[question["questionId"]] = {"answer": question["goldAnswer"], "citation": citation, "confidence": confidence}
+        answers[question["questionId"]] = {
+            "answer": question["goldAnswer"],
+            "citation": citation,
+            "confidence": confidence,
+        }
     blocks.append("Final answers:\n" + answers_json(answers))
     return "\n\n".join(blocks)

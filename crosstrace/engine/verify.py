@@ -70,7 +70,12 @@ class ReadDocument:
                 continue
             authoritative = sorted({r.value for r in readings if r.status == "authoritative"})
             provisional = sorted({r.value for r in readings if r.status == "provisional"})
-            if len(distinct) == 2 and len(authoritative) == 1 and len(provisional) == 1 and authoritative != provisional:
+            if (
+                len(distinct) == 2
+                and len(authoritative) == 1
+                and len(provisional) == 1
+                and authoritative != provisional
+            ):
                 values[key] = authoritative[0]
                 conflicts[key] = (authoritative[0], provisional[0])
             else:
@@ -91,7 +96,13 @@ class _Patterns:
         # phrase before the number -> [(attribute key, text that must follow the number)]
         self.prefixes: dict[str, list[tuple[str, str]]] = {}
         for attribute in domain.numerics:
-            unit = "" if not attribute.unit else attribute.unit if attribute.unit.startswith("%") else " " + attribute.unit
+            unit = (
+                ""
+                if not attribute.unit
+                else attribute.unit
+                if attribute.unit.startswith("%")
+                else " " + attribute.unit
+            )
             for phrase in lexicon.NUMERIC_PHRASES + attribute.phrasings:
                 before = phrase.replace("{label}", attribute.label).split("{V}")[0]
                 for article in ("a", "an"):
@@ -112,14 +123,33 @@ class _Patterns:
                 attribute.phrasings + lexicon.PROVISIONAL_CATEGORICAL + lexicon.PROVISIONAL_CATEGORICAL_BEFORE
                 + lexicon.AUTHORITATIVE_CATEGORICAL + lexicon.AUTHORITATIVE_CATEGORICAL_AFTER
             )  # fmt: skip
-            compiled = [re.compile(_template_regex(f.replace("{L}", attribute.label), {"{E}": f"(?P<e>{name})", "{V}": f"(?P<v>{vocabulary})"})) for f in frames]
+            compiled = [
+                re.compile(
+                    _template_regex(
+                        f.replace("{L}", attribute.label), {"{E}": f"(?P<e>{name})", "{V}": f"(?P<v>{vocabulary})"}
+                    )
+                )
+                for f in frames
+            ]
             self.statements.append((attribute.key, attribute.values, compiled))
         relation = domain.relation
         verbs = tuple(frame.split("{E}")[1].split("{T}")[0] for frame in relation.phrasings)
-        compiled = [re.compile(_template_regex(frame, {"{E}": f"(?P<e>{name})", "{T}": f"(?P<v>{name})"})) for frame in relation.phrasings]
+        compiled = [
+            re.compile(_template_regex(frame, {"{E}": f"(?P<e>{name})", "{T}": f"(?P<v>{name})"}))
+            for frame in relation.phrasings
+        ]
         self.statements.append((relation.key, verbs, compiled))
         self.listing = [
-            re.compile(_template_regex(frame, {"{n}": r"[\w-]+", "{kinds}": re.escape(domain.kinds), "{LIST}": f"(?P<list>{name}(?:(?:, | and ){name})+)"}))
+            re.compile(
+                _template_regex(
+                    frame,
+                    {
+                        "{n}": r"[\w-]+",
+                        "{kinds}": re.escape(domain.kinds),
+                        "{LIST}": f"(?P<list>{name}(?:(?:, | and ){name})+)",
+                    },
+                )
+            )
             for frame in lexicon.ENTITY_LIST
         ]
         self.headers: dict[str, Numeric | Categorical] = {a.header: a for a in domain.numerics}
@@ -134,7 +164,10 @@ class _Patterns:
                 head = start - len(prefix)
                 if head >= 0 and sentence.startswith(prefix, head) and (head == 0 or not sentence[head - 1].isalnum()):
                     for key, unit in self.prefixes[prefix]:
-                        if sentence.startswith(unit, number.end()) and not sentence[number.end() + len(unit) : number.end() + len(unit) + 1].isalnum():
+                        if (
+                            sentence.startswith(unit, number.end())
+                            and not sentence[number.end() + len(unit) : number.end() + len(unit) + 1].isalnum()
+                        ):
                             found.append((key, number.group(0).replace(",", ""), head))
                     break
         return found
@@ -259,7 +292,9 @@ def _first_entity(sentence: str, patterns: _Patterns, known: set[str]) -> str | 
     return None
 
 
-def _read_table(body: str, paragraph: int, start: int, patterns: _Patterns, entities: set[str], problems: list[str]) -> list[Reading]:
+def _read_table(
+    body: str, paragraph: int, start: int, patterns: _Patterns, entities: set[str], problems: list[str]
+) -> list[Reading]:
     lines = body.split("\n")
     caption, header_line = lines[0], lines[1]
     header = [cell.strip() for cell in header_line.strip("|").split("|")]
@@ -365,7 +400,9 @@ class _Solver:
 
     def _select(self, step: dict[str, Any], out: dict[int, Any]) -> str:
         # The operands are lookups of one entity each; rank those entities by what they read.
-        return self._best({self._entity(self.steps[k], out): exact(out[k]) for k in step["operandSteps"]}, step["mode"] == "max")
+        return self._best(
+            {self._entity(self.steps[k], out): exact(out[k]) for k in step["operandSteps"]}, step["mode"] == "max"
+        )
 
     def _count(self, step: dict[str, Any], out: dict[int, Any]) -> str:
         return str(len(out[step["overFromStep"]]))
@@ -378,7 +415,9 @@ class _Solver:
             if not numbers:
                 raise _Unsolvable("empty group")
             total = sum(numbers, Fraction(0))
-            value = total / len(numbers) if formula == "mean" else total if formula == "sum" else numbers[-1] - numbers[0]
+            value = (
+                total / len(numbers) if formula == "mean" else total if formula == "sum" else numbers[-1] - numbers[0]
+            )
         else:
             first, second = (exact(v) for v in operands)
             if formula == "difference":
@@ -409,7 +448,9 @@ def verify_challenge(challenge: dict[str, Any]) -> list[str]:
     read = read_document(text, domain_name)
     problems = list(read.problems)
     if challenge["document"]["paragraphCount"] != len(read.paragraphs):
-        problems.append(f"paragraphCount {challenge['document']['paragraphCount']} but the text has {len(read.paragraphs)}")
+        problems.append(
+            f"paragraphCount {challenge['document']['paragraphCount']} but the text has {len(read.paragraphs)}"
+        )
     if challenge["document"]["wordCount"] != len(text.split()):
         problems.append("wordCount does not match the text")
     values, conflicts, unresolved = read.resolve()
@@ -424,7 +465,11 @@ def verify_challenge(challenge: dict[str, Any]) -> list[str]:
         if not _equal(stated, fact["value"]):
             problems.append(f"fact {fact['factId']}: text says {stated}, fact says {fact['value']}")
         paragraph = fact["location"]["paragraphIndex"]
-        here = [r for r in read.readings if (r.entity, r.attribute) == key and r.paragraph == paragraph and _equal(r.value, fact["value"])]
+        here = [
+            r
+            for r in read.readings
+            if (r.entity, r.attribute) == key and r.paragraph == paragraph and _equal(r.value, fact["value"])
+        ]
         if not here:
             problems.append(f"fact {fact['factId']}: value not stated in paragraph {paragraph}")
         elif fact["location"]["contextQuote"] not in read.paragraphs[paragraph]:
@@ -462,7 +507,13 @@ def verify_challenge(challenge: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _check_question(question: dict[str, Any], solver: _Solver, trapped: dict[str, tuple[str, str]], traps: dict[str, Any], values: dict[tuple[str, str], str]) -> list[str]:
+def _check_question(
+    question: dict[str, Any],
+    solver: _Solver,
+    trapped: dict[str, tuple[str, str]],
+    traps: dict[str, Any],
+    values: dict[tuple[str, str], str],
+) -> list[str]:
     qid, chain = question["questionId"], question["reasoningChain"]
     try:
         answer, results = solver.solve(chain)
@@ -473,7 +524,9 @@ def _check_question(question: dict[str, Any], solver: _Solver, trapped: dict[str
         problems.append(f"{qid}: re-solved answer {answer!r} differs from gold {question['goldAnswer']!r}")
     for step in chain:
         if step["step"] in results and "result" in step and results[step["step"]] != step["result"]:
-            problems.append(f"{qid}: step {step['step']} gives {results[step['step']]!r}, chain says {step['result']!r}")
+            problems.append(
+                f"{qid}: step {step['step']} gives {results[step['step']]!r}, chain says {step['result']!r}"
+            )
     hop_count = sum(step["action"] in ("lookup", "filter", "argmax", "argmin", "bridge") for step in chain)
     if hop_count != question["hops"]:
         problems.append(f"{qid}: hops {question['hops']} but the chain has {hop_count}")
@@ -496,8 +549,12 @@ def _check_question(question: dict[str, Any], solver: _Solver, trapped: dict[str
             continue
         trap = traps.get(step["trapId"])
         if trap is None or step["trapId"] != question["targetsTrap"]:
-            problems.append(f"{qid}: step {step['step']} rejects trap {step['trapId']}, which the question does not target")
-        elif not (_equal(step["rejectedValue"], trap["wrongValue"]) and _equal(step["acceptedValue"], trap["correctValue"])):
+            problems.append(
+                f"{qid}: step {step['step']} rejects trap {step['trapId']}, which the question does not target"
+            )
+        elif not (
+            _equal(step["rejectedValue"], trap["wrongValue"]) and _equal(step["acceptedValue"], trap["correctValue"])
+        ):
             problems.append(f"{qid}: step {step['step']} swaps or misstates the trap's values")
         elif trap["trapLocation"]["paragraphIndex"] not in step["rejectedParagraphs"]:
             problems.append(f"{qid}: step {step['step']} does not cite the trap's paragraph")

@@ -37,14 +37,33 @@ class EvalArguments:
     """`python evaluate.py --model ...`: generate with a model, then score."""
 
     # --- what to evaluate -------------------------------------------------------------------
-    model: str = field(metadata={"help": "Base model: a Hub id or a local folder (hf, vllm), or the model name the server serves (openai)."})
+    model: str = field(
+        metadata={
+            "help": "Base model: a Hub id or a local folder (hf, vllm), or the model name the server serves (openai)."
+        }
+    )
     adapter: str | None = field(
         default=None,
-        metadata={"help": "PEFT/LoRA adapter (Hub id or folder) applied on the base model: through peft (hf), as a LoRA request (vllm), or the served LoRA module's name (openai)."},
+        metadata={
+            "help": "PEFT/LoRA adapter (Hub id or folder) applied on the base model: through peft (hf), as a LoRA request (vllm), or the served LoRA module's name (openai)."
+        },
     )
-    backend: Literal["hf", "vllm", "openai"] = field(default="hf", metadata={"help": "hf: transformers; vllm: vLLM engine (CUDA); openai: any OpenAI-compatible /v1/chat/completions server."})
-    tasks: str = field(default="crosstrace,dacr", metadata={"help": f"Comma-separated tasks among {', '.join(TASK_NAMES)} (mcq needs --mcq_data)."})
-    label: str | None = field(default=None, metadata={"help": "Name of this run in reports and comparisons, e.g. 'baseline' or 'fine-tuned'. Default: 'fine-tuned' with an adapter, else 'baseline'."})
+    backend: Literal["hf", "vllm", "openai"] = field(
+        default="hf",
+        metadata={
+            "help": "hf: transformers; vllm: vLLM engine (CUDA); openai: any OpenAI-compatible /v1/chat/completions server."
+        },
+    )
+    tasks: str = field(
+        default="crosstrace,dacr",
+        metadata={"help": f"Comma-separated tasks among {', '.join(TASK_NAMES)} (mcq needs --mcq_data)."},
+    )
+    label: str | None = field(
+        default=None,
+        metadata={
+            "help": "Name of this run in reports and comparisons, e.g. 'baseline' or 'fine-tuned'. Default: 'fine-tuned' with an adapter, else 'baseline'."
+        },
+    )
 
     # --- data ---------------------------------------------------------------------------------
     crosstrace_data: str | None = field(
@@ -54,27 +73,54 @@ class EvalArguments:
             "(test_ours.jsonl, test_hypogen.jsonl). Default: ../shared/data/crosstrace when present."
         },
     )
-    crosstrace_configs: str = field(default="all,hypogen", metadata={"help": "Configs of a built CrossTrace dataset to evaluate (the test split of each); 'hypogen' is scored with the HypoGen profile."})
+    crosstrace_configs: str = field(
+        default="all,hypogen",
+        metadata={
+            "help": "Configs of a built CrossTrace dataset to evaluate (the test split of each); 'hypogen' is scored with the HypoGen profile."
+        },
+    )
     dacr_benchmarks: str | None = field(
         default=None,
-        metadata={"help": "Comma-separated DACR-Bench JSON files (upstream or engine benchmarks). Default: ../shared/data/dacr-bench/dacr_bench_v1.1_mini.json when present."},
+        metadata={
+            "help": "Comma-separated DACR-Bench JSON files (upstream or engine benchmarks). Default: ../shared/data/dacr-bench/dacr_bench_v1.1_mini.json when present."
+        },
     )
-    dacr_split: Literal["all", "real", "synthetic"] = field(default="all", metadata={"help": "Evaluate only the challenges of this DACR split."})
+    dacr_split: Literal["all", "real", "synthetic"] = field(
+        default="all", metadata={"help": "Evaluate only the challenges of this DACR split."}
+    )
     prompt_template: str | None = field(
         default=None,
-        metadata={"help": "DACR prompt template file with {document} and {questions} placeholders, e.g. upstream's prompt_template.txt. Default: the project's own template."},
+        metadata={
+            "help": "DACR prompt template file with {document} and {questions} placeholders, e.g. upstream's prompt_template.txt. Default: the project's own template."
+        },
     )
-    mcq_data: str | None = field(default=None, metadata={"help": "MCQ records in the WildSci format: a .jsonl file, a built dataset folder or a Hub id."})
-    mcq_config: str | None = field(default=None, metadata={"help": "Config of a built MCQ dataset (folder or Hub id)."})
+    mcq_data: str | None = field(
+        default=None,
+        metadata={"help": "MCQ records in the WildSci format: a .jsonl file, a built dataset folder or a Hub id."},
+    )
+    mcq_config: str | None = field(
+        default=None, metadata={"help": "Config of a built MCQ dataset (folder or Hub id)."}
+    )
     mcq_scoring: Literal["generate", "loglik"] = field(default="generate", metadata={"help": MCQ_SCORING_HELP})
     split: str = field(default="test", metadata={"help": "Split read from built datasets (CrossTrace, MCQ)."})
-    max_samples: int | None = field(default=None, metadata={"help": "Evaluate only the first N prompts of each task (after filters), for quick checks."})
+    max_samples: int | None = field(
+        default=None,
+        metadata={"help": "Evaluate only the first N prompts of each task (after filters), for quick checks."},
+    )
 
     # --- decoding -----------------------------------------------------------------------------
-    max_new_tokens: int = field(default=1024, metadata={"help": "Tokens generated at most per prompt. A DACR answer for 10 questions takes about 300-600."})
-    temperature: float = field(default=0.0, metadata={"help": "0 means greedy decoding (the default: deterministic, resumable exactly)."})
+    max_new_tokens: int = field(
+        default=1024,
+        metadata={"help": "Tokens generated at most per prompt. A DACR answer for 10 questions takes about 300-600."},
+    )
+    temperature: float = field(
+        default=0.0, metadata={"help": "0 means greedy decoding (the default: deterministic, resumable exactly)."}
+    )
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass; used only when temperature > 0."})
-    seed: int = field(default=42, metadata={"help": "Seed set before anything else; sampling is re-seeded per batch so a resumed run matches."})
+    seed: int = field(
+        default=42,
+        metadata={"help": "Seed set before anything else; sampling is re-seeded per batch so a resumed run matches."},
+    )
     batch_size: int = field(
         default=8,
         metadata={
@@ -86,53 +132,111 @@ class EvalArguments:
     # --- long documents against the model's context -----------------------------------------
     long_documents: Literal["skip", "truncate"] = field(
         default="skip",
-        metadata={"help": "A prompt that does not fit the context (with max_new_tokens reserved) is skipped and counted (skip), or its document is cut to fit (truncate)."},
+        metadata={
+            "help": "A prompt that does not fit the context (with max_new_tokens reserved) is skipped and counted (skip), or its document is cut to fit (truncate)."
+        },
     )
     max_context_tokens: int | None = field(
         default=None,
-        metadata={"help": "Context length to enforce. Default: the model's (hf: max_position_embeddings; vllm: max_model_len); openai: unchecked unless set."},
+        metadata={
+            "help": "Context length to enforce. Default: the model's (hf: max_position_embeddings; vllm: max_model_len); openai: unchecked unless set."
+        },
     )
 
     # --- hf backend ---------------------------------------------------------------------------
-    dtype: Literal["auto", "bfloat16", "float16", "float32"] = field(default="auto", metadata={"help": "Weights dtype (hf, vllm). auto: the checkpoint's."})
-    device: str = field(default="auto", metadata={"help": "hf: 'auto' (cuda when available, else cpu), 'cpu', 'cuda', 'cuda:1', ..."})
-    load_in_4bit: bool = field(default=False, metadata={"help": "hf: load the base model in 4-bit NF4 (bitsandbytes), as it was trained with QLoRA."})
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = field(
+        default="auto", metadata={"help": "Weights dtype (hf, vllm). auto: the checkpoint's."}
+    )
+    device: str = field(
+        default="auto", metadata={"help": "hf: 'auto' (cuda when available, else cpu), 'cpu', 'cuda', 'cuda:1', ..."}
+    )
+    load_in_4bit: bool = field(
+        default=False,
+        metadata={"help": "hf: load the base model in 4-bit NF4 (bitsandbytes), as it was trained with QLoRA."},
+    )
     trust_remote_code: bool = field(default=False, metadata={"help": "Allow model code from the Hub (hf, vllm)."})
 
     # --- vllm backend -------------------------------------------------------------------------
-    gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vllm: share of GPU memory the engine may take."})
+    gpu_memory_utilization: float = field(
+        default=0.9, metadata={"help": "vllm: share of GPU memory the engine may take."}
+    )
     tensor_parallel_size: int = field(default=1, metadata={"help": "vllm: GPUs to shard the model over."})
-    max_lora_rank: int = field(default=64, metadata={"help": "vllm: largest LoRA rank to allocate for (the release adapter has r=32)."})
+    max_lora_rank: int = field(
+        default=64, metadata={"help": "vllm: largest LoRA rank to allocate for (the release adapter has r=32)."}
+    )
 
     # --- openai backend -----------------------------------------------------------------------
-    base_url: str | None = field(default=None, metadata={"help": "openai: server root ending in /v1, e.g. http://localhost:8000/v1. Default: $OPENAI_BASE_URL."})
-    api_key_env: str = field(default="OPENAI_API_KEY", metadata={"help": "openai: environment variable holding the API key (never pass keys on the command line)."})
+    base_url: str | None = field(
+        default=None,
+        metadata={
+            "help": "openai: server root ending in /v1, e.g. http://localhost:8000/v1. Default: $OPENAI_BASE_URL."
+        },
+    )
+    api_key_env: str = field(
+        default="OPENAI_API_KEY",
+        metadata={"help": "openai: environment variable holding the API key (never pass keys on the command line)."},
+    )
     max_concurrency: int = field(default=8, metadata={"help": "openai: requests in flight at most."})
-    request_timeout: float = field(default=600.0, metadata={"help": "openai: seconds before one request is abandoned and retried."})
-    max_retries: int = field(default=5, metadata={"help": "openai: retries per request on timeouts, 429 and 5xx, with exponential backoff."})
-    tokenizer: str | None = field(default=None, metadata={"help": "openai: tokenizer (Hub id or folder) to count prompt tokens exactly; otherwise estimated at 3 characters a token."})
+    request_timeout: float = field(
+        default=600.0, metadata={"help": "openai: seconds before one request is abandoned and retried."}
+    )
+    max_retries: int = field(
+        default=5, metadata={"help": "openai: retries per request on timeouts, 429 and 5xx, with exponential backoff."}
+    )
+    tokenizer: str | None = field(
+        default=None,
+        metadata={
+            "help": "openai: tokenizer (Hub id or folder) to count prompt tokens exactly; otherwise estimated at 3 characters a token."
+        },
+    )
 
     # --- scoring ------------------------------------------------------------------------------
-    scoring: Literal["strict", "reference"] = field(default="strict", metadata={"help": "DACR scoring: strict (ours, documented) or reference (upstream's rules, quirks included)."})
+    scoring: Literal["strict", "reference"] = field(
+        default="strict",
+        metadata={"help": "DACR scoring: strict (ours, documented) or reference (upstream's rules, quirks included)."},
+    )
     bootstrap: int = field(default=1000, metadata={"help": "Bootstrap resamples for the 95%% intervals."})
-    judge_model: str | None = field(default=None, metadata={"help": "crosstrace: model name of an OpenAI-compatible judge for IAScore; no judge (no IAScore) when unset. Default: $CROSSTRACE_JUDGE_MODEL."})
-    judge_base_url: str | None = field(default=None, metadata={"help": "crosstrace: the judge server's /v1 root. Default: $CROSSTRACE_JUDGE_BASE_URL, else $OPENAI_BASE_URL."})
-    judge_api_key_env: str = field(default="OPENAI_API_KEY", metadata={"help": "crosstrace: environment variable holding the judge's API key."})
+    judge_model: str | None = field(
+        default=None,
+        metadata={
+            "help": "crosstrace: model name of an OpenAI-compatible judge for IAScore; no judge (no IAScore) when unset. Default: $CROSSTRACE_JUDGE_MODEL."
+        },
+    )
+    judge_base_url: str | None = field(
+        default=None,
+        metadata={
+            "help": "crosstrace: the judge server's /v1 root. Default: $CROSSTRACE_JUDGE_BASE_URL, else $OPENAI_BASE_URL."
+        },
+    )
+    judge_api_key_env: str = field(
+        default="OPENAI_API_KEY", metadata={"help": "crosstrace: environment variable holding the judge's API key."}
+    )
 
     # --- output -------------------------------------------------------------------------------
     output_dir: str | None = field(
         default=None,
-        metadata={"help": "Run folder. Default: dacr_results/<run-id>. Rerunning the same command resumes there, skipping every finished prompt."},
+        metadata={
+            "help": "Run folder. Default: dacr_results/<run-id>. Rerunning the same command resumes there, skipping every finished prompt."
+        },
     )
-    run_id: str | None = field(default=None, metadata={"help": "Run id. Default: model and adapter names plus a hash of every setting that changes the outputs."})
-    overwrite_output_dir: bool = field(default=False, metadata={"help": "Start over: discard the generations already in the run folder."})
+    run_id: str | None = field(
+        default=None,
+        metadata={
+            "help": "Run id. Default: model and adapter names plus a hash of every setting that changes the outputs."
+        },
+    )
+    overwrite_output_dir: bool = field(
+        default=False, metadata={"help": "Start over: discard the generations already in the run folder."}
+    )
     plots: bool = field(default=True, metadata={"help": "Write PNG plots beside results.json."})
 
     def __post_init__(self) -> None:
         self.task_list = split_list(self.tasks)
         unknown = [t for t in self.task_list if t not in TASK_NAMES]
         if unknown or not self.task_list:
-            raise ValueError(f"--tasks: unknown task(s) {unknown or self.tasks!r}; choose among {', '.join(TASK_NAMES)}")
+            raise ValueError(
+                f"--tasks: unknown task(s) {unknown or self.tasks!r}; choose among {', '.join(TASK_NAMES)}"
+            )
         for name in ("max_new_tokens", "batch_size", "max_concurrency", "bootstrap"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name} must be at least 1, got {getattr(self, name)}")
@@ -162,23 +266,44 @@ class ScoreArguments:
             "help": "The reference data: dacr: a DACR-Bench JSON file; crosstrace: the release folder, a built folder or Hub id; mcq: a .jsonl, folder or Hub id.",
         },
     )
-    crosstrace_configs: str = field(default="all,hypogen", metadata={"help": "crosstrace: configs of a built dataset whose test split the predictions answer."})
+    crosstrace_configs: str = field(
+        default="all,hypogen",
+        metadata={"help": "crosstrace: configs of a built dataset whose test split the predictions answer."},
+    )
     mcq_config: str | None = field(default=None, metadata={"help": "mcq: config of a built dataset."})
     mcq_scoring: Literal["generate", "loglik"] = field(
         default="generate",
-        metadata={"help": "mcq: generate (outputs are answers; their final letter is scored) or loglik (outputs are a run's option log-prob tables, e.g. its generations/mcq-loglik.jsonl)."},
+        metadata={
+            "help": "mcq: generate (outputs are answers; their final letter is scored) or loglik (outputs are a run's option log-prob tables, e.g. its generations/mcq-loglik.jsonl)."
+        },
     )
     split: str = field(default="test", metadata={"help": "Split read from built datasets."})
-    scoring: Literal["strict", "reference"] = field(default="strict", metadata={"help": "dacr: strict (ours) or reference (upstream's rules)."})
+    scoring: Literal["strict", "reference"] = field(
+        default="strict", metadata={"help": "dacr: strict (ours) or reference (upstream's rules)."}
+    )
     bootstrap: int = field(default=1000, metadata={"help": "Bootstrap resamples for the 95%% intervals."})
     seed: int = field(default=42, metadata={"help": "Seed for the bootstrap."})
     label: str = field(default="predictions", metadata={"help": "Name of this run in reports and comparisons."})
-    model_name: str | None = field(default=None, metadata={"help": "The model or API that wrote the predictions, recorded in results.json."})
-    judge_model: str | None = field(default=None, metadata={"help": "crosstrace: OpenAI-compatible judge model for IAScore (default $CROSSTRACE_JUDGE_MODEL)."})
+    model_name: str | None = field(
+        default=None, metadata={"help": "The model or API that wrote the predictions, recorded in results.json."}
+    )
+    judge_model: str | None = field(
+        default=None,
+        metadata={"help": "crosstrace: OpenAI-compatible judge model for IAScore (default $CROSSTRACE_JUDGE_MODEL)."},
+    )
     judge_base_url: str | None = field(default=None, metadata={"help": "crosstrace: the judge server's /v1 root."})
-    judge_api_key_env: str = field(default="OPENAI_API_KEY", metadata={"help": "crosstrace: environment variable holding the judge's API key."})
-    output_dir: str | None = field(default=None, metadata={"help": "Where results.json, samples.jsonl, report.md and plots go. Default: dacr_results/<run-id>."})
-    run_id: str | None = field(default=None, metadata={"help": "Run id. Default: 'score-<task>-<predictions file stem>-<mode>'."})
+    judge_api_key_env: str = field(
+        default="OPENAI_API_KEY", metadata={"help": "crosstrace: environment variable holding the judge's API key."}
+    )
+    output_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Where results.json, samples.jsonl, report.md and plots go. Default: dacr_results/<run-id>."
+        },
+    )
+    run_id: str | None = field(
+        default=None, metadata={"help": "Run id. Default: 'score-<task>-<predictions file stem>-<mode>'."}
+    )
     plots: bool = field(default=True, metadata={"help": "Write PNG plots beside results.json."})
 
 
@@ -186,5 +311,7 @@ class ScoreArguments:
 class CompareArguments:
     """`python evaluate.py compare <baseline-run> <fine-tuned-run>`: the paper-style table."""
 
-    run_dirs: list[str] = field(metadata={"help": "Two or more run folders (or results.json files); the first is the baseline."})
+    run_dirs: list[str] = field(
+        metadata={"help": "Two or more run folders (or results.json files); the first is the baseline."}
+    )
     output: str | None = field(default=None, metadata={"help": "Also write the table (markdown) to this file."})

@@ -150,7 +150,9 @@ def _tokenizer_source(args: EvalArguments, model_path: str) -> str:
 
 def _chat_text(tokenizer, messages: Messages) -> str:
     if not getattr(tokenizer, "chat_template", None):
-        raise BackendError(f"the tokenizer {tokenizer.name_or_path!r} has no chat template: evaluate an instruct model, or pass --tokenizer with a chat template")
+        raise BackendError(
+            f"the tokenizer {tokenizer.name_or_path!r} has no chat template: evaluate an instruct model, or pass --tokenizer with a chat template"
+        )
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
@@ -183,7 +185,9 @@ def encode_continuations(tokenizer, messages: Messages, continuations: list[str]
     return prompt_ids, encoded
 
 
-def plan_sequences(prompt_ids: list[int], options: list[list[int]], share_prompt: bool = True) -> list[ScoringSequence]:
+def plan_sequences(
+    prompt_ids: list[int], options: list[list[int]], share_prompt: bool = True
+) -> list[ScoringSequence]:
     """The sequences that score every continuation (token ids `options`) after `prompt_ids`, in order.
 
     When all continuations have the same tokens but the last (the MCQ options "Answer: A" ..
@@ -201,7 +205,9 @@ def plan_sequences(prompt_ids: list[int], options: list[list[int]], share_prompt
     return [ScoringSequence(ids=prompt_ids + ids, scored=len(ids)) for ids in options]
 
 
-def score_requests(tokenizer, requests: list[LoglikRequest], score_sequences: SequenceScorer, share_prompt: bool = True) -> list[list[float]]:
+def score_requests(
+    tokenizer, requests: list[LoglikRequest], score_sequences: SequenceScorer, share_prompt: bool = True
+) -> list[list[float]]:
     """Every continuation of `requests` scored in one call to `score_sequences`, regrouped per request."""
     plans = []
     for messages, continuations in requests:
@@ -230,7 +236,10 @@ class HFBackend:
         self.tokenizer = _load_tokenizer(self.tokenizer_source, args.trust_remote_code)
         self.tokenizer.padding_side = "left"  # decoder-only: new tokens must follow the prompt directly
         if self.tokenizer.pad_token_id is None:
-            logger.warning("tokenizer has no pad token; padding with eos %r (masked by the attention mask)", self.tokenizer.eos_token)
+            logger.warning(
+                "tokenizer has no pad token; padding with eos %r (masked by the attention mask)",
+                self.tokenizer.eos_token,
+            )
             self.tokenizer.pad_token = self.tokenizer.eos_token
 
         load_kwargs: dict[str, Any] = {"dtype": args.dtype, "trust_remote_code": args.trust_remote_code}
@@ -239,7 +248,10 @@ class HFBackend:
 
             # The QLoRA training quantisation: NF4, double quantisation, bf16 compute.
             load_kwargs["quantization_config"] = BitsAndBytesConfig(
-                load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16
+                load_in_4bit=True,
+                bnb_4bit_quant_type="nf4",
+                bnb_4bit_use_double_quant=True,
+                bnb_4bit_compute_dtype=torch.bfloat16,
             )
             load_kwargs["device_map"] = {"": self.device}
         try:
@@ -251,7 +263,9 @@ class HFBackend:
 
                 model = PeftModel.from_pretrained(model, args.adapter)
         except (OSError, ValueError) as error:  # not found, not downloadable offline, not a causal LM
-            raise BackendError(f"cannot load --model {args.model!r}{f' with --adapter {args.adapter!r}' if args.adapter else ''}: {error}") from None
+            raise BackendError(
+                f"cannot load --model {args.model!r}{f' with --adapter {args.adapter!r}' if args.adapter else ''}: {error}"
+            ) from None
         model.eval()
         self.model = model
         # Most causal LMs can return logits for the last positions only: scoring continuations then
@@ -290,7 +304,9 @@ class HFBackend:
         # the same numbers for a batch whether or not the run was resumed.
         set_seed(seeds[0])
         texts = [_chat_text(self.tokenizer, messages) for messages in batch]
-        encoded = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
+        encoded = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(
+            self.model.device
+        )
         with self._torch.inference_mode():
             output = self.model.generate(**encoded, generation_config=self.generation_config)
         new_tokens = output[:, encoded["input_ids"].shape[1] :].tolist()
@@ -299,7 +315,9 @@ class HFBackend:
             stop = next((i for i, t in enumerate(tokens) if t in self.eos_ids), None)
             kept = tokens if stop is None else tokens[: stop + 1]
             text = self.tokenizer.decode(kept, skip_special_tokens=True)
-            results.append(Generation(text=text, finish_reason="length" if stop is None else "stop", output_tokens=len(kept)))
+            results.append(
+                Generation(text=text, finish_reason="length" if stop is None else "stop", output_tokens=len(kept))
+            )
         return results
 
     def loglikelihood(self, requests: list[LoglikRequest], share_prompt: bool = True) -> list[list[float]]:
@@ -333,15 +351,22 @@ class HFBackend:
             token_logprobs = logprobs[:, :-1].gather(-1, targets.unsqueeze(-1)).squeeze(-1)
             counts = torch.tensor([sequence.scored for sequence in sequences], device=token_logprobs.device)
             in_continuation = torch.arange(scored, device=token_logprobs.device) >= (scored - counts).unsqueeze(1)
-            inside = torch.where(in_continuation, token_logprobs, torch.zeros_like(token_logprobs)).sum(dim=-1).tolist()
+            inside = (
+                torch.where(in_continuation, token_logprobs, torch.zeros_like(token_logprobs)).sum(dim=-1).tolist()
+            )
             after = logprobs[:, -1]  # the distribution of the token after each sequence
             # Without candidates the continuation ends inside the sequence: its one sum is the score.
-            last = [after[row, sequence.last_tokens].tolist() if sequence.last_tokens else [0.0] for row, sequence in enumerate(sequences)]
+            last = [
+                after[row, sequence.last_tokens].tolist() if sequence.last_tokens else [0.0]
+                for row, sequence in enumerate(sequences)
+            ]
         return [[head + value for value in values] for head, values in zip(inside, last, strict=True)]
 
     def describe(self) -> dict[str, Any]:
         return {
-            "tokenizer": self.tokenizer_source if self.tokenizer_source in (self.args.model, self.args.adapter, self.args.tokenizer) else self.args.model,
+            "tokenizer": self.tokenizer_source
+            if self.tokenizer_source in (self.args.model, self.args.adapter, self.args.tokenizer)
+            else self.args.model,
             "dtype": str(next(self.model.parameters()).dtype).replace("torch.", ""),
             "device": self.device,
             "load_in_4bit": self.args.load_in_4bit,
@@ -423,13 +448,17 @@ class VLLMBackend:
         return len(self.tokenizer(_chat_text(self.tokenizer, messages), add_special_tokens=False).input_ids)
 
     def generate(self, batch: list[Messages], seeds: list[int]) -> list[Generation]:
-        params = [self.sampling_params(seed) for seed in seeds]  # a seed per request: reproducible under any scheduling
+        params = [
+            self.sampling_params(seed) for seed in seeds
+        ]  # a seed per request: reproducible under any scheduling
         outputs = self.llm.chat(batch, sampling_params=params, lora_request=self.lora_request, use_tqdm=False)
         results = []
         for output in outputs:
             completion = output.outputs[0]
             finish = "length" if completion.finish_reason == "length" else "stop"
-            results.append(Generation(text=completion.text, finish_reason=finish, output_tokens=len(completion.token_ids)))
+            results.append(
+                Generation(text=completion.text, finish_reason=finish, output_tokens=len(completion.token_ids))
+            )
         return results
 
     def loglikelihood(self, requests: list[LoglikRequest], share_prompt: bool = True) -> list[list[float]]:
@@ -450,21 +479,39 @@ class VLLMBackend:
         # prompt_logprobs=1: at each position, the log-prob of the token actually there (plus the
         # most likely one). One generated token is the least a request can ask for; it is ignored.
         params = self._vllm.SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=1)
-        sent = [[([*sequence.ids, token], sequence.scored + 1) for token in sequence.last_tokens] or [(sequence.ids, sequence.scored)] for sequence in sequences]
+        sent = [
+            [([*sequence.ids, token], sequence.scored + 1) for token in sequence.last_tokens]
+            or [(sequence.ids, sequence.scored)]
+            for sequence in sequences
+        ]
         expanded = [prompt for per_sequence in sent for prompt in per_sequence]
-        outputs = self.llm.generate([{"prompt_token_ids": ids} for ids, _ in expanded], sampling_params=params, lora_request=self.lora_request, use_tqdm=False)
+        outputs = self.llm.generate(
+            [{"prompt_token_ids": ids} for ids, _ in expanded],
+            sampling_params=params,
+            lora_request=self.lora_request,
+            use_tqdm=False,
+        )
         sums = []
         for (ids, count), output in zip(expanded, outputs, strict=True):
             start = len(ids) - count
             try:
-                sums.append(sum(output.prompt_logprobs[position][ids[position]].logprob for position in range(start, len(ids))))
+                sums.append(
+                    sum(output.prompt_logprobs[position][ids[position]].logprob for position in range(start, len(ids)))
+                )
             except (KeyError, IndexError, TypeError):
-                raise BackendError(f"vLLM returned no prompt log-prob for a continuation token (prompt_logprobs has {len(output.prompt_logprobs or [])} positions for {len(ids)} tokens)") from None
+                raise BackendError(
+                    f"vLLM returned no prompt log-prob for a continuation token (prompt_logprobs has {len(output.prompt_logprobs or [])} positions for {len(ids)} tokens)"
+                ) from None
         regrouped = iter(sums)
         return [[next(regrouped) for _ in per_sequence] for per_sequence in sent]
 
     def describe(self) -> dict[str, Any]:
-        return {"tokenizer": self.tokenizer_source, "context_length": self.context_length, "vllm": getattr(self._vllm, "__version__", None), "lora": self.lora_request is not None}
+        return {
+            "tokenizer": self.tokenizer_source,
+            "context_length": self.context_length,
+            "vllm": getattr(self._vllm, "__version__", None),
+            "lora": self.lora_request is not None,
+        }
 
 
 # HTTP statuses worth retrying: rate limits and server-side failures. Anything else is a request
@@ -530,7 +577,9 @@ class OpenAIBackend:
                 last_error = f"reply is not JSON ({error})"
             if attempt < self.args.max_retries:
                 time.sleep(_backoff_seconds(attempt, retry_after))
-        raise BackendError(f"{self.url}: no answer after {self.args.max_retries + 1} attempts ({last_error}). Finished samples are saved: rerun the same command to resume.")
+        raise BackendError(
+            f"{self.url}: no answer after {self.args.max_retries + 1} attempts ({last_error}). Finished samples are saved: rerun the same command to resume."
+        )
 
     def _one(self, messages: Messages, seed: int) -> Generation:
         reply = self._post(self.payload(messages, seed))
@@ -538,7 +587,9 @@ class OpenAIBackend:
             choice = reply["choices"][0]
             text = choice["message"].get("content") or ""
         except (KeyError, IndexError, TypeError, AttributeError):
-            raise BackendError(f"{self.url}: unexpected reply shape (no choices[0].message): {json.dumps(reply)[:300]}") from None
+            raise BackendError(
+                f"{self.url}: unexpected reply shape (no choices[0].message): {json.dumps(reply)[:300]}"
+            ) from None
         usage = reply.get("usage") if isinstance(reply.get("usage"), dict) else {}
         finish = "length" if choice.get("finish_reason") == "length" else "stop"
         return Generation(text=text, finish_reason=finish, output_tokens=usage.get("completion_tokens"))
@@ -551,7 +602,12 @@ class OpenAIBackend:
         raise BackendError(LOGLIK_NEEDS_PROMPT_LOGPROBS)
 
     def describe(self) -> dict[str, Any]:
-        return {"served_model": self.served_model, "tokenizer": self.args.tokenizer, "context_length": self.context_length, "token_count": self.token_count}
+        return {
+            "served_model": self.served_model,
+            "tokenizer": self.args.tokenizer,
+            "context_length": self.context_length,
+            "token_count": self.token_count,
+        }
 
 
 def _backoff_seconds(attempt: int, retry_after: str | None) -> float:

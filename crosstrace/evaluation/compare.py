@@ -19,7 +19,9 @@ from crosstrace.evaluation.report import SKILL_DIMENSION, fmt_with_interval, is_
 from crosstrace.evaluation.results import read_results
 
 
-def delta_cell(metric: str, base: float | None, other: float | None, base_ci: list[float] | None, other_ci: list[float] | None) -> str:
+def delta_cell(
+    metric: str, base: float | None, other: float | None, base_ci: list[float] | None, other_ci: list[float] | None
+) -> str:
     if base is None or other is None:
         return "–"
     delta = round(other - base, 6) + 0.0  # no "-0.000" for equal values
@@ -27,7 +29,11 @@ def delta_cell(metric: str, base: float | None, other: float | None, base_ci: li
     text = f"{scale * delta:+.1f}{unit}" if is_percent(metric) else f"{delta:+.3f}"
     if base_ci and other_ci:
         half = math.hypot((base_ci[1] - base_ci[0]) / 2, (other_ci[1] - other_ci[0]) / 2)
-        text += f" [{scale * (delta - half):+.1f}, {scale * (delta + half):+.1f}]" if is_percent(metric) else f" [{delta - half:+.3f}, {delta + half:+.3f}]"
+        text += (
+            f" [{scale * (delta - half):+.1f}, {scale * (delta + half):+.1f}]"
+            if is_percent(metric)
+            else f" [{delta - half:+.3f}, {delta + half:+.3f}]"
+        )
     return text
 
 
@@ -51,14 +57,21 @@ def compare_tables(runs: list[dict[str, Any]]) -> str:
         bodies = [r["tasks"][task] for r in runs]
         rows = []
         for metric in bodies[0]["metrics"]:
-            rows.append(_row(metric, metric, [(b["metrics"].get(metric), b.get("ci95", {}).get(metric)) for b in bodies]))
+            rows.append(
+                _row(metric, metric, [(b["metrics"].get(metric), b.get("ci95", {}).get(metric)) for b in bodies])
+            )
         dimension = SKILL_DIMENSION.get(task)
         groups = [(b.get("breakdowns") or {}).get(dimension) or {} for b in bodies]
         for value, group in groups[0].items():
-            metric = "accuracy" if "accuracy" in group.get("metrics", {}) else next(iter(group.get("metrics", {})), None)
+            metric = (
+                "accuracy" if "accuracy" in group.get("metrics", {}) else next(iter(group.get("metrics", {})), None)
+            )
             if metric is None:
                 continue
-            cells = [(g.get(value, {}).get("metrics", {}).get(metric), g.get(value, {}).get("ci95", {}).get(metric)) for g in groups]
+            cells = [
+                (g.get(value, {}).get("metrics", {}).get(metric), g.get(value, {}).get("ci95", {}).get(metric))
+                for g in groups
+            ]
             rows.append(_row(metric, f"{dimension} {value} ({metric})", cells))
         n = bodies[0].get("n", {})
         sizes = f" (n: {', '.join(f'{k} {v}' for k, v in list(n.items())[:3])})" if n else ""
@@ -71,7 +84,9 @@ def compare_tables(runs: list[dict[str, Any]]) -> str:
 
 def run_compare(run_dirs: list[str], output: str | None = None) -> str:
     if len(run_dirs) < 2:
-        raise ValueError("compare needs at least two run folders: the baseline first, then the run(s) to compare with it")
+        raise ValueError(
+            "compare needs at least two run folders: the baseline first, then the run(s) to compare with it"
+        )
     runs = [read_results(path) for path in run_dirs]
     text = compare_tables(runs)
     if output:

@@ -40,7 +40,22 @@ RUN_CONFIG_NAME = "run_config.json"
 _PLACEMENT_FIELDS = ("output_dir", "run_id", "overwrite_output_dir", "plots", "label")
 # What decides a prompt's output besides the prompt itself (whose hash each generation records):
 # resuming with any of these changed would mix two models' outputs in one run.
-_OUTPUT_FIELDS = ("model", "adapter", "backend", "tokenizer", "dtype", "device", "load_in_4bit", "trust_remote_code", "base_url", "max_new_tokens", "temperature", "top_p", "seed", "batch_size")
+_OUTPUT_FIELDS = (
+    "model",
+    "adapter",
+    "backend",
+    "tokenizer",
+    "dtype",
+    "device",
+    "load_in_4bit",
+    "trust_remote_code",
+    "base_url",
+    "max_new_tokens",
+    "temperature",
+    "top_p",
+    "seed",
+    "batch_size",
+)
 
 
 # ----------------------------------------------------------------------------- tasks from arguments
@@ -57,7 +72,12 @@ def build_judge(args: EvalArguments | ScoreArguments):
     if not model:
         return None
     try:
-        config = JudgeConfig.from_env(base_url=args.judge_base_url, model=model, api_key=os.environ.get(args.judge_api_key_env), cache_dir=str(cache_dir() / "judge"))
+        config = JudgeConfig.from_env(
+            base_url=args.judge_base_url,
+            model=model,
+            api_key=os.environ.get(args.judge_api_key_env),
+            cache_dir=str(cache_dir() / "judge"),
+        )
     except ValueError as error:
         raise BackendError(str(error)) from None
     return Judge(config, seed=args.seed)
@@ -65,13 +85,27 @@ def build_judge(args: EvalArguments | ScoreArguments):
 
 def build_task(name: str, args: EvalArguments) -> Task:
     if name == "crosstrace":
-        source = args.crosstrace_data or _default("crosstrace", "--crosstrace_data", "a built CrossTrace folder, Hub id or the release folder")
-        return CrossTraceTask(source, split_list(args.crosstrace_configs), args.split, judge=build_judge(args), bootstrap=args.bootstrap, seed=args.seed)
+        source = args.crosstrace_data or _default(
+            "crosstrace", "--crosstrace_data", "a built CrossTrace folder, Hub id or the release folder"
+        )
+        return CrossTraceTask(
+            source,
+            split_list(args.crosstrace_configs),
+            args.split,
+            judge=build_judge(args),
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+        )
     if name == "dacr":
         files = split_list(args.dacr_benchmarks) or [_default("dacr", "--dacr_benchmarks", "DACR-Bench JSON files")]
         return DacrTask(files, args.dacr_split, args.prompt_template, args.scoring, args.bootstrap, args.seed)
     if not args.mcq_data:
-        raise DataError("--mcq_data", None, None, "the mcq task needs MCQ records: a WildSci-format .jsonl, a built MCQ dataset folder or its Hub id")
+        raise DataError(
+            "--mcq_data",
+            None,
+            None,
+            "the mcq task needs MCQ records: a WildSci-format .jsonl, a built MCQ dataset folder or its Hub id",
+        )
     return McqTask(args.mcq_data, args.mcq_config, args.split, args.bootstrap, args.seed, scoring=args.mcq_scoring)
 
 
@@ -113,7 +147,12 @@ def check_run_folder(run_dir: Path, settings: dict[str, Any], overwrite: bool) -
     previous = json.loads(config_path.read_text(encoding="utf-8"))
     changed = [k for k in _OUTPUT_FIELDS if previous.get(k) != settings.get(k)]
     if changed:
-        raise DataError(config_path, None, ", ".join(changed), "this run folder holds generations made with other settings: pass another --output_dir, or --overwrite_output_dir to discard them")
+        raise DataError(
+            config_path,
+            None,
+            ", ".join(changed),
+            "this run folder holds generations made with other settings: pass another --output_dir, or --overwrite_output_dir to discard them",
+        )
     logger.info("resuming in %s: finished prompts are skipped", run_dir)
 
 
@@ -155,11 +194,28 @@ def run_evaluation(args: EvalArguments) -> Path:
         selected = _select(task.prompts(), args.max_samples)
         with tqdm(total=len(selected), desc=f"{task.name}: fitting prompts to the context", unit="prompt") as bar:
             room = _room_after_prompt(selected, args.max_new_tokens)
-            kept, context = fit_to_context(selected, backend.count_tokens, backend.context_length, room, args.long_documents, backend.token_count, bar.update)
+            kept, context = fit_to_context(
+                selected,
+                backend.count_tokens,
+                backend.context_length,
+                room,
+                args.long_documents,
+                backend.token_count,
+                bar.update,
+            )
         if context.skipped or context.truncated:
-            logger.warning("%s: %d prompt(s) skipped and %d truncated for the context of %s tokens (--long_documents %s)", task.name, len(context.skipped), len(context.truncated), context.max_context_tokens, args.long_documents)
+            logger.warning(
+                "%s: %d prompt(s) skipped and %d truncated for the context of %s tokens (--long_documents %s)",
+                task.name,
+                len(context.skipped),
+                len(context.truncated),
+                context.max_context_tokens,
+                args.long_documents,
+            )
         hashes[task.name] = prompts_hash(kept)
-        generations = generate_all(task.name, kept, backend, generations_path(run_dir, task.outputs_name), args.batch_size, args.seed)
+        generations = generate_all(
+            task.name, kept, backend, generations_path(run_dir, task.outputs_name), args.batch_size, args.seed
+        )
         outputs = {prompt_id: record["output"] for prompt_id, record in generations.items()}
         score = _score_outputs(task, outputs)
         results_tasks[task.name] = task_result(task, score, context.to_dict(), generations)
@@ -167,7 +223,9 @@ def run_evaluation(args: EvalArguments) -> Path:
         samples += task.sample_rows(score, outputs)
 
     model = {"name_or_path": args.model, "adapter": args.adapter, "backend": backend.name, **backend.describe()}
-    results = build_results(run_id, args.label, model, decoding_settings(args), hashes, results_tasks, *_versions(tasks))
+    results = build_results(
+        run_id, args.label, model, decoding_settings(args), hashes, results_tasks, *_versions(tasks)
+    )
     _finish(run_dir, results, samples, args.plots, tasks)
     return run_dir
 
@@ -195,7 +253,9 @@ def _versions(tasks: list[Task]) -> tuple[dict[str, Any], dict[str, Any]]:
 JUDGE_LOG_NAME = "judge_outputs.jsonl"
 
 
-def _finish(run_dir: Path, results: dict[str, Any], samples: list[dict[str, Any]], plots: bool, tasks: list[Task]) -> None:
+def _finish(
+    run_dir: Path, results: dict[str, Any], samples: list[dict[str, Any]], plots: bool, tasks: list[Task]
+) -> None:
     results_path, _ = write_results(run_dir, results, samples)
     for task in tasks:
         if isinstance(task, CrossTraceTask) and task.judge is not None and task.judge.log:
@@ -206,7 +266,9 @@ def _finish(run_dir: Path, results: dict[str, Any], samples: list[dict[str, Any]
 
         pictures = write_plots(run_dir, results)
     write_report(run_dir, results, pictures)
-    logger.info("wrote %s, samples.jsonl, report.md%s", results_path, f" and {len(pictures)} plot(s)" if pictures else "")
+    logger.info(
+        "wrote %s, samples.jsonl, report.md%s", results_path, f" and {len(pictures)} plot(s)" if pictures else ""
+    )
     for name, body in results["tasks"].items():
         headline = ", ".join(f"{metric} {value:.3f}" for metric, value in list(body["metrics"].items())[:6])
         logger.info("%s: %s", name, headline)
@@ -253,7 +315,14 @@ def _score_task(args: ScoreArguments) -> tuple[Task, Any, dict[str, Any], list[d
     if args.task == "dacr":
         task: Task = DacrTask([benchmark], mode=args.scoring, bootstrap=args.bootstrap, seed=args.seed)
     elif args.task == "crosstrace":
-        task = CrossTraceTask(benchmark, split_list(args.crosstrace_configs), args.split, judge=build_judge(args), bootstrap=args.bootstrap, seed=args.seed)
+        task = CrossTraceTask(
+            benchmark,
+            split_list(args.crosstrace_configs),
+            args.split,
+            judge=build_judge(args),
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+        )
     else:
         task = McqTask(benchmark, args.mcq_config, args.split, args.bootstrap, args.seed, scoring=args.mcq_scoring)
 
@@ -275,9 +344,14 @@ def _score_task(args: ScoreArguments) -> tuple[Task, Any, dict[str, Any], list[d
     unknown = sorted(set(outputs) - set(known))
     outputs = {k: v for k, v in outputs.items() if k in set(known)}
     score = _score_outputs(task, outputs)
-    score.problems = [{"id": i, "problem": "not an id of this task's data; ignored"} for i in unknown] + list(score.problems)
+    score.problems = [{"id": i, "problem": "not an id of this task's data; ignored"} for i in unknown] + list(
+        score.problems
+    )
     without = [i for i in known if i not in outputs]
-    skipped = {"no_prediction": {"count": len(without), "ids": without}, "predictions_file": {"count": len(read_problems.skipped), "items": read_problems.report()}}
+    skipped = {
+        "no_prediction": {"count": len(without), "ids": without},
+        "predictions_file": {"count": len(read_problems.skipped), "items": read_problems.report()},
+    }
     return task, score, skipped, task.sample_rows(score, outputs)
 
 
@@ -287,7 +361,9 @@ def run_scoring(args: ScoreArguments) -> Path:
 
     task, score, extra, samples = _score_task(args)
     predictions_path = Path(args.predictions)
-    mode = {"dacr": args.scoring, "mcq": "loglik" if args.mcq_scoring == "loglik" else "default"}.get(args.task, "default")
+    mode = {"dacr": args.scoring, "mcq": "loglik" if args.mcq_scoring == "loglik" else "default"}.get(
+        args.task, "default"
+    )
     run_id = args.run_id or f"score-{args.task}-{slug(predictions_path.stem)}-{mode}"
     run_dir = Path(args.output_dir) if args.output_dir else Path(DEFAULT_RESULTS_DIR) / run_id
     body = task_result(task, score, None, None, extra)

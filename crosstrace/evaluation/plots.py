@@ -24,7 +24,9 @@ def _pyplot():
     return plt
 
 
-def bar_chart(path: Path, title: str, labels: list[str], values: list[float], intervals: list[list[float] | None], ylabel: str) -> Path:
+def bar_chart(
+    path: Path, title: str, labels: list[str], values: list[float], intervals: list[list[float] | None], ylabel: str
+) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(labels) + 1.5), 3.8))
     # A percentile interval need not contain the point estimate (e.g. a ratio over resamples):
@@ -35,7 +37,10 @@ def bar_chart(path: Path, title: str, labels: list[str], values: list[float], in
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.set_ylim(min(0.0, *values) if values else 0.0, max(1.0, *(v + u for v, u in zip(values, upper, strict=True))) if values else 1.0)
+    ax.set_ylim(
+        min(0.0, *values) if values else 0.0,
+        max(1.0, *(v + u for v, u in zip(values, upper, strict=True))) if values else 1.0,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -55,7 +60,11 @@ def _main_metric(groups: dict[str, Any]) -> str | None:
 def reliability_points(body: dict[str, Any]) -> list[tuple[float, float, int]]:
     """(mean confidence, accuracy, count) of each non-empty confidence bin the DACR scorer reported."""
     bins = ((body.get("extra") or {}).get("reliability") or {}).get("bins") or []
-    return [(b["mean_confidence"], b["accuracy"], b["count"]) for b in bins if b.get("count") and b.get("mean_confidence") is not None and b.get("accuracy") is not None]
+    return [
+        (b["mean_confidence"], b["accuracy"], b["count"])
+        for b in bins
+        if b.get("count") and b.get("mean_confidence") is not None and b.get("accuracy") is not None
+    ]
 
 
 def reliability_diagram(path: Path, points: list[tuple[float, float, int]], title: str) -> Path:
@@ -88,7 +97,14 @@ def write_plots(run_dir: Path, results: dict[str, Any]) -> list[Path]:
         if metrics:
             names = list(metrics)
             written.append(
-                bar_chart(run_dir / f"{task}_metrics.png", f"{task}: {label}", names, [metrics[n] for n in names], [body.get("ci95", {}).get(n) for n in names], "score")
+                bar_chart(
+                    run_dir / f"{task}_metrics.png",
+                    f"{task}: {label}",
+                    names,
+                    [metrics[n] for n in names],
+                    [body.get("ci95", {}).get(n) for n in names],
+                    "score",
+                )
             )
         dimension = SKILL_DIMENSION.get(task)
         groups = (body.get("breakdowns") or {}).get(dimension) if dimension else None

@@ -78,7 +78,9 @@ def fit_to_context(
     report = ContextReport(policy, max_context_tokens, max_new_tokens, token_count)
     budget = None if max_context_tokens is None else max_context_tokens - max_new_tokens
     if budget is not None and budget <= 0:
-        raise ValueError(f"--max_new_tokens {max_new_tokens} leaves no room for a prompt in a context of {max_context_tokens} tokens")
+        raise ValueError(
+            f"--max_new_tokens {max_new_tokens} leaves no room for a prompt in a context of {max_context_tokens} tokens"
+        )
     kept = []
     for prompt in prompts:
         tokens = count_tokens(prompt.messages)
@@ -92,10 +94,20 @@ def fit_to_context(
             if shortened is not None:
                 kept.append(shortened)
                 report.truncated.append(
-                    {"id": prompt.id, "prompt_tokens": tokens, "kept_tokens": shortened.prompt_tokens, "document_chars_kept": len(shortened.document or ""), "document_chars": len(prompt.document)}
+                    {
+                        "id": prompt.id,
+                        "prompt_tokens": tokens,
+                        "kept_tokens": shortened.prompt_tokens,
+                        "document_chars_kept": len(shortened.document or ""),
+                        "document_chars": len(prompt.document),
+                    }
                 )
                 continue
-        reason = "no document to shorten" if prompt.document is None else f"over the context under --long_documents {policy}"
+        reason = (
+            "no document to shorten"
+            if prompt.document is None
+            else f"over the context under --long_documents {policy}"
+        )
         report.skipped.append({"id": prompt.id, "prompt_tokens": tokens, "budget": budget, "reason": reason})
     return kept, report
 
@@ -136,6 +148,10 @@ def prompts_hash(prompts: list[Prompt]) -> str:
     """sha256 of exactly what the model is shown (ids, messages and any scored continuations, in id order)."""
     digest = hashlib.sha256()
     for prompt in sorted(prompts, key=lambda p: p.id):
-        shown = [prompt.id, prompt.messages] if prompt.continuations is None else [prompt.id, prompt.messages, prompt.continuations]
+        shown = (
+            [prompt.id, prompt.messages]
+            if prompt.continuations is None
+            else [prompt.id, prompt.messages, prompt.continuations]
+        )
         digest.update(json.dumps(shown, ensure_ascii=False, sort_keys=True).encode("utf-8"))
     return digest.hexdigest()

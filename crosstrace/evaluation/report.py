@@ -65,7 +65,15 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def metrics_table(body: dict[str, Any]) -> str:
-    rows = [[name, fmt_value(name, value), fmt_interval(name, body.get("ci95", {}).get(name)), str(body.get("n", {}).get(name, ""))] for name, value in body["metrics"].items()]
+    rows = [
+        [
+            name,
+            fmt_value(name, value),
+            fmt_interval(name, body.get("ci95", {}).get(name)),
+            str(body.get("n", {}).get(name, "")),
+        ]
+        for name, value in body["metrics"].items()
+    ]
     return table(["metric", "value", "95% CI", "n"], rows)
 
 
@@ -76,7 +84,9 @@ def breakdown_table(dimension: str, groups: dict[str, Any]) -> str:
         metric_names += [m for m in group.get("metrics", {}) if m not in metric_names]
     rows = []
     for value, group in groups.items():
-        cells = [fmt_with_interval(m, group.get("metrics", {}).get(m), group.get("ci95", {}).get(m)) for m in metric_names]
+        cells = [
+            fmt_with_interval(m, group.get("metrics", {}).get(m), group.get("ci95", {}).get(m)) for m in metric_names
+        ]
         n = group.get("n", {})
         rows.append([str(value), *cells, str(max(n.values()) if isinstance(n, dict) and n else n or "")])
     return table([dimension, *metric_names, "n"], rows)
@@ -87,7 +97,11 @@ def _skipped_lines(skipped: dict[str, Any]) -> list[str]:
     context = skipped.get("long_documents")
     if context:
         limit = context.get("max_context_tokens")
-        where = f"a context of {limit} tokens with {context.get('reserved_for_output')} kept for the answer" if limit else "no known context length (not checked)"
+        where = (
+            f"a context of {limit} tokens with {context.get('reserved_for_output')} kept for the answer"
+            if limit
+            else "no known context length (not checked)"
+        )
         lines.append(
             f"- Long prompts (policy `{context.get('policy')}`, {where}, token counts {context.get('token_count')}): "
             f"{context.get('skipped_count', 0)} skipped, {context.get('truncated_count', 0)} truncated."
@@ -113,7 +127,10 @@ def render_report(results: dict[str, Any], plots: list[Path] | None = None) -> s
         ["model", str(model.get("name_or_path") or "not recorded")],
         ["adapter", str(model.get("adapter") or "none")],
         ["backend", str(model.get("backend"))],
-        ["decoding", ", ".join(f"{k} {v}" for k, v in decoding.items()) or "not applicable (scored from a predictions file)"],
+        [
+            "decoding",
+            ", ".join(f"{k} {v}" for k, v in decoding.items()) or "not applicable (scored from a predictions file)",
+        ],
         ["prompt hash", f"`{results.get('prompt_hash')}`" if results.get("prompt_hash") else "–"],
         ["timestamp", str(results.get("timestamp"))],
         ["git commit", str(versions.get("git_commit"))],
@@ -124,7 +141,11 @@ def render_report(results: dict[str, Any], plots: list[Path] | None = None) -> s
     for name, body in results["tasks"].items():
         out += [f"## {name}", ""]
         scoring = body.get("scoring") or {}
-        out.append("Scoring: " + ", ".join(f"{k} `{v}`" for k, v in scoring.items() if v is not None and not isinstance(v, dict)) + ".")
+        out.append(
+            "Scoring: "
+            + ", ".join(f"{k} `{v}`" for k, v in scoring.items() if v is not None and not isinstance(v, dict))
+            + "."
+        )
         out += ["", metrics_table(body), ""]
         if body.get("undefined_metrics"):
             out += [f"Undefined here (nothing to measure): {', '.join(body['undefined_metrics'])}.", ""]
@@ -133,14 +154,22 @@ def render_report(results: dict[str, Any], plots: list[Path] | None = None) -> s
                 out += [f"### By {dimension.replace('_', ' ')}", "", breakdown_table(dimension, groups), ""]
         skipped = _skipped_lines(body.get("skipped") or {})
         problems = body.get("problems") or {}
-        out += ["### Not scored, and problems", "", *skipped, f"- problems in outputs or predictions (scored as given: e.g. an unparsable answer counts as wrong): {problems.get('count', 0)}"]
+        out += [
+            "### Not scored, and problems",
+            "",
+            *skipped,
+            f"- problems in outputs or predictions (scored as given: e.g. an unparsable answer counts as wrong): {problems.get('count', 0)}",
+        ]
         out += [f"  - {_problem_text(p)}" for p in problems.get("items", [])[:MAX_PROBLEMS_SHOWN]]
         if problems.get("count", 0) > MAX_PROBLEMS_SHOWN:
             out.append(f"  - ... {problems['count'] - MAX_PROBLEMS_SHOWN} more in results.json")
         out.append("")
         generation = body.get("generation")
         if generation:
-            out += [f"Generation: {generation['outputs']} outputs, {generation['hit_max_new_tokens']} stopped at max_new_tokens.", ""]
+            out += [
+                f"Generation: {generation['outputs']} outputs, {generation['hit_max_new_tokens']} stopped at max_new_tokens.",
+                "",
+            ]
         out += [f"![{p}]({p})" for p in plot_names if p.startswith(f"{name}_")] + [""]
     return "\n".join(out).rstrip() + "\n"
 

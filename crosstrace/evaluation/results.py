@@ -41,7 +41,21 @@ RESULTS_NAME = "results.json"
 SAMPLES_NAME = "samples.jsonl"
 DEFAULT_RESULTS_DIR = "dacr_results"
 
-_LIBRARIES = ("crosstrace", "torch", "transformers", "peft", "tokenizers", "accelerate", "datasets", "bitsandbytes", "vllm", "sentence-transformers", "rouge-score", "nltk", "numpy")
+_LIBRARIES = (
+    "crosstrace",
+    "torch",
+    "transformers",
+    "peft",
+    "tokenizers",
+    "accelerate",
+    "datasets",
+    "bitsandbytes",
+    "vllm",
+    "sentence-transformers",
+    "rouge-score",
+    "nltk",
+    "numpy",
+)
 
 
 def library_versions() -> dict[str, str]:
@@ -57,8 +71,17 @@ def library_versions() -> dict[str, str]:
 def git_commit() -> str | None:
     """The checkout's commit, `-dirty` when tracked files have changes; None outside a git checkout."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True).stdout
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     return commit + ("-dirty" if status.strip() else "")
@@ -87,7 +110,13 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def task_result(task, score, context: dict[str, Any] | None, generations: dict[str, dict[str, Any]] | None, extra_skipped: dict[str, Any] | None = None) -> dict[str, Any]:
+def task_result(
+    task,
+    score,
+    context: dict[str, Any] | None,
+    generations: dict[str, dict[str, Any]] | None,
+    extra_skipped: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One entry of results.json `tasks`: a task's scoring, data and metrics with n and intervals."""
     skipped: dict[str, Any] = {
         "input_records": {"count": len(task.input_problems.skipped), "items": task.input_problems.report()},
@@ -104,7 +133,11 @@ def task_result(task, score, context: dict[str, Any] | None, generations: dict[s
         "metrics": metrics,
         "undefined_metrics": sorted(set(score.metrics) - set(metrics)),
         "n": dict(score.n),
-        "ci95": {name: list(pair) for name, pair in score.ci95.items() if name in metrics and pair and all(_is_number(v) for v in pair)},
+        "ci95": {
+            name: list(pair)
+            for name, pair in score.ci95.items()
+            if name in metrics and pair and all(_is_number(v) for v in pair)
+        },
         "breakdowns": score.breakdowns,
         "skipped": skipped,
         "extra": score.extra,
@@ -138,12 +171,19 @@ def build_results(
         "decoding": decoding,
         "prompt_hash": combined_hash(prompt_hashes) if prompt_hashes else None,
         "prompt_hashes": prompt_hashes,
-        "versions": {"benchmarks": benchmarks, "datasets": datasets, "libraries": library_versions(), "git_commit": git_commit()},
+        "versions": {
+            "benchmarks": benchmarks,
+            "datasets": datasets,
+            "libraries": library_versions(),
+            "git_commit": git_commit(),
+        },
         "tasks": tasks,
     }
     cleaned, rewritten = strip_local_paths(json_safe(results))
     if rewritten:
-        logger.info("results.json: %d local absolute path(s) rewritten as repository-relative or <local>/<name>", rewritten)
+        logger.info(
+            "results.json: %d local absolute path(s) rewritten as repository-relative or <local>/<name>", rewritten
+        )
     return cleaned
 
 
@@ -152,7 +192,10 @@ def write_results(run_dir: Path, results: dict[str, Any], samples: list[dict[str
     run_dir.mkdir(parents=True, exist_ok=True)
     results_path, samples_path = run_dir / RESULTS_NAME, run_dir / SAMPLES_NAME
     _write_atomic(results_path, json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-    _write_atomic(samples_path, "".join(json.dumps(json_safe(row), ensure_ascii=False, allow_nan=False) + "\n" for row in samples))
+    _write_atomic(
+        samples_path,
+        "".join(json.dumps(json_safe(row), ensure_ascii=False, allow_nan=False) + "\n" for row in samples),
+    )
     return results_path, samples_path
 
 

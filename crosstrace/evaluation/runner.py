@@ -42,7 +42,11 @@ def prompt_seed(base_seed: int, prompt_id: str) -> int:
 
 
 def prompt_sha256(prompt: Prompt) -> str:
-    shown = prompt.messages if prompt.continuations is None else {"messages": prompt.messages, "continuations": prompt.continuations}
+    shown = (
+        prompt.messages
+        if prompt.continuations is None
+        else {"messages": prompt.messages, "continuations": prompt.continuations}
+    )
     return hashlib.sha256(json.dumps(shown, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -57,7 +61,12 @@ def read_generations(path: Path, repair: bool = False) -> dict[str, dict[str, An
     raw = path.read_bytes()
     if raw and not raw.endswith(b"\n"):
         if not repair:
-            raise DataError(path, raw.count(b"\n") + 1, None, "the last line is incomplete (a run was killed while writing it); resume the run to repair it")
+            raise DataError(
+                path,
+                raw.count(b"\n") + 1,
+                None,
+                "the last line is incomplete (a run was killed while writing it); resume the run to repair it",
+            )
         cut = raw.rfind(b"\n") + 1
         with path.open("r+b") as handle:
             handle.truncate(cut)
@@ -71,8 +80,17 @@ def read_generations(path: Path, repair: bool = False) -> dict[str, dict[str, An
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            raise DataError(path, line_number, None, f"not valid JSON ({error.msg}); the file is damaged: delete it (or use --overwrite_output_dir) to start this task over") from None
-        if not isinstance(record, dict) or not isinstance(record.get("id"), str) or not isinstance(record.get("output"), str):
+            raise DataError(
+                path,
+                line_number,
+                None,
+                f"not valid JSON ({error.msg}); the file is damaged: delete it (or use --overwrite_output_dir) to start this task over",
+            ) from None
+        if (
+            not isinstance(record, dict)
+            or not isinstance(record.get("id"), str)
+            or not isinstance(record.get("output"), str)
+        ):
             raise DataError(path, line_number, "id/output", "expected an object with string 'id' and 'output'")
         if record["id"] in finished:
             raise DataError(path, line_number, "id", f"{record['id']!r} appears twice")
@@ -92,7 +110,13 @@ def _run_batch(backend: Backend, prompts: list[Prompt], seed: int) -> list[Gener
         return backend.generate([p.messages for p in prompts], [prompt_seed(seed, p.id) for p in prompts])
     tables = backend.loglikelihood([(p.messages, list(p.continuations.values())) for p in prompts])
     return [
-        Generation(text=json.dumps({label: _finite_or_none(value) for label, value in zip(p.continuations, values, strict=True)}), finish_reason="scored", output_tokens=None)
+        Generation(
+            text=json.dumps(
+                {label: _finite_or_none(value) for label, value in zip(p.continuations, values, strict=True)}
+            ),
+            finish_reason="scored",
+            output_tokens=None,
+        )
         for p, values in zip(prompts, tables, strict=True)
     ]
 
@@ -107,7 +131,9 @@ def batch_order(prompts: list[Prompt]) -> list[Prompt]:
     return sorted(prompts, key=lambda p: (-(p.prompt_tokens or 0), p.id))
 
 
-def generate_all(task: str, prompts: list[Prompt], backend: Backend, path: Path, batch_size: int, seed: int) -> dict[str, dict[str, Any]]:
+def generate_all(
+    task: str, prompts: list[Prompt], backend: Backend, path: Path, batch_size: int, seed: int
+) -> dict[str, dict[str, Any]]:
     """Generate every prompt not yet in `path`; returns all finished generations of `prompts` by id."""
     path.parent.mkdir(parents=True, exist_ok=True)
     finished = read_generations(path, repair=True)
@@ -115,11 +141,19 @@ def generate_all(task: str, prompts: list[Prompt], backend: Backend, path: Path,
     for prompt_id, record in finished.items():
         prompt = wanted.get(prompt_id)
         if prompt is not None and record.get("prompt_sha256") != prompt_sha256(prompt):
-            raise DataError(path, None, "prompt_sha256", f"{prompt_id!r} was generated from a different prompt than this run builds; use another --output_dir or --overwrite_output_dir")
+            raise DataError(
+                path,
+                None,
+                "prompt_sha256",
+                f"{prompt_id!r} was generated from a different prompt than this run builds; use another --output_dir or --overwrite_output_dir",
+            )
     ordered = batch_order(prompts)
     batches = [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
     done = sum(p.id in finished for p in prompts)
-    with path.open("a", encoding="utf-8") as handle, tqdm(total=len(prompts), initial=done, desc=f"{task}: generating", unit="prompt") as bar:
+    with (
+        path.open("a", encoding="utf-8") as handle,
+        tqdm(total=len(prompts), initial=done, desc=f"{task}: generating", unit="prompt") as bar,
+    ):
         for batch in batches:
             missing = [p for p in batch if p.id not in finished]
             if not missing:

@@ -87,9 +87,17 @@ def load_built_split(source: str, config: str | None, split: str) -> tuple[list[
     try:
         dataset = datasets.load_dataset(source, config, split=split)
     except (OSError, ValueError) as error:  # OSError covers missing files and an unreachable Hub
-        raise DataError(source, None, None, f"cannot load config {config!r} split {split!r} with datasets: {error}") from None
+        raise DataError(
+            source, None, None, f"cannot load config {config!r} split {split!r} with datasets: {error}"
+        ) from None
     # datasets' fingerprint hashes the downloaded data files: the same data gives the same value.
-    return [dict(row) for row in dataset], {"source": source, "config": config, "split": split, "rows": len(dataset), "fingerprint": dataset._fingerprint}
+    return [dict(row) for row in dataset], {
+        "source": source,
+        "config": config,
+        "split": split,
+        "rows": len(dataset),
+        "fingerprint": dataset._fingerprint,
+    }
 
 
 def _read_local_split(folder: Path, config: str | None, split: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -98,7 +106,13 @@ def _read_local_split(folder: Path, config: str | None, split: str) -> tuple[lis
 
     files = local_split_files(folder, config, split)
     rows = [row for path in files for row in pq.read_table(path).to_pylist()]
-    info: dict[str, Any] = {"source": folder.name, "config": config, "split": split, "rows": len(rows), "files": [{**file_info(p), "file": p.relative_to(folder).as_posix()} for p in files]}
+    info: dict[str, Any] = {
+        "source": folder.name,
+        "config": config,
+        "split": split,
+        "rows": len(rows),
+        "files": [{**file_info(p), "file": p.relative_to(folder).as_posix()} for p in files],
+    }
     manifest = folder / MANIFEST_NAME
     if manifest.is_file():
         # The build's manifest lists the sha256 of every data file: its own checksum pins the lot.
@@ -110,7 +124,9 @@ def _first_problem(policy: ErrorPolicy) -> str:
     if not policy.skipped:
         return "the data is empty"
     first = policy.skipped[0]
-    return f"{len(policy.skipped)} records unusable, e.g. {DataError(first.path, first.line, first.field, first.reason)}"
+    return (
+        f"{len(policy.skipped)} records unusable, e.g. {DataError(first.path, first.line, first.field, first.reason)}"
+    )
 
 
 def file_info(path: Path) -> dict[str, Any]:
@@ -132,9 +148,15 @@ class HypothesisItem:
 def _prompt_messages(messages: Any, where: str) -> tuple[Messages, str]:
     """A record's [..., user, assistant] messages -> (the prompt messages, the reference assistant text)."""
     if not isinstance(messages, list) or len(messages) < 2:
-        raise ValueError(f"{where}: expected a list of chat messages ending with the assistant's, got {type(messages).__name__}")
+        raise ValueError(
+            f"{where}: expected a list of chat messages ending with the assistant's, got {type(messages).__name__}"
+        )
     for index, message in enumerate(messages):
-        if not isinstance(message, dict) or not isinstance(message.get("content"), str) or message.get("role") not in ("system", "user", "assistant"):
+        if (
+            not isinstance(message, dict)
+            or not isinstance(message.get("content"), str)
+            or message.get("role") not in ("system", "user", "assistant")
+        ):
             raise ValueError(f"{where}[{index}]: expected {{role: system|user|assistant, content: str}}")
     if messages[-1]["role"] != "assistant" or messages[-2]["role"] != "user":
         raise ValueError(f"{where}: expected the last two messages to be user then assistant")
@@ -144,7 +166,15 @@ def _prompt_messages(messages: Any, where: str) -> tuple[Messages, str]:
 class CrossTraceTask(Task):
     name = "crosstrace"
 
-    def __init__(self, source: str, configs: list[str], split: str = "test", judge: Judge | None = None, bootstrap: int = 1000, seed: int = 0):
+    def __init__(
+        self,
+        source: str,
+        configs: list[str],
+        split: str = "test",
+        judge: Judge | None = None,
+        bootstrap: int = 1000,
+        seed: int = 0,
+    ):
         super().__init__()
         self.source, self.configs, self.split = source, configs, split
         self.judge, self.bootstrap, self.seed = judge, bootstrap, seed
@@ -156,7 +186,9 @@ class CrossTraceTask(Task):
         else:
             self._load_built()
         if not self.items:
-            raise DataError(source, None, None, f"no usable record in configs {configs} ({_first_problem(self.input_problems)})")
+            raise DataError(
+                source, None, None, f"no usable record in configs {configs} ({_first_problem(self.input_problems)})"
+            )
         ids = Counter(item.prompt.id for item in self.items)
         duplicated = sorted(i for i, n in ids.items() if n > 1)
         if duplicated:
@@ -165,7 +197,12 @@ class CrossTraceTask(Task):
     def _load_release(self, folder: Path) -> None:
         """The upstream release: config `all` is test_ours.jsonl, `hypogen` test_hypogen.jsonl, a domain filters `all`."""
         if self.split != "test":
-            raise DataError(folder, None, None, f"the release folder is read for its test files only; --split {self.split!r} needs a built dataset")
+            raise DataError(
+                folder,
+                None,
+                None,
+                f"the release folder is read for its test files only; --split {self.split!r} needs a built dataset",
+            )
         for config in self.configs:
             profile = "hypogen" if config == "hypogen" else "crosstrace"
             path = folder / (HYPOGEN_TEST_FILE if profile == "hypogen" else RELEASE_FILES["test"])
@@ -177,7 +214,9 @@ class CrossTraceTask(Task):
             for source_record in records:
                 *prompt_messages, reference = source_record.record.to_messages()  # checked by read_chat_file
                 prompt = Prompt(id=f"{config}/{path.stem}:{source_record.line}", messages=prompt_messages)
-                self.items.append(HypothesisItem(prompt, reference["content"], profile, config, source_record.record.domain))
+                self.items.append(
+                    HypothesisItem(prompt, reference["content"], profile, config, source_record.record.domain)
+                )
             self._data["configs"][config] = {**file_info(path), "rows": len(records)}
         self._data["source"] = "CrossTrace release files"
 
@@ -193,7 +232,9 @@ class CrossTraceTask(Task):
                         raise ValueError("id: missing or not a string")
                 except ValueError as error:
                     field_name, _, reason = str(error).partition(": ")
-                    self.input_problems.handle(DataError(f"{self.source}[{config}/{self.split}]", index + 1, field_name, reason))
+                    self.input_problems.handle(
+                        DataError(f"{self.source}[{config}/{self.split}]", index + 1, field_name, reason)
+                    )
                     continue
                 profile = "hypogen" if config == "hypogen" or row.get("source") == "hypogen" else "crosstrace"
                 prompt = Prompt(id=f"{config}/{row_id}", messages=prompt_messages)
@@ -206,12 +247,20 @@ class CrossTraceTask(Task):
         return [item.prompt for item in self.items]
 
     def data_info(self) -> dict[str, Any]:
-        return {**self._data, "split": self.split, "records": len(self.items), "input_problems": len(self.input_problems.skipped)}
+        return {
+            **self._data,
+            "split": self.split,
+            "records": len(self.items),
+            "input_problems": len(self.input_problems.skipped),
+        }
 
     def scoring_info(self) -> dict[str, Any]:
         from crosstrace.schema import COMPLIANCE_VERSION
 
-        return {"compliance_version": COMPLIANCE_VERSION, "judge": self.judge.config.describe() if self.judge else None}
+        return {
+            "compliance_version": COMPLIANCE_VERSION,
+            "judge": self.judge.config.describe() if self.judge else None,
+        }
 
     def _scored_items(self, outputs: dict[str, str]) -> list[HypothesisItem]:
         return [item for item in self.items if item.prompt.id in outputs]
@@ -236,7 +285,11 @@ class CrossTraceTask(Task):
     def sample_rows(self, score: TaskScore, outputs: dict[str, str]) -> list[dict[str, Any]]:
         items = self._scored_items(outputs)
         return [
-            {**sample_row(self.name, item.prompt.id, outputs[item.prompt.id], row), "subset": item.subset, "domain": item.domain}
+            {
+                **sample_row(self.name, item.prompt.id, outputs[item.prompt.id], row),
+                "subset": item.subset,
+                "domain": item.domain,
+            }
             for item, row in zip(items, score.samples, strict=True)
         ]
 
@@ -244,7 +297,9 @@ class CrossTraceTask(Task):
 # Scorer row keys that samples.jsonl replaces with its own (task, id, raw_output), and keys that
 # would carry third-party reference text, should a scorer ever add them: never written.
 _REPLACED_KEYS = frozenset({"id", "index", "output"})
-_REFERENCE_KEYS = frozenset({"reference", "gold", "goldAnswer", "gold_answer", "goldAnswerAliases", "document", "question", "options"})
+_REFERENCE_KEYS = frozenset(
+    {"reference", "gold", "goldAnswer", "gold_answer", "goldAnswerAliases", "document", "question", "options"}
+)
 
 
 def sample_row(task: str, sample_id: str, raw_output: str | None, scored: dict[str, Any]) -> dict[str, Any]:
@@ -292,13 +347,23 @@ class DacrTask(Task):
             for challenge in bench.challenges:
                 challenge_id = challenge["challengeId"]
                 if challenge_id in seen:
-                    raise DataError(bench.path, None, "challengeId", f"{challenge_id!r} is also in {seen[challenge_id]}: evaluate the two files in separate runs")
+                    raise DataError(
+                        bench.path,
+                        None,
+                        "challengeId",
+                        f"{challenge_id!r} is also in {seen[challenge_id]}: evaluate the two files in separate runs",
+                    )
                 seen[challenge_id] = Path(bench.path).name
                 if split in ("all", challenge["split"]):
                     self.challenges.append(challenge)
 
         if not self.challenges:
-            raise DataError(", ".join(benchmark_files), None, "challenges", f"no challenge to evaluate (split filter {split!r}, {len(self.input_problems.skipped)} unusable records)")
+            raise DataError(
+                ", ".join(benchmark_files),
+                None,
+                "challenges",
+                f"no challenge to evaluate (split filter {split!r}, {len(self.input_problems.skipped)} unusable records)",
+            )
 
     def _messages(self, challenge: dict[str, Any], document: str | None = None) -> Messages:
         if document is not None:
@@ -339,7 +404,11 @@ class DacrTask(Task):
     def scoring_info(self) -> dict[str, Any]:
         from crosstrace.scoring.dacr import scoring_info
 
-        return {**scoring_info(self.mode), "prompt_template": self.template_name, "template_hash": template_hash(self.template)}
+        return {
+            **scoring_info(self.mode),
+            "prompt_template": self.template_name,
+            "template_hash": template_hash(self.template),
+        }
 
     def score(self, outputs: dict[str, str]) -> TaskScore:
         """Parse each raw output into answers, then score the challenges that were generated."""
@@ -357,16 +426,27 @@ class DacrTask(Task):
         score.problems = problems + list(score.problems)
         return score
 
-    def score_predictions(self, predictions: dict[str, dict[str, Any]], challenges: list[dict[str, Any]] | None = None) -> TaskScore:
+    def score_predictions(
+        self, predictions: dict[str, dict[str, Any]], challenges: list[dict[str, Any]] | None = None
+    ) -> TaskScore:
         """Score parsed answers ({challengeId: {qid: entry}}) against `challenges` (default: every
         selected challenge; the scoring mode decides what a challenge without answers counts as)."""
         from crosstrace.scoring.dacr import score_dacr
 
-        return score_dacr(self.challenges if challenges is None else challenges, predictions, mode=self.mode, bootstrap=self.bootstrap, seed=self.seed)
+        return score_dacr(
+            self.challenges if challenges is None else challenges,
+            predictions,
+            mode=self.mode,
+            bootstrap=self.bootstrap,
+            seed=self.seed,
+        )
 
     def sample_rows(self, score: TaskScore, outputs: dict[str, str]) -> list[dict[str, Any]]:
         # The raw output answers all of a challenge's questions at once: each question's row carries it.
-        return [sample_row(self.name, f"{row['challenge_id']}/{row['question_id']}", outputs.get(row["challenge_id"]), row) for row in score.samples]
+        return [
+            sample_row(self.name, f"{row['challenge_id']}/{row['question_id']}", outputs.get(row["challenge_id"]), row)
+            for row in score.samples
+        ]
 
 
 # ----------------------------------------------------------------------------- mcq
@@ -423,7 +503,9 @@ def parse_option_logprobs(output: str, letters: str) -> dict[str, float | None]:
     except json.JSONDecodeError as error:
         raise ValueError(f"not a JSON table of option log-probs ({error.msg})") from None
     if not isinstance(table, dict) or sorted(table) != sorted(letters):
-        raise ValueError(f"expected log-probs for exactly the options {letters}, got {sorted(table) if isinstance(table, dict) else type(table).__name__}")
+        raise ValueError(
+            f"expected log-probs for exactly the options {letters}, got {sorted(table) if isinstance(table, dict) else type(table).__name__}"
+        )
     bad = [k for k, v in table.items() if v is not None and (isinstance(v, bool) or not isinstance(v, int | float))]
     if bad:
         raise ValueError(f"option(s) {bad}: log-prob is not a number")
@@ -433,7 +515,15 @@ def parse_option_logprobs(output: str, letters: str) -> dict[str, float | None]:
 class McqTask(Task):
     name = "mcq"
 
-    def __init__(self, source: str, config: str | None = None, split: str = "test", bootstrap: int = 1000, seed: int = 0, scoring: str = "generate"):
+    def __init__(
+        self,
+        source: str,
+        config: str | None = None,
+        split: str = "test",
+        bootstrap: int = 1000,
+        seed: int = 0,
+        scoring: str = "generate",
+    ):
         super().__init__()
         if scoring not in MCQ_SCORING_MODES:
             raise ValueError(f"mcq scoring {scoring!r}: choose among {', '.join(MCQ_SCORING_MODES)}")
@@ -447,7 +537,10 @@ class McqTask(Task):
             where = str(path)
         else:
             rows, self._info = load_built_split(source, config, split)
-            numbered = ((row.get("id") or f"{config or 'default'}:{index + 1}", index + 1, row) for index, row in enumerate(rows))
+            numbered = (
+                (row.get("id") or f"{config or 'default'}:{index + 1}", index + 1, row)
+                for index, row in enumerate(rows)
+            )
             where = f"{source}[{config}/{split}]"
         for fallback_id, line, raw in numbered:
             try:
@@ -475,7 +568,9 @@ class McqTask(Task):
             Prompt(
                 id=i,
                 messages=[{"role": "user", "content": render_mcq_prompt(r)}],
-                continuations={letter: MCQ_LOGLIK_CONTINUATION.format(letter=letter) for letter in r["options"]} if self.scoring == "loglik" else None,
+                continuations={letter: MCQ_LOGLIK_CONTINUATION.format(letter=letter) for letter in r["options"]}
+                if self.scoring == "loglik"
+                else None,
             )
             for i, r in zip(self.ids, self.records, strict=True)
         ]
@@ -493,7 +588,11 @@ class McqTask(Task):
                 "selection": "the option whose continuation is most likely right after the prompt (a tie at the top is wrong)",
                 "prompt_template_hash": template_hash,
             }
-        return {"mcq_scoring": "generate", "extraction": "final letter (an answer naming two letters is wrong)", "prompt_template_hash": template_hash}
+        return {
+            "mcq_scoring": "generate",
+            "extraction": "final letter (an answer naming two letters is wrong)",
+            "prompt_template_hash": template_hash,
+        }
 
     def _scored(self, outputs: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
         return [(i, r) for i, r in zip(self.ids, self.records, strict=True) if i in outputs]
@@ -512,7 +611,9 @@ class McqTask(Task):
             except ValueError as error:
                 problems.append({"id": record_id, "problem": f"{error}; scored as no answer"})
                 tables.append({})
-        score = score_mcq_loglik(records, tables, normalization=MCQ_LOGLIK_NORMALIZATION, bootstrap=self.bootstrap, seed=self.seed)
+        score = score_mcq_loglik(
+            records, tables, normalization=MCQ_LOGLIK_NORMALIZATION, bootstrap=self.bootstrap, seed=self.seed
+        )
         score.problems = problems + list(score.problems)
         return score
 

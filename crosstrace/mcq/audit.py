@@ -84,7 +84,9 @@ def embedding_scores(
     Every distinct text is embedded once; `known` holds vectors already computed (same model).
     """
     vectors = dict(known or {})
-    texts = sorted({text for record in records for text in (*lines(record["question"]), *options_of(record))} - vectors.keys())
+    texts = sorted(
+        {text for record in records for text in (*lines(record["question"]), *options_of(record))} - vectors.keys()
+    )
     if texts:
         vectors.update(zip(texts, embed(texts), strict=True))
     to_question, to_options = [], []
@@ -135,7 +137,9 @@ def audit_baselines(
     elif embedding_sample is not None and len(records) > embedding_sample:
         sampled = sorted(rng_for(seed, "audit-sample").sample(sampled, embedding_sample))
     to_question, to_options = embedding_scores([records[i] for i in sampled], embed, known) if sampled else ([], [])
-    embedded = {i: {"embedding": q, "central_option": o} for i, q, o in zip(sampled, to_question, to_options, strict=True)}
+    embedded = {
+        i: {"embedding": q, "central_option": o} for i, q, o in zip(sampled, to_question, to_options, strict=True)
+    }
     overall: dict[str, list[float]] = defaultdict(list)
     by_source: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for i, record in enumerate(records):
@@ -166,7 +170,10 @@ class AuditReport:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditReport:
-        results = {key: {name: BaselineResult(**value) for name, value in data[key].items()} for key in ("by_config", "by_source")}
+        results = {
+            key: {name: BaselineResult(**value) for name, value in data[key].items()}
+            for key in ("by_config", "by_source")
+        }
         return cls(results["by_config"], results["by_source"], dict(data["digests"]), data["embedding_sample"])
 
     def save(self, path: str | Path) -> None:

@@ -76,7 +76,9 @@ def same_text(a: str, b: str) -> bool:
     return " ".join(a.split()).lower() == " ".join(b.split()).lower()
 
 
-def _compatible(candidate: int, members: Sequence[int], records: Sequence[dict[str, Any]], vectors: np.ndarray, threshold: float) -> bool:
+def _compatible(
+    candidate: int, members: Sequence[int], records: Sequence[dict[str, Any]], vectors: np.ndarray, threshold: float
+) -> bool:
     """Whether `candidate` can join `members`: no near-duplicate hypothesis, no shared paper, no equal text."""
     for member in members:
         paper = records[member]["paper_id"]

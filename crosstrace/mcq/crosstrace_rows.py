@@ -17,7 +17,16 @@ from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.mcq.labels import CROSSTRACE_DOMAINS
 
 SPLITS = ("train", "validation", "test")
-USED_COLUMNS = ("id", "source", "domain", "paper_id", "field_context", "conventional_assumption", "steps", "hypothesis")
+USED_COLUMNS = (
+    "id",
+    "source",
+    "domain",
+    "paper_id",
+    "field_context",
+    "conventional_assumption",
+    "steps",
+    "hypothesis",
+)
 _TEXT_COLUMNS = ("id", "source", "field_context", "conventional_assumption", "hypothesis")
 
 
@@ -40,7 +49,9 @@ def read_parquet_rows(path: Path, policy: ErrorPolicy) -> list[dict[str, Any]]:
     schema = pq.read_schema(path)
     missing = [name for name in USED_COLUMNS if name not in schema.names]
     if missing:
-        raise DataError(path, None, missing[0], f"column missing (a CrossTrace dataset folder has {', '.join(USED_COLUMNS)})")
+        raise DataError(
+            path, None, missing[0], f"column missing (a CrossTrace dataset folder has {', '.join(USED_COLUMNS)})"
+        )
     rows = []
     for number, row in enumerate(pq.read_table(path, columns=list(USED_COLUMNS)).to_pylist(), start=1):
         problem = _row_problem(row)

@@ -146,7 +146,9 @@ def _all_quoted(question: str, options: Sequence[str]) -> bool:
     return all(re.search(rf"(?<![\w.,]){re.escape(option)}(?![\w]|[.,]\d)", question) for option in options)
 
 
-def _draft(facts: ChallengeFacts, kind: str, name: str, question: str, correct: str, distractors: Sequence[str]) -> Draft:
+def _draft(
+    facts: ChallengeFacts, kind: str, name: str, question: str, correct: str, distractors: Sequence[str]
+) -> Draft:
     return Draft(
         id=f"{kind}/{facts.id}/{name}",
         source=f"engine/{kind}",
@@ -192,7 +194,11 @@ def trap_value(facts: ChallengeFacts, trap: dict[str, Any], seed: int) -> Draft 
     if correct == wrong:
         return "trap whose wrong value equals the correct one"
     rng = rng_for(seed, TRAP_VALUE, facts.id, trap["trapId"])
-    others = [e for e in facts.entities if e != entity and facts.written(key, facts.facts[(e, key)]["value"]) not in (correct, wrong)]
+    others = [
+        e
+        for e in facts.entities
+        if e != entity and facts.written(key, facts.facts[(e, key)]["value"]) not in (correct, wrong)
+    ]
     if len(others) < NUM_OPTIONS - 2:
         return "fewer than eight other values of the trapped attribute"
     others = rng.sample(others, NUM_OPTIONS - 2)
@@ -247,7 +253,9 @@ def engine_drafts(n: int, first_seed: int, seed: int) -> tuple[dict[str, list[Dr
     notes: Counter = Counter()
     per_split: Counter = Counter()
     for index in tqdm(range(n), desc="engine challenges", unit="challenge"):
-        challenge = generate_challenge(first_seed + index, DOMAINS[index % len(DOMAINS)], n_entities=ENTITIES_PER_CHALLENGE)
+        challenge = generate_challenge(
+            first_seed + index, DOMAINS[index % len(DOMAINS)], n_entities=ENTITIES_PER_CHALLENGE
+        )
         made, challenge_notes = challenge_drafts(challenge, seed)
         drafts[splits[index]].extend(made)
         notes.update(challenge_notes)

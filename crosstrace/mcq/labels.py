@@ -60,4 +60,6 @@ def labels_for(kind: str, domain: str) -> Labels:
     try:
         return table[domain]
     except KeyError:
-        raise KeyError(f"no discipline labels for {kind} domain {domain!r}: add a row to crosstrace/mcq/labels.py") from None
+        raise KeyError(
+            f"no discipline labels for {kind} domain {domain!r}: add a row to crosstrace/mcq/labels.py"
+        ) from None

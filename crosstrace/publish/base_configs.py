@@ -47,7 +47,9 @@ def _from_local(name_or_path: str) -> PretrainedConfig | None:
         return None
 
 
-def find_base_config(base_model: str | None, override: str | None = None, override_origin: str = "--base-config") -> tuple[PretrainedConfig, str]:
+def find_base_config(
+    base_model: str | None, override: str | None = None, override_origin: str = "--base-config"
+) -> tuple[PretrainedConfig, str]:
     """(config, where it came from). Raises BaseConfigNotFound saying what to pass."""
     for candidate, origin in ((override, override_origin), (base_model, "the adapter's base_model_name_or_path")):
         if candidate:
@@ -57,7 +59,10 @@ def find_base_config(base_model: str | None, override: str | None = None, overri
     if base_model in PUBLISHED_BASE_CONFIGS:
         fields = dict(PUBLISHED_BASE_CONFIGS[base_model])
         config = AutoConfig.for_model(fields.pop("model_type"), **fields)
-        return config, f"{base_model} (its published config.json, as recorded in crosstrace/publish/base_configs.py; not downloaded)"
+        return (
+            config,
+            f"{base_model} (its published config.json, as recorded in crosstrace/publish/base_configs.py; not downloaded)",
+        )
     raise BaseConfigNotFound(
         f"no configuration found for base model {base_model!r} on this machine: pass --base-config <folder with config.json, or builtin:...>"
     )

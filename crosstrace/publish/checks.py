@@ -73,7 +73,14 @@ FORBIDDEN_PATTERNS = {
     "*.pkl": "pickle",
     "*.pickle": "pickle",
 }
-FORBIDDEN_DIRS = {"checkpoint-*": "checkpoint folder", "global_step*": "DeepSpeed checkpoint", ".git": "git metadata", "__pycache__": "Python cache", ".ipynb_checkpoints": "notebook checkpoints", "wandb": "experiment-tracker logs"}
+FORBIDDEN_DIRS = {
+    "checkpoint-*": "checkpoint folder",
+    "global_step*": "DeepSpeed checkpoint",
+    ".git": "git metadata",
+    "__pycache__": "Python cache",
+    ".ipynb_checkpoints": "notebook checkpoints",
+    "wandb": "experiment-tracker logs",
+}
 FULL_WEIGHTS = ("model.safetensors", "model-*-of-*.safetensors", "pytorch_model*.bin")
 
 
@@ -106,7 +113,9 @@ def check_files(repo: StagedRepo) -> CheckResult:
             if reason:
                 problems.append(f"{relative}: inside a {reason} ({part}/)")
                 break
-        reason = FORBIDDEN_NAMES.get(path.name) or next((why for pattern, why in FORBIDDEN_PATTERNS.items() if fnmatch.fnmatch(path.name, pattern)), None)
+        reason = FORBIDDEN_NAMES.get(path.name) or next(
+            (why for pattern, why in FORBIDDEN_PATTERNS.items() if fnmatch.fnmatch(path.name, pattern)), None
+        )
         if reason:
             problems.append(f"{relative}: {reason}")
         if repo.kind == "adapter" and any(fnmatch.fnmatch(path.name, pattern) for pattern in FULL_WEIGHTS):
@@ -199,14 +208,24 @@ def _is_inline(path: Path) -> bool:
 def check_sizes(repo: StagedRepo) -> CheckResult:
     files = repo.files()
     problems = [f"{p.relative_to(repo.folder)}: empty file" for p in files if p.stat().st_size == 0]
-    problems += [f"{p.relative_to(repo.folder)}: {human_size(p.stat().st_size)}, above {human_size(MAX_FILE_BYTES)}" for p in files if p.stat().st_size > MAX_FILE_BYTES]
+    problems += [
+        f"{p.relative_to(repo.folder)}: {human_size(p.stat().st_size)}, above {human_size(MAX_FILE_BYTES)}"
+        for p in files
+        if p.stat().st_size > MAX_FILE_BYTES
+    ]
     if len(files) > MAX_FILES_PER_COMMIT:
         problems.append(f"{len(files)} files: more than {MAX_FILES_PER_COMMIT} would be split over several commits")
     inline = sum(p.stat().st_size for p in files if _is_inline(p))
     if inline > MAX_INLINE_BYTES:
-        problems.append(f"{human_size(inline)} of plain-text files: above {human_size(MAX_INLINE_BYTES)} they would be split over several commits")
+        problems.append(
+            f"{human_size(inline)} of plain-text files: above {human_size(MAX_INLINE_BYTES)} they would be split over several commits"
+        )
     total = sum(p.stat().st_size for p in files)
-    return _result("sizes", problems, f"{len(files)} files, {human_size(total)} in all ({human_size(inline)} plain text); one commit")
+    return _result(
+        "sizes",
+        problems,
+        f"{len(files)} files, {human_size(total)} in all ({human_size(inline)} plain text); one commit",
+    )
 
 
 # --- card --------------------------------------------------------------------------------------
@@ -259,7 +278,9 @@ def _model_card_problems(card) -> list[str]:
             problems.append(f"datasets: {dataset!r} is not a Hub dataset id")
     for result in card.data.eval_results or []:
         if not isinstance(result.metric_value, int | float):
-            problems.append(f"model-index: {result.dataset_name} {result.metric_type} has a non-numeric value {result.metric_value!r}")
+            problems.append(
+                f"model-index: {result.dataset_name} {result.metric_type} has a non-numeric value {result.metric_value!r}"
+            )
     return problems
 
 
@@ -280,12 +301,16 @@ def check_card(repo: StagedRepo) -> CheckResult:
         return CheckResult("card", False, "YAML metadata does not parse", [f"README.md: {error}"])
     problems = [f"stub text {stub!r} in README.md" for stub in STUB_TEXT if stub in card.text]
     if ORG_PLACEHOLDER in text:
-        problems.append(f"README.md still names a Hub id as `{ORG_PLACEHOLDER}...`: stage it with upload.py, which fills in the organisation")
+        problems.append(
+            f"README.md still names a Hub id as `{ORG_PLACEHOLDER}...`: stage it with upload.py, which fills in the organisation"
+        )
     if not card.data.get("license"):
         problems.append("no licence in the metadata")
     for name, piece in shared_pieces().items():
         if piece not in text:
-            problems.append(f"the shared {name.replace('_', ' ')} block (crosstrace/cards/{name}.md) is missing or edited: cards must carry it verbatim")
+            problems.append(
+                f"the shared {name.replace('_', ' ')} block (crosstrace/cards/{name}.md) is missing or edited: cards must carry it verbatim"
+            )
     problems += _model_card_problems(card) if repo.repo_type == "model" else _dataset_card_problems(card, repo.folder)
     summary = f"metadata valid ({len(card.data.to_dict())} fields"
     if repo.repo_type == "model":
@@ -328,8 +353,15 @@ def check_dataset_loads(repo: StagedRepo) -> CheckResult:
         if bars_were_on:
             enable_progress_bars()
     if manifest.get("files"):
-        problems += [f"{relative}: sha256 differs from the manifest (or the file is missing)" for relative in verify_checksums(repo.folder)]
-    return _result("load", problems, "load_dataset offline: " + "; ".join(loaded) + ("; manifest checksums match" if manifest.get("files") else ""))
+        problems += [
+            f"{relative}: sha256 differs from the manifest (or the file is missing)"
+            for relative in verify_checksums(repo.folder)
+        ]
+    return _result(
+        "load",
+        problems,
+        "load_dataset offline: " + "; ".join(loaded) + ("; manifest checksums match" if manifest.get("files") else ""),
+    )
 
 
 # --- adapter -----------------------------------------------------------------------------------
@@ -357,7 +389,9 @@ def check_adapter_loads(repo: StagedRepo) -> CheckResult:
         return CheckResult("adapter", False, "adapter_config.json does not load", [f"{type(error).__name__}: {error}"])
     base = peft_config.base_model_name_or_path
     if not is_hub_id(base):
-        problems.append(f"base_model_name_or_path {base!r} is not a Hub id: nobody else can load the base; pass --base-model <hub id>")
+        problems.append(
+            f"base_model_name_or_path {base!r} is not a Hub id: nobody else can load the base; pass --base-model <hub id>"
+        )
     try:
         config, origin = find_base_config(base, repo.base_config, repo.base_config_origin)
     except BaseConfigNotFound as error:
@@ -372,18 +406,34 @@ def check_adapter_loads(repo: StagedRepo) -> CheckResult:
         try:
             peft_model = PeftModel.from_pretrained(model, str(repo.folder), low_cpu_mem_usage=True)
         except Exception as error:  # PEFT's loader: shape mismatches, unknown target modules, ...
-            return CheckResult("adapter", False, f"PEFT cannot load it onto {origin}", [*problems, f"{type(error).__name__}: {str(error)[:2000]}"])
+            return CheckResult(
+                "adapter",
+                False,
+                f"PEFT cannot load it onto {origin}",
+                [*problems, f"{type(error).__name__}: {str(error)[:2000]}"],
+            )
         expected = {key: tuple(value.shape) for key, value in get_peft_model_state_dict(peft_model).items()}
     saved = _saved_shapes(repo.folder / ADAPTER_WEIGHTS)
-    problems += [f"expected LoRA tensor missing from {ADAPTER_WEIGHTS}: {key}" for key in sorted(set(expected) - set(saved))]
-    problems += [f"tensor in {ADAPTER_WEIGHTS} that this LoRA config does not create: {key}" for key in sorted(set(saved) - set(expected))]
-    problems += [f"{key}: saved shape {saved[key]}, the base needs {expected[key]}" for key in sorted(set(saved) & set(expected)) if saved[key] != expected[key]]
+    problems += [
+        f"expected LoRA tensor missing from {ADAPTER_WEIGHTS}: {key}" for key in sorted(set(expected) - set(saved))
+    ]
+    problems += [
+        f"tensor in {ADAPTER_WEIGHTS} that this LoRA config does not create: {key}"
+        for key in sorted(set(saved) - set(expected))
+    ]
+    problems += [
+        f"{key}: saved shape {saved[key]}, the base needs {expected[key]}"
+        for key in sorted(set(saved) & set(expected))
+        if saved[key] != expected[key]
+    ]
     problems += _tokenizer_problems(repo.folder, config)
     parameters = sum(torch.Size(shape).numel() for shape in saved.values())
     modules = len({key.rsplit(".lora_", 1)[0] for key in saved})
     targets = peft_config.target_modules
     # PEFT saves "all-linear" as the full module names; their last parts say which layers.
-    target_kinds = sorted({t.rsplit(".", 1)[-1] for t in targets}) if isinstance(targets, set | list) else [str(targets)]
+    target_kinds = (
+        sorted({t.rsplit(".", 1)[-1] for t in targets}) if isinstance(targets, set | list) else [str(targets)]
+    )
     detail = (
         f"PEFT loads it onto {origin}: {len(saved)} LoRA tensors ({parameters:,} parameters) on {modules} modules "
         f"({', '.join(target_kinds)}), r={getattr(peft_config, 'r', '?')}; every shape fits"
@@ -402,7 +452,9 @@ def _tokenizer_problems(folder: Path, config) -> list[str]:
         return [f"the published tokenizer does not load: {type(error).__name__}: {error}"]
     problems = []
     if len(tokenizer) > config.vocab_size:
-        problems.append(f"the tokenizer has {len(tokenizer)} tokens, more than the base's {config.vocab_size} embeddings")
+        problems.append(
+            f"the tokenizer has {len(tokenizer)} tokens, more than the base's {config.vocab_size} embeddings"
+        )
     if not tokenizer.chat_template:
         problems.append("the published tokenizer has no chat template")
     return problems

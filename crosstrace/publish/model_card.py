@@ -46,9 +46,31 @@ from crosstrace.training.mixture import MixtureSource
 TEMPLATE = CARDS_DIR / "model_card.md"
 PLOTS_DIR = "plots"
 LICENSE, LICENSE_NAME = "apache-2.0", "Apache-2.0"  # Qwen2.5-7B-Instruct's own licence
-TAGS = ["peft", "lora", "qlora", "trl", "sft", "scientific-reasoning", "hypothesis-generation", "document-reasoning", "crosstrace"]
+TAGS = [
+    "peft",
+    "lora",
+    "qlora",
+    "trl",
+    "sft",
+    "scientific-reasoning",
+    "hypothesis-generation",
+    "document-reasoning",
+    "crosstrace",
+]
 # Libraries whose versions the card lists, in this order, when they were recorded.
-FRAMEWORKS = ("crosstrace", "peft", "transformers", "trl", "torch", "datasets", "accelerate", "bitsandbytes", "tokenizers", "huggingface_hub", "vllm")
+FRAMEWORKS = (
+    "crosstrace",
+    "peft",
+    "transformers",
+    "trl",
+    "torch",
+    "datasets",
+    "accelerate",
+    "bitsandbytes",
+    "tokenizers",
+    "huggingface_hub",
+    "vllm",
+)
 # The released dataset each task scores, and how the model-index names it.
 _TASK_DATASET_KEY = {"crosstrace": "crosstrace", "mcq": "mcq"}
 _TASK_DATASET_NAMES = {"crosstrace": "CrossTrace", "mcq": "CrossTrace ten-option science questions"}
@@ -73,7 +95,9 @@ def _lora_summary(facts: TrainingFacts, base_model: str) -> str:
     if isinstance(targets, list):
         # PEFT saves "all-linear" as every module's full name; the layer kinds say it shorter.
         kinds = sorted({str(t).rsplit(".", 1)[-1] for t in targets})
-        targets_text = ", ".join(f"`{k}`" for k in kinds) + (f" ({len(targets)} modules)" if len(targets) > len(kinds) else "")
+        targets_text = ", ".join(f"`{k}`" for k in kinds) + (
+            f" ({len(targets)} modules)" if len(targets) > len(kinds) else ""
+        )
     else:
         targets_text = f"`{targets}`"
     recorded_base = f" (the run recorded `{facts.base_model}`)" if facts.base_model not in (None, base_model) else ""
@@ -116,8 +140,18 @@ def _mixture_section(facts: TrainingFacts, repos: ReleaseRepos) -> str:
         )
     # A key a source leaves out takes MixtureSource's default (weight 1.0, split train, ...).
     defaults = {f.name: f.default for f in fields(MixtureSource) if f.default is not MISSING}
-    columns = [key for key in ("label", "path", "name", "split", "weight", "replacement", "cap_ratio") if any(key in s for s in sources)]
-    rows = [[_hub_name(str(s.get(key, "")), repos) if key == "path" else _scalar(s.get(key, defaults.get(key))) for key in columns] for s in sources]
+    columns = [
+        key
+        for key in ("label", "path", "name", "split", "weight", "replacement", "cap_ratio")
+        if any(key in s for s in sources)
+    ]
+    rows = [
+        [
+            _hub_name(str(s.get(key, "")), repos) if key == "path" else _scalar(s.get(key, defaults.get(key)))
+            for key in columns
+        ]
+        for s in sources
+    ]
     return (
         "Each source is read with `datasets.load_dataset`; its weight is the number of copies of it in the mix "
         "(0.5: a seeded half, 2: every row twice). Every row becomes a prompt/completion pair, and loss falls on "
@@ -136,20 +170,39 @@ def _training_run_section(facts: TrainingFacts, repos: ReleaseRepos) -> str | No
     run, results = facts.run_metadata or {}, facts.train_results or {}
     parts = []
     if results:
-        parts.append(markdown_table(["metric", "value"], [[key, _scalar(value)] for key, value in results.items() if not isinstance(value, dict | list)]))
+        parts.append(
+            markdown_table(
+                ["metric", "value"],
+                [[key, _scalar(value)] for key, value in results.items() if not isinstance(value, dict | list)],
+            )
+        )
     sources = [s for s in run.get("datasets") or [] if isinstance(s, dict)]
     if sources:
         columns = ["label", "path", "name", "split", "layout", "available", "used", "fingerprint"]
-        rows = [[_hub_name(str(s.get(c, "")), repos) if c == "path" else _scalar(s.get(c, "")) for c in columns] for s in sources]
-        parts.append("Rows each source contributed (`used` counts copies from its weight):\n\n" + markdown_table(columns, rows))
+        rows = [
+            [_hub_name(str(s.get(c, "")), repos) if c == "path" else _scalar(s.get(c, "")) for c in columns]
+            for s in sources
+        ]
+        parts.append(
+            "Rows each source contributed (`used` counts copies from its weight):\n\n" + markdown_table(columns, rows)
+        )
     lengths = [r for r in run.get("token_lengths") or [] if isinstance(r, dict)]
     if lengths:
-        columns = [c for c in ("source", "rows", "tokens", "mean", "p50", "p95", "max", "over") if any(c in r for r in lengths)]
+        columns = [
+            c
+            for c in ("source", "rows", "tokens", "mean", "p50", "p95", "max", "over")
+            if any(c in r for r in lengths)
+        ]
         rows = [[_scalar(r.get(c, "")) for c in columns] for r in lengths]
-        parts.append("Token lengths with the training tokenizer (`over`: rows longer than `max_length`):\n\n" + markdown_table(columns, rows))
+        parts.append(
+            "Token lengths with the training tokenizer (`over`: rows longer than `max_length`):\n\n"
+            + markdown_table(columns, rows)
+        )
     dropped, skipped = run.get("dropped_overlong"), run.get("skipped_rows")
     if dropped is not None or skipped is not None:
-        parts.append(f"Rows dropped as longer than `max_length`: {_scalar(dropped)}; malformed rows skipped: {_scalar(skipped)}.")
+        parts.append(
+            f"Rows dropped as longer than `max_length`: {_scalar(dropped)}; malformed rows skipped: {_scalar(skipped)}."
+        )
     git = run.get("git") if isinstance(run.get("git"), dict) else {}
     if git.get("commit"):
         dirty = " (with uncommitted changes)" if git.get("dirty") else ""
@@ -169,7 +222,10 @@ def _dataset_identity(task: str, run: Run, repos: ReleaseRepos) -> tuple[str, st
     if task == "dacr":
         # DACR-Bench files are read at evaluation time (not a Hub dataset of ours): named by name and version.
         benchmarks = data.get("benchmarks") if isinstance(data.get("benchmarks"), dict) else {}
-        names = [" ".join(str(part) for part in (name, (info or {}).get("version")) if part) for name, info in benchmarks.items()]
+        names = [
+            " ".join(str(part) for part in (name, (info or {}).get("version")) if part)
+            for name, info in benchmarks.items()
+        ]
         return "dacr-bench", ", ".join(names) or "DACR-Bench", None, None
     configs = data.get("configs")
     config = ",".join(configs) if isinstance(configs, dict) and configs else data.get("config")
@@ -216,7 +272,10 @@ def _framework_versions(facts: TrainingFacts, comparisons: list[Comparison]) -> 
                     recorded, origin = libraries, f"recorded by the evaluation run `{comparison.adapter.run_id}`"
                     break
     if recorded is None:
-        recorded, origin = _pinned_versions(), "pinned in the repository's `requirements.txt` (no run recorded its own)"
+        recorded, origin = (
+            _pinned_versions(),
+            "pinned in the repository's `requirements.txt` (no run recorded its own)",
+        )
     rows = [[name, str(recorded[name])] for name in FRAMEWORKS if name in recorded]
     return f"Versions {origin}:\n\n" + markdown_table(["library", "version"], rows)
 
@@ -225,7 +284,10 @@ def _pinned_versions() -> dict[str, str]:
     requirements = REPO_ROOT / "requirements.txt"
     lines = requirements.read_text(encoding="utf-8").splitlines() if requirements.is_file() else []
     pins = (line.split("#", 1)[0].strip() for line in lines)
-    return {name.strip().lower(): version.strip() for name, _, version in (pin.partition("==") for pin in pins if "==" in pin)}
+    return {
+        name.strip().lower(): version.strip()
+        for name, _, version in (pin.partition("==") for pin in pins if "==" in pin)
+    }
 
 
 def _plots(comparisons: list[Comparison]) -> list[Plot]:
@@ -249,7 +311,11 @@ def _results_intro(comparisons: list[Comparison], runs: list[Run], base_model: s
             "(the latest run of each per task). Values are fractions; 95% bootstrap intervals in brackets; "
             "`difference` is adapter minus base."
         )
-    other = f" The {len(runs)} run(s) recorded so far are of other models or of the base model alone, listed under “All recorded runs”." if runs else ""
+    other = (
+        f" The {len(runs)} run(s) recorded so far are of other models or of the base model alone, listed under “All recorded runs”."
+        if runs
+        else ""
+    )
     return f"**No evaluation results of this adapter are recorded yet.** Nothing below measures `{base_model}` with this adapter.{other}"
 
 
@@ -258,9 +324,17 @@ def _comparison_sections(comparisons: list[Comparison]) -> str:
     for comparison in comparisons:
         body = comparison_table(comparison)
         breakdowns = breakdown_tables(comparison, heading_level=4)
-        scoring = {scoring_label(run.tasks[comparison.task].scoring) for run in (comparison.baseline, comparison.adapter) if run is not None}
+        scoring = {
+            scoring_label(run.tasks[comparison.task].scoring)
+            for run in (comparison.baseline, comparison.adapter)
+            if run is not None
+        }
         note = f"Scoring: {'; '.join(sorted(scoring))}." if scoring != {NO_VALUE} else ""
-        parts.append("\n\n".join(p for p in (f"### {task_title(comparison.task)} (`{comparison.task}`)", note, body, breakdowns) if p))
+        parts.append(
+            "\n\n".join(
+                p for p in (f"### {task_title(comparison.task)} (`{comparison.task}`)", note, body, breakdowns) if p
+            )
+        )
     return "\n\n".join(parts)
 
 
@@ -272,7 +346,9 @@ def build_model_card(runs: list[Run], repos: ReleaseRepos, facts: TrainingFacts)
     comparisons = release_comparisons(runs, base_model)
     results = eval_results(comparisons, repos)
     mixture_labels = {str(s.get("label")) for s in facts.mixture()}
-    datasets = [repos.dataset(key) for key in DATASET_REPOS if not mixture_labels or key in mixture_labels] or repos.datasets
+    datasets = [
+        repos.dataset(key) for key in DATASET_REPOS if not mixture_labels or key in mixture_labels
+    ] or repos.datasets
     card_data = ModelCardData(
         base_model=base_model,
         library_name="peft",
@@ -344,19 +420,44 @@ def card_text(card: ModelCard) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m crosstrace.publish.model_card", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--results", type=Path, default=REPO_ROOT / "dacr_results", help="folder of evaluation runs (default: dacr_results/)")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "model_card" / "README.md", help="the card to write (default: model_card/README.md)")
-    parser.add_argument("--hub-org", help="Hub user or organisation of the release (default: $CROSSTRACE_HUB_ORG, else the one the existing card names)")
-    parser.add_argument("--adapter-dir", type=Path, help="a training output folder: take the LoRA config, resolved recipe and run metadata from it")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when the card differs from a fresh render")
+    parser = argparse.ArgumentParser(
+        prog="python -m crosstrace.publish.model_card",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=REPO_ROOT / "dacr_results",
+        help="folder of evaluation runs (default: dacr_results/)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=REPO_ROOT / "model_card" / "README.md",
+        help="the card to write (default: model_card/README.md)",
+    )
+    parser.add_argument(
+        "--hub-org",
+        help="Hub user or organisation of the release (default: $CROSSTRACE_HUB_ORG, else the one the existing card names)",
+    )
+    parser.add_argument(
+        "--adapter-dir",
+        type=Path,
+        help="a training output folder: take the LoRA config, resolved recipe and run metadata from it",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when the card differs from a fresh render"
+    )
     args = parser.parse_args(argv)
     if args.check and args.adapter_dir is not None:
         parser.error("--check compares with the facts already beside the card; it takes no --adapter-dir")
     try:
         existing_org = hub_org_of_card(args.out) if args.out.is_file() else None
         # --check re-renders the card as it stands (its own organisation); a write follows the settings.
-        preferred = (existing_org, os.environ.get(HUB_ORG_ENV)) if args.check else (os.environ.get(HUB_ORG_ENV), existing_org)
+        preferred = (
+            (existing_org, os.environ.get(HUB_ORG_ENV)) if args.check else (os.environ.get(HUB_ORG_ENV), existing_org)
+        )
         hub_org = resolve_hub_org(args.hub_org or preferred[0] or preferred[1])
         if args.adapter_dir is not None:
             # Keep the run's facts beside the card, then render from those copies exactly as
@@ -369,7 +470,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.is_file() else ""
         if current != text:
-            print(f"{args.out} is out of date; re-render it with: python -m crosstrace.publish.model_card --out {args.out}", file=sys.stderr)
+            print(
+                f"{args.out} is out of date; re-render it with: python -m crosstrace.publish.model_card --out {args.out}",
+                file=sys.stderr,
+            )
             return 1
         print(f"{args.out} is up to date")
         return 0

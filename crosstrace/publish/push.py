@@ -37,7 +37,9 @@ class Pushed:
 
 def validate_target(revision: str | None, create_pr: bool) -> None:
     if create_pr and revision not in (None, DEFAULT_BRANCH):
-        raise PushError("--create-pr opens a pull request against the default branch; it cannot be combined with --revision")
+        raise PushError(
+            "--create-pr opens a pull request against the default branch; it cannot be combined with --revision"
+        )
 
 
 def push_staged(
@@ -48,7 +50,9 @@ def push_staged(
     create_pr: bool = False,
     api: HfApi | None = None,
 ) -> list[Pushed]:
-    failed = [f"{repo_id}: {check.name}" for repo_id, results in checks.items() for check in results if not check.passed]
+    failed = [
+        f"{repo_id}: {check.name}" for repo_id, results in checks.items() for check in results if not check.passed
+    ]
     if failed:
         raise PushError("refusing to push: checks failed (" + "; ".join(failed) + ")")
     missing = [repo.repo_id for repo in staged if repo.repo_id not in checks]
@@ -75,5 +79,13 @@ def push_staged(
             commit_message=f"Publish the {repo.kind} with upload.py (crosstrace {__version__})",
             commit_description="Staged and checked by `python upload.py`; see the card for how it was made.",
         )
-        pushed.append(Pushed(repo.repo_id, repo.repo_type, hub_url(repo.repo_id, repo.repo_type, api.endpoint), info.commit_url, info.pr_url))
+        pushed.append(
+            Pushed(
+                repo.repo_id,
+                repo.repo_type,
+                hub_url(repo.repo_id, repo.repo_type, api.endpoint),
+                info.commit_url,
+                info.pr_url,
+            )
+        )
     return pushed

@@ -37,7 +37,9 @@ def render_block(results_dir: str | Path) -> str:
 def _bounds(text: str, path: Path) -> tuple[int, int]:
     start, end = text.find(START), text.find(END)
     if start == -1 or end == -1 or end < start or text.count(START) != 1 or text.count(END) != 1:
-        raise MarkerError(f"{path}: needs exactly one '{START}' followed by one '{END}' (the generated results block goes between them)")
+        raise MarkerError(
+            f"{path}: needs exactly one '{START}' followed by one '{END}' (the generated results block goes between them)"
+        )
     return start + len(START), end
 
 
@@ -61,15 +63,34 @@ def sync_readme(readme: str | Path, results_dir: str | Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m crosstrace.publish.readme_results", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md", help="the file holding the markers (default: README.md)")
-    parser.add_argument("--results", type=Path, default=REPO_ROOT / "dacr_results", help="folder of evaluation runs (default: dacr_results/)")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when the block differs from a fresh render")
+    parser = argparse.ArgumentParser(
+        prog="python -m crosstrace.publish.readme_results",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        default=REPO_ROOT / "README.md",
+        help="the file holding the markers (default: README.md)",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=REPO_ROOT / "dacr_results",
+        help="folder of evaluation runs (default: dacr_results/)",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when the block differs from a fresh render"
+    )
     args = parser.parse_args(argv)
     try:
         if args.check:
             if current_block(args.readme) != render_block(args.results):
-                print(f"{args.readme}: the results block is out of date; run python -m crosstrace.publish.readme_results", file=sys.stderr)
+                print(
+                    f"{args.readme}: the results block is out of date; run python -m crosstrace.publish.readme_results",
+                    file=sys.stderr,
+                )
                 return 1
             print(f"{args.readme}: the results block is up to date")
             return 0

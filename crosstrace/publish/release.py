@@ -12,7 +12,15 @@ from huggingface_hub.errors import HfHubHTTPError
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.publish.checks import CheckResult, human_size, run_checks
 from crosstrace.publish.push import PushError, push_staged, validate_target
-from crosstrace.publish.repos import ADAPTER_REPO, DATASET_REPOS, RESULTS_REPO, HubOrgError, ReleaseRepos, hub_url, resolve_hub_org
+from crosstrace.publish.repos import (
+    ADAPTER_REPO,
+    DATASET_REPOS,
+    RESULTS_REPO,
+    HubOrgError,
+    ReleaseRepos,
+    hub_url,
+    resolve_hub_org,
+)
 from crosstrace.publish.stage import StagedRepo, stage_adapter, stage_datasets, stage_results
 from crosstrace.publish.training_facts import release_output_dir
 
@@ -22,35 +30,76 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_PUSH_FAILED = 0, 1, 2, 3
 
 @dataclass
 class UploadArguments:
-    hub_org: str | None = field(default=None, metadata={"help": "Hub user or organisation to publish under. Default: $CROSSTRACE_HUB_ORG. Never hard-coded."})
-    stage_dir: str = field(default="build/stage", metadata={"help": "Where the repositories are staged, one folder each (replaced on every run)."})
-    push: bool = field(default=False, metadata={"help": "Push after the checks pass. Without it, a dry run: stage, check, print, push nothing."})
-    revision: str | None = field(default=None, metadata={"help": "Branch to commit to (created from the default branch when missing). Default: the default branch."})
-    create_pr: bool = field(default=False, metadata={"help": "Open a pull request against the default branch instead of committing to it."})
-    datasets_dir: str = field(default="build", metadata={"help": "Folder holding the built datasets (<dir>/crosstrace, <dir>/dacr-traces, <dir>/mcq) from `python -m crosstrace.build`."})
-    datasets: str = field(default=",".join(DATASET_REPOS), metadata={"help": f"Comma-separated datasets to publish, among {', '.join(DATASET_REPOS)}."})
+    hub_org: str | None = field(
+        default=None,
+        metadata={
+            "help": "Hub user or organisation to publish under. Default: $CROSSTRACE_HUB_ORG. Never hard-coded."
+        },
+    )
+    stage_dir: str = field(
+        default="build/stage",
+        metadata={"help": "Where the repositories are staged, one folder each (replaced on every run)."},
+    )
+    push: bool = field(
+        default=False,
+        metadata={"help": "Push after the checks pass. Without it, a dry run: stage, check, print, push nothing."},
+    )
+    revision: str | None = field(
+        default=None,
+        metadata={
+            "help": "Branch to commit to (created from the default branch when missing). Default: the default branch."
+        },
+    )
+    create_pr: bool = field(
+        default=False, metadata={"help": "Open a pull request against the default branch instead of committing to it."}
+    )
+    datasets_dir: str = field(
+        default="build",
+        metadata={
+            "help": "Folder holding the built datasets (<dir>/crosstrace, <dir>/dacr-traces, <dir>/mcq) from `python -m crosstrace.build`."
+        },
+    )
+    datasets: str = field(
+        default=",".join(DATASET_REPOS),
+        metadata={"help": f"Comma-separated datasets to publish, among {', '.join(DATASET_REPOS)}."},
+    )
     adapter_dir: str | None = field(
         default=None,
-        metadata={"help": "train.py's output_dir (adapter, tokenizer, recipe.yaml, run_metadata.json). Default: the output_dir of recipes/qwen2.5-7b-qlora.yaml."},
+        metadata={
+            "help": "train.py's output_dir (adapter, tokenizer, recipe.yaml, run_metadata.json). Default: the output_dir of recipes/qwen2.5-7b-qlora.yaml."
+        },
     )
     adapter_name: str = field(default=ADAPTER_REPO, metadata={"help": "Name of the adapter's model repository."})
     base_model: str | None = field(
         default=None,
-        metadata={"help": "Hub id to write as the adapter's base_model_name_or_path, when it was trained from a local folder or a builtin: model."},
+        metadata={
+            "help": "Hub id to write as the adapter's base_model_name_or_path, when it was trained from a local folder or a builtin: model."
+        },
     )
     base_config: str | None = field(
         default=None,
-        metadata={"help": "Where the check finds the base model's config.json (a folder, a builtin: model, a cached Hub id). Default: the adapter's base."},
+        metadata={
+            "help": "Where the check finds the base model's config.json (a folder, a builtin: model, a cached Hub id). Default: the adapter's base."
+        },
     )
-    results_dir: str = field(default="dacr_results", metadata={"help": "Folder of evaluation runs written by evaluate.py."})
+    results_dir: str = field(
+        default="dacr_results", metadata={"help": "Folder of evaluation runs written by evaluate.py."}
+    )
     results_name: str = field(default=RESULTS_REPO, metadata={"help": "Name of the results dataset repository."})
-    on_error: Literal["raise", "skip"] = field(default="raise", metadata={"help": "A bad line in a run's samples.jsonl stops staging (raise) or is skipped and listed (skip)."})
+    on_error: Literal["raise", "skip"] = field(
+        default="raise",
+        metadata={
+            "help": "A bad line in a run's samples.jsonl stops staging (raise) or is skipped and listed (skip)."
+        },
+    )
 
     def dataset_keys(self) -> list[str]:
         keys = [k.strip() for k in self.datasets.split(",") if k.strip()]
         unknown = [k for k in keys if k not in DATASET_REPOS]
         if unknown or not keys:
-            raise ValueError(f"--datasets: unknown {unknown or self.datasets!r}; choose among {', '.join(DATASET_REPOS)}")
+            raise ValueError(
+                f"--datasets: unknown {unknown or self.datasets!r}; choose among {', '.join(DATASET_REPOS)}"
+            )
         return keys
 
 
@@ -70,10 +119,16 @@ def stage(target: str, args: UploadArguments, repos: ReleaseRepos) -> list[Stage
         adapter_dir = args.adapter_dir or release_output_dir()
         if not adapter_dir:
             missing = StagedRepo("adapter", repos.adapter, "model", stage_root / "models" / repos.adapter_name)
-            missing.problems.append("no --adapter-dir, and no release recipe naming an output_dir: pass train.py's output_dir")
+            missing.problems.append(
+                "no --adapter-dir, and no release recipe naming an output_dir: pass train.py's output_dir"
+            )
             staged.append(missing)
         else:
-            staged.append(stage_adapter(_path(adapter_dir), repos, stage_root, _path(args.results_dir), args.base_model, args.base_config))
+            staged.append(
+                stage_adapter(
+                    _path(adapter_dir), repos, stage_root, _path(args.results_dir), args.base_model, args.base_config
+                )
+            )
     return staged
 
 
@@ -91,7 +146,11 @@ def format_tree(repo: StagedRepo) -> list[str]:
 
 
 def format_report(repo: StagedRepo, checks: list[CheckResult]) -> str:
-    lines = [f"== {repo.kind} {repo.repo_id}", f"   would create: {hub_url(repo.repo_id, repo.repo_type)} ({repo.repo_type} repository)", f"   staged in {repo.folder}:"]
+    lines = [
+        f"== {repo.kind} {repo.repo_id}",
+        f"   would create: {hub_url(repo.repo_id, repo.repo_type)} ({repo.repo_type} repository)",
+        f"   staged in {repo.folder}:",
+    ]
     lines += format_tree(repo) or ["      (nothing)"]
     if repo.notes:
         lines.append("   staging notes:")
@@ -105,7 +164,9 @@ def format_report(repo: StagedRepo, checks: list[CheckResult]) -> str:
 
 def main(target: str, args: UploadArguments) -> int:
     try:
-        repos = ReleaseRepos(resolve_hub_org(args.hub_org), adapter_name=args.adapter_name, results_name=args.results_name)
+        repos = ReleaseRepos(
+            resolve_hub_org(args.hub_org), adapter_name=args.adapter_name, results_name=args.results_name
+        )
         validate_target(args.revision, args.create_pr)
         staged = stage(target, args, repos)
     except (HubOrgError, PushError, ValueError, DataError) as error:
@@ -122,7 +183,9 @@ def main(target: str, args: UploadArguments) -> int:
         print("Nothing was pushed. Fix what failed above and run again.")
         return EXIT_CHECK_FAILED
     if not args.push:
-        print("Dry run: nothing was pushed. Re-run with --push to create these repositories and push one commit to each.")
+        print(
+            "Dry run: nothing was pushed. Re-run with --push to create these repositories and push one commit to each."
+        )
         return EXIT_OK
     try:
         pushed = push_staged(staged, checks, revision=args.revision, create_pr=args.create_pr)
@@ -133,5 +196,8 @@ def main(target: str, args: UploadArguments) -> int:
         print(f"error: the Hub refused the push: {error}", file=sys.stderr)
         return EXIT_PUSH_FAILED
     for item in pushed:
-        print(f"pushed {item.repo_id}: {item.url}\n   commit: {item.commit_url}" + (f"\n   pull request: {item.pr_url}" if item.pr_url else ""))
+        print(
+            f"pushed {item.repo_id}: {item.url}\n   commit: {item.commit_url}"
+            + (f"\n   pull request: {item.pr_url}" if item.pr_url else "")
+        )
     return EXIT_OK

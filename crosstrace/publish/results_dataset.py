@@ -34,7 +34,15 @@ SPLIT = "train"
 RUNS_DIR = "runs"
 LICENSE = "cc-by-4.0"
 
-METRIC = pa.struct([("name", pa.string()), ("value", pa.float64()), ("n", pa.int64()), ("ci95_low", pa.float64()), ("ci95_high", pa.float64())])
+METRIC = pa.struct(
+    [
+        ("name", pa.string()),
+        ("value", pa.float64()),
+        ("n", pa.int64()),
+        ("ci95_low", pa.float64()),
+        ("ci95_high", pa.float64()),
+    ]
+)
 RESULTS_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
@@ -55,7 +63,13 @@ RESULTS_SCHEMA = pa.schema(
     ]
 )
 DETAILS_SCHEMA = pa.schema(
-    [("run_id", pa.string()), ("label", pa.string()), ("task", pa.string()), ("sample_index", pa.int64()), ("sample", pa.string())]
+    [
+        ("run_id", pa.string()),
+        ("label", pa.string()),
+        ("task", pa.string()),
+        ("sample_index", pa.int64()),
+        ("sample", pa.string()),
+    ]
 )
 
 
@@ -99,7 +113,9 @@ def result_rows(run: Run, clean: _PathCounter) -> list[dict[str, Any]]:
                 "adapter": raw["model"].get("adapter"),
                 "backend": run.backend,
                 "task": task,
-                "scoring": result.scoring if isinstance(result.scoring, str) or result.scoring is None else _json(result.scoring),
+                "scoring": result.scoring
+                if isinstance(result.scoring, str) or result.scoring is None
+                else _json(result.scoring),
                 "metrics": metrics,
                 "data": _json(body.get("data") or {}),
                 "breakdowns": _json(body.get("breakdowns") or {}),
@@ -121,10 +137,22 @@ def detail_rows(run: Run, clean: _PathCounter, policy: ErrorPolicy) -> list[dict
     for index, (line, sample) in enumerate(iter_jsonl(run.samples_path, policy)):
         task = sample.get("task") or only_task
         if task not in run.tasks:
-            reason = f"names task {task!r}, which {RESULTS_NAME} does not score" if task else f"no task, and the run scores several ({sorted(run.tasks)})"
+            reason = (
+                f"names task {task!r}, which {RESULTS_NAME} does not score"
+                if task
+                else f"no task, and the run scores several ({sorted(run.tasks)})"
+            )
             policy.handle(DataError(run.samples_path, line, "task", reason))
             continue
-        rows.append({"run_id": run.run_id, "label": run.label, "task": task, "sample_index": index, "sample": _json(clean(sample))})
+        rows.append(
+            {
+                "run_id": run.run_id,
+                "label": run.label,
+                "task": task,
+                "sample_index": index,
+                "sample": _json(clean(sample)),
+            }
+        )
     return rows
 
 
@@ -151,13 +179,17 @@ def _write_files(files: dict[str, bytes | Path], out_dir: Path) -> dict[str, str
     return {relative: sha256_file(out_dir / relative) for relative in files}
 
 
-def build_results_dataset(results_dir: str | Path, out_dir: str | Path, repos: ReleaseRepos, policy: ErrorPolicy | None = None) -> dict[str, Any]:
+def build_results_dataset(
+    results_dir: str | Path, out_dir: str | Path, repos: ReleaseRepos, policy: ErrorPolicy | None = None
+) -> dict[str, Any]:
     """Write the folder; returns its manifest. Raises DataError on bad input unless `policy` skips."""
     policy = policy or ErrorPolicy()
     out_dir = Path(out_dir)
     runs, policy = load_runs(results_dir, policy)
     if not runs:
-        raise DataError(results_dir, None, None, f"no {RESULTS_NAME} under it: run evaluate.py first (nothing to publish)")
+        raise DataError(
+            results_dir, None, None, f"no {RESULTS_NAME} under it: run evaluate.py first (nothing to publish)"
+        )
     clean = _PathCounter()
     folder = DatasetFolder(RESULTS_SCHEMA, config_schemas={"results": RESULTS_SCHEMA, "details": DETAILS_SCHEMA})
     results = [row for run in runs for row in result_rows(run, clean)]
@@ -191,23 +223,43 @@ def build_results_dataset(results_dir: str | Path, out_dir: str | Path, repos: R
     written = folder.write(out_dir, manifest, card)
     # The run files are not data files of a config; they join the manifest's checksums all the same.
     written["files"].update(_write_files(run_files, out_dir))
-    (out_dir / MANIFEST_NAME).write_text(json.dumps(written, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / MANIFEST_NAME).write_text(
+        json.dumps(written, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     return written
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m crosstrace.publish.results_dataset", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--results", type=Path, default=REPO_ROOT / "dacr_results", help="folder of evaluation runs (default: dacr_results/)")
+    parser = argparse.ArgumentParser(
+        prog="python -m crosstrace.publish.results_dataset",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=REPO_ROOT / "dacr_results",
+        help="folder of evaluation runs (default: dacr_results/)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="the dataset folder to write (replaced as a whole)")
     parser.add_argument("--hub-org", help="Hub user or organisation of the release (default: $CROSSTRACE_HUB_ORG)")
-    parser.add_argument("--on-error", choices=["raise", "skip"], default="raise", help="a bad samples line stops the build (raise) or is skipped and listed in the manifest (skip)")
+    parser.add_argument(
+        "--on-error",
+        choices=["raise", "skip"],
+        default="raise",
+        help="a bad samples line stops the build (raise) or is skipped and listed in the manifest (skip)",
+    )
     args = parser.parse_args(argv)
     try:
-        manifest = build_results_dataset(args.results, args.out, ReleaseRepos(resolve_hub_org(args.hub_org)), ErrorPolicy(args.on_error))
+        manifest = build_results_dataset(
+            args.results, args.out, ReleaseRepos(resolve_hub_org(args.hub_org)), ErrorPolicy(args.on_error)
+        )
     except (DataError, HubOrgError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {args.out}: {manifest['counts']}, {len(manifest['skipped'])} skipped, {manifest['local_paths_replaced']} local path(s) replaced")
+    print(
+        f"wrote {args.out}: {manifest['counts']}, {len(manifest['skipped'])} skipped, {manifest['local_paths_replaced']} local path(s) replaced"
+    )
     return 0
 
 

@@ -97,11 +97,21 @@ def _require(condition: bool, path: Path, field_name: str, reason: str) -> None:
 
 
 def _number_map(value: Any, path: Path, field_name: str, kind: type, allow_null: bool = False) -> dict[str, Any]:
-    _require(isinstance(value, dict), path, field_name, f"expected an object of {kind.__name__} values, got {type(value).__name__}")
+    _require(
+        isinstance(value, dict),
+        path,
+        field_name,
+        f"expected an object of {kind.__name__} values, got {type(value).__name__}",
+    )
     for key, item in value.items():
         if item is None and allow_null:
             continue  # a metric that could not be computed on this run (e.g. no confidences): shown as "-"
-        ok = isinstance(item, int | float) and not isinstance(item, bool) and math.isfinite(item) and (kind is float or float(item).is_integer())
+        ok = (
+            isinstance(item, int | float)
+            and not isinstance(item, bool)
+            and math.isfinite(item)
+            and (kind is float or float(item).is_integer())
+        )
         _require(ok, path, f"{field_name}.{key}", f"expected a finite {kind.__name__}, got {item!r}")
     return {key: None if item is None else kind(item) for key, item in value.items()}
 
@@ -118,7 +128,11 @@ def _parse_task(name: str, body: Any, path: Path) -> TaskResult:
     for key, pair in ci95.items():
         if pair is None:
             continue  # no interval for a metric computed on nothing
-        ok = isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, int | float) and math.isfinite(v) for v in pair)
+        ok = (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and all(isinstance(v, int | float) and math.isfinite(v) for v in pair)
+        )
         _require(ok, path, f"{where}.ci95.{key}", f"expected [low, high], got {pair!r}")
         intervals[key] = [float(pair[0]), float(pair[1])]
     return TaskResult(
@@ -145,10 +159,22 @@ def read_run(results_file: str | Path) -> Run:
         raise DataError(path, exc.lineno, None, f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
     _require(isinstance(raw, dict), path, None, "expected a JSON object")
     version = raw.get("schema_version")
-    _require(version == SCHEMA_VERSION, path, "schema_version", f"this code reads results schema {SCHEMA_VERSION}, the file says {version!r}")
+    _require(
+        version == SCHEMA_VERSION,
+        path,
+        "schema_version",
+        f"this code reads results schema {SCHEMA_VERSION}, the file says {version!r}",
+    )
     _require(isinstance(raw.get("run_id"), str) and raw["run_id"], path, "run_id", "missing or not a string")
-    _require(isinstance(raw.get("model"), dict), path, "model", "expected an object with name_or_path, adapter, backend")
-    _require(isinstance(raw.get("tasks"), dict) and raw["tasks"], path, "tasks", "expected a non-empty object of task results")
+    _require(
+        isinstance(raw.get("model"), dict), path, "model", "expected an object with name_or_path, adapter, backend"
+    )
+    _require(
+        isinstance(raw.get("tasks"), dict) and raw["tasks"],
+        path,
+        "tasks",
+        "expected a non-empty object of task results",
+    )
     tasks = {name: _parse_task(name, body, path) for name, body in raw["tasks"].items()}
     return Run(folder=path.parent, raw=raw, tasks=tasks)
 

@@ -41,7 +41,9 @@ SECRET_PATTERNS: dict[str, re.Pattern[str]] = {
 # An absolute path on a developer machine: Unix roots that only exist locally, a Windows drive,
 # or a file:// URL. The look-behind keeps URLs (https://host/home/...) and relative paths
 # (../shared/data) from matching.
-_UNIX_ROOTS = r"(?:home|root|work|tmp|Users|mnt|media|scratch|opt|srv|var/folders|private/var|data|content|workspace|kaggle)"
+_UNIX_ROOTS = (
+    r"(?:home|root|work|tmp|Users|mnt|media|scratch|opt|srv|var/folders|private/var|data|content|workspace|kaggle)"
+)
 _PATH_TAIL = r"""[^\s"'`<>|;,()\[\]{}]*"""  # the rest of a path: up to whitespace, a quote or punctuation
 LOCAL_PATH_PATTERN = re.compile(
     rf"""(?x)
@@ -76,7 +78,9 @@ def _redact(secret: str) -> str:
 _SECRET_TRIGGERS: dict[str, Callable[[str, str], bool]] = {
     "Hugging Face token": lambda t, low: "hf_" in t,
     "OpenAI/Anthropic-style API key": lambda t, low: "sk-" in t,
-    "GitHub token": lambda t, low: any(prefix in t for prefix in ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
+    "GitHub token": lambda t, low: any(
+        prefix in t for prefix in ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
+    ),
     "AWS access key id": lambda t, low: "AKIA" in t or "ASIA" in t,
     "Google API key": lambda t, low: "AIza" in t,
     "Slack token": lambda t, low: "xox" in t,
@@ -105,7 +109,9 @@ def _machine_specific_strings() -> list[str]:
 @cache  # a few literals per machine; staging calls this once per string of a tree
 def _machine_path_pattern(literal: str) -> re.Pattern[str]:
     """`literal` as a whole path component, with whatever path follows it."""
-    return re.compile(rf"(?:file://)?(?<![\w.~/:-]){re.escape(literal)}(?=$|[/\s\"'`<>|;,()\[\]{{}}])(?:/{_PATH_TAIL})?")
+    return re.compile(
+        rf"(?:file://)?(?<![\w.~/:-]){re.escape(literal)}(?=$|[/\s\"'`<>|;,()\[\]{{}}])(?:/{_PATH_TAIL})?"
+    )
 
 
 def find_local_paths(text: str, where_prefix: str = "line ") -> Iterator[Finding]:
@@ -118,7 +124,9 @@ def find_local_paths(text: str, where_prefix: str = "line ") -> Iterator[Finding
         start = text.find(literal)
         while start != -1:
             if not any(abs(start - s) < len(literal) for s in seen):
-                yield Finding("path of this machine", f"{where_prefix}{_line_of(text, start)}", text[start : start + 80])
+                yield Finding(
+                    "path of this machine", f"{where_prefix}{_line_of(text, start)}", text[start : start + 80]
+                )
             start = text.find(literal, start + 1)
 
 

@@ -89,7 +89,9 @@ def stage_datasets(datasets_dir: Path, keys: list[str], repos: ReleaseRepos, sta
         repo = StagedRepo("dataset", repos.dataset(key), "dataset", stage_root / "datasets" / name)
         source = datasets_dir / key
         if not (source / "README.md").is_file():
-            repo.problems.append(f"{source} is not a built dataset folder: build it with `python -m crosstrace.build {key} --out {source}`")
+            repo.problems.append(
+                f"{source} is not a built dataset folder: build it with `python -m crosstrace.build {key} --out {source}`"
+            )
             staged.append(repo)
             continue
         if repo.folder.exists():
@@ -98,12 +100,16 @@ def stage_datasets(datasets_dir: Path, keys: list[str], repos: ReleaseRepos, sta
         # The built folder as it is: the builders write exactly the hub layout (hub_folder.py).
         shutil.copytree(source, repo.folder, ignore=shutil.ignore_patterns("*.partial", "__pycache__", ".cache"))
         replaced = _strip_text_files(repo.folder)
-        repo.notes.append(f"copied from {source}" + (f"; {replaced} local path(s) replaced in its text files" if replaced else ""))
+        repo.notes.append(
+            f"copied from {source}" + (f"; {replaced} local path(s) replaced in its text files" if replaced else "")
+        )
         card = repo.folder / "README.md"
         text = card.read_text(encoding="utf-8")
         if ORG_PLACEHOLDER in text:
             card.write_text(text.replace(ORG_PLACEHOLDER, f"{repos.hub_org}/"), encoding="utf-8")
-            repo.notes.append(f"README.md: {text.count(ORG_PLACEHOLDER)} Hub id(s) written as `{ORG_PLACEHOLDER}...` now name {repos.hub_org}/")
+            repo.notes.append(
+                f"README.md: {text.count(ORG_PLACEHOLDER)} Hub id(s) written as `{ORG_PLACEHOLDER}...` now name {repos.hub_org}/"
+            )
         staged.append(repo)
     return staged
 
@@ -135,7 +141,9 @@ def stage_adapter(
     """
     repo = StagedRepo("adapter", repos.adapter, "model", _fresh(stage_root / "models" / repos.adapter_name))
     if not (adapter_dir / ADAPTER_CONFIG).is_file() or not (adapter_dir / ADAPTER_WEIGHTS).is_file():
-        repo.problems.append(f"{adapter_dir} holds no PEFT adapter ({ADAPTER_CONFIG} and {ADAPTER_WEIGHTS}): pass train.py's output_dir with --adapter-dir")
+        repo.problems.append(
+            f"{adapter_dir} holds no PEFT adapter ({ADAPTER_CONFIG} and {ADAPTER_WEIGHTS}): pass train.py's output_dir with --adapter-dir"
+        )
         return repo
     facts = TrainingFacts.from_training_dir(adapter_dir)
     # The model it was trained on, as recorded before paths were stripped: the shapes are checked against it.
@@ -146,7 +154,9 @@ def stage_adapter(
         repo.notes.append(f"base_model_name_or_path: {facts.base_model!r} -> {base_model!r} (--base-model)")
         facts.adapter_config["base_model_name_or_path"] = base_model
     if facts.paths_stripped:
-        repo.notes.append(f"{facts.paths_stripped} local path(s) replaced in the adapter config, recipe and run metadata")
+        repo.notes.append(
+            f"{facts.paths_stripped} local path(s) replaced in the adapter config, recipe and run metadata"
+        )
     published: set[str] = set()
     for name, text in facts.copies().items():
         (repo.folder / name).write_text(text, encoding="utf-8")
@@ -182,7 +192,9 @@ def _left_out(source: Path, published: set[str]) -> list[str]:
     return notes
 
 
-def stage_results(results_dir: Path, repos: ReleaseRepos, stage_root: Path, policy: ErrorPolicy | None = None) -> StagedRepo:
+def stage_results(
+    results_dir: Path, repos: ReleaseRepos, stage_root: Path, policy: ErrorPolicy | None = None
+) -> StagedRepo:
     repo = StagedRepo("results", repos.results, "dataset", stage_root / "datasets" / repos.results_name)
     try:
         manifest = build_results_dataset(results_dir, repo.folder, repos, policy)

@@ -43,7 +43,11 @@ def scoring_label(scoring: object) -> str:
     if isinstance(scoring, dict):
         if scoring.get("mode"):
             return str(scoring["mode"])
-        parts = [f"{key} {value}" for key, value in scoring.items() if isinstance(value, str | int | float) and not isinstance(value, bool)]
+        parts = [
+            f"{key} {value}"
+            for key, value in scoring.items()
+            if isinstance(value, str | int | float) and not isinstance(value, bool)
+        ]
         return ", ".join(parts) or NO_VALUE
     return str(scoring) if scoring else NO_VALUE
 

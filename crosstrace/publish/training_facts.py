@@ -79,7 +79,12 @@ class TrainingFacts:
         """From `train.py`'s output folder (adapter_config.json, recipe.yaml, run_metadata.json, train_results.json)."""
         folder = Path(folder)
         if not (folder / ADAPTER_CONFIG).is_file():
-            raise DataError(folder, None, ADAPTER_CONFIG, "not a PEFT adapter folder (no adapter_config.json); pass train.py's output_dir")
+            raise DataError(
+                folder,
+                None,
+                ADAPTER_CONFIG,
+                "not a PEFT adapter folder (no adapter_config.json); pass train.py's output_dir",
+            )
         stripped = 0
 
         def clean(value: Any) -> Any:
@@ -102,14 +107,24 @@ class TrainingFacts:
     def from_card_dir(cls, folder: str | Path) -> TrainingFacts:
         """From the copies beside a rendered card; the committed release recipe when there are none."""
         folder = Path(folder)
-        adapter_config, run, train_results = (_optional_json(folder / name) for name in (ADAPTER_CONFIG, RUN_METADATA, TRAIN_RESULTS))
+        adapter_config, run, train_results = (
+            _optional_json(folder / name) for name in (ADAPTER_CONFIG, RUN_METADATA, TRAIN_RESULTS)
+        )
         if (folder / RECIPE).is_file():
             return cls(adapter_config, _load_yaml(folder / RECIPE), RESOLVED, run, train_results)
         if RELEASE_RECIPE.is_file():
             relative = RELEASE_RECIPE.relative_to(REPO_ROOT).as_posix()
-            origin = f"`{relative}`, the release recipe as committed (no training run is recorded beside this card yet)"
+            origin = (
+                f"`{relative}`, the release recipe as committed (no training run is recorded beside this card yet)"
+            )
             return cls(adapter_config, strip_local_paths(_load_yaml(RELEASE_RECIPE))[0], origin, run, train_results)
-        return cls(adapter_config, None, "not available: no training run is recorded and no release recipe is committed", run, train_results)
+        return cls(
+            adapter_config,
+            None,
+            "not available: no training run is recorded and no release recipe is committed",
+            run,
+            train_results,
+        )
 
     def copies(self) -> dict[str, str]:
         """The facts as files (already stripped), by name: what is kept beside a card and published with the adapter."""

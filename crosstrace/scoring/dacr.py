@@ -147,7 +147,13 @@ class _Question:
         self.trap_right = ValueTarget(self.trap.get("correctValue")) if scorable else None
         # What every sample row says about its question (no reference text): category, hops,
         # difficulty, answer format, whether it targets a trap.
-        self.described = (self.category, question.get("hops"), question.get("difficulty"), self.answer_format, self.trap_id is not None)
+        self.described = (
+            self.category,
+            question.get("hops"),
+            question.get("difficulty"),
+            self.answer_format,
+            self.trap_id is not None,
+        )
 
     def verdict(self, answer: str, mode: str) -> tuple[bool, str, str | None]:
         """(correct, rule, trap side) of one answer under `mode`."""
@@ -283,7 +289,8 @@ class _Session:
         memos = self._memos.get(challenge)
         if memos is None:
             memos = self._memos[challenge] = [
-                (q, q.qid, self._verdicts.setdefault(q, {}), self._citations.setdefault(q, {}), q.described) for q in challenge.questions
+                (q, q.qid, self._verdicts.setdefault(q, {}), self._citations.setdefault(q, {}), q.described)
+                for q in challenge.questions
             ]
         return memos
 
@@ -357,7 +364,11 @@ def _score(challenge_list: list[dict[str, Any]], predictions: Any, mode: str, bo
     known_ids = {c.get("challengeId") for c in challenge_list}
     for challenge_id in by_challenge:
         if challenge_id not in known_ids:
-            log.add("prediction for a challenge that is not in the benchmark; ignored", field=challenge_id, challenge_id=challenge_id)
+            log.add(
+                "prediction for a challenge that is not in the benchmark; ignored",
+                field=challenge_id,
+                challenge_id=challenge_id,
+            )
     rows = _Rows(_Session(mode), log)
     for challenge in challenge_list:
         rows.add_challenge(challenge, by_challenge.get(challenge.get("challengeId")))
@@ -554,7 +565,16 @@ class _RowArrays:
     """Per-question results as arrays, with the question and challenge of each row."""
 
     def __init__(
-        self, unit, question, correct, confidence, answered, trap_state, citation, questions: list[_Question], challenges: list[_Challenge]
+        self,
+        unit,
+        question,
+        correct,
+        confidence,
+        answered,
+        trap_state,
+        citation,
+        questions: list[_Question],
+        challenges: list[_Challenge],
     ):
         self.unit = np.asarray(unit, dtype=np.int64)
         self.question = np.asarray(question, dtype=np.int64)
@@ -636,8 +656,14 @@ def _aggregate(rows: _RowArrays, mode: str, n_resamples: int, seed: int):
     matrix.add("citation_sum", rows.per_unit(np.where(citation_defined, rows.citation, 0.0)))
     binned = bins >= 0
     bin_codes = np.where(binned, bins, 0)
-    for suffix, weights in (("count", binned * 1.0), ("confidence", binned * rows.confidence), ("correct", binned * rows.correct)):
-        matrix.add_block([f"bin{b}_{suffix}" for b in range(ECE_BINS)], rows.per_unit_group(bin_codes, ECE_BINS, weights))
+    for suffix, weights in (
+        ("count", binned * 1.0),
+        ("confidence", binned * rows.confidence),
+        ("correct", binned * rows.correct),
+    ):
+        matrix.add_block(
+            [f"bin{b}_{suffix}" for b in range(ECE_BINS)], rows.per_unit_group(bin_codes, ECE_BINS, weights)
+        )
     unit_questions = matrix.columns[matrix.names["questions"]]
     unit_accuracy = ratio(matrix.columns[matrix.names["correct"]], unit_questions, 0.0)
     matrix.add("units", np.ones(rows.n_units))
@@ -667,7 +693,9 @@ def _aggregate(rows: _RowArrays, mode: str, n_resamples: int, seed: int):
             "pass_rate": ratio(get("passed"), get("units"), empty if strict else 0.0),
             "cars": ratio(get("trap_correct"), get("trap_questions")),
             "trap_evasion": ratio(get("trap_evaded"), get("trap_defined"), empty if strict else 1.0),
-            "confidence_weighted_accuracy": ratio(get("confident_correct"), get("confidence"), empty if strict else 0.0),
+            "confidence_weighted_accuracy": ratio(
+                get("confident_correct"), get("confidence"), empty if strict else 0.0
+            ),
             "ece": ratio(corr_minus_conf, questions, empty if strict else 0.0),
             "brier": ratio(get("squared_error"), questions),
             "citation": ratio(get("citation_sum"), get("citation_defined"), empty if strict else 0.0),
@@ -705,7 +733,13 @@ def _aggregate(rows: _RowArrays, mode: str, n_resamples: int, seed: int):
         }
         for b in range(ECE_BINS)
     ]
-    return metrics, n, ci95, breakdowns, {"bins": reliability, "unbinned": int(n["ece"] - sum(r["count"] for r in reliability))}
+    return (
+        metrics,
+        n,
+        ci95,
+        breakdowns,
+        {"bins": reliability, "unbinned": int(n["ece"] - sum(r["count"] for r in reliability))},
+    )
 
 
 def _scalar(value: Any) -> float | None:
@@ -741,7 +775,9 @@ def _add_breakdown_columns(matrix: _Matrix, rows: _RowArrays) -> dict[str, list[
         groups[dimension] = values
         names = [f"{dimension}={value}" for value in found]
         size = len(found)
-        matrix.add_block([f"{n}:questions" for n in names], rows.per_unit_group(codes, size, np.ones_like(rows.correct)))
+        matrix.add_block(
+            [f"{n}:questions" for n in names], rows.per_unit_group(codes, size, np.ones_like(rows.correct))
+        )
         matrix.add_block([f"{n}:correct" for n in names], rows.per_unit_group(codes, size, rows.correct))
         matrix.add_block([f"{n}:confidence" for n in names], rows.per_unit_group(codes, size, rows.confidence))
         if dimension in CHALLENGE_LEVEL_DIMENSIONS:
@@ -751,9 +787,12 @@ def _add_breakdown_columns(matrix: _Matrix, rows: _RowArrays) -> dict[str, list[
             matrix.add_block([f"{n}:units" for n in names], in_unit)
             matrix.add_block([f"{n}:passed" for n in names], in_unit * passed[:, None])
         if dimension == "split":
-            matrix.add_block([f"{n}:trap_defined" for n in names], rows.per_unit_group(codes, size, trap_defined * 1.0))
             matrix.add_block(
-                [f"{n}:trap_evaded" for n in names], rows.per_unit_group(codes, size, np.where(trap_defined, rows.trap_state, 0.0))
+                [f"{n}:trap_defined" for n in names], rows.per_unit_group(codes, size, trap_defined * 1.0)
+            )
+            matrix.add_block(
+                [f"{n}:trap_evaded" for n in names],
+                rows.per_unit_group(codes, size, np.where(trap_defined, rows.trap_state, 0.0)),
             )
     return groups
 
@@ -796,5 +835,9 @@ def _breakdowns(groups, totals, resampled, col, enabled: bool, strict: bool) -> 
                 n["pass_rate"] = int(totals[col[f"{prefix}:units"]])
             if f"{prefix}:trap_defined" in col:
                 n["trap_evasion"] = int(totals[col[f"{prefix}:trap_defined"]])
-            out[dimension][str(value)] = {"metrics": metrics, "n": n, "ci95": _intervals(metrics, compute(resampled) if enabled else {})}
+            out[dimension][str(value)] = {
+                "metrics": metrics,
+                "n": n,
+                "ci95": _intervals(metrics, compute(resampled) if enabled else {}),
+            }
     return out

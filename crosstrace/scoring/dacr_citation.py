@@ -182,7 +182,9 @@ class EvidenceIndex:
         return found
 
     def _find_evidence(self, question: dict[str, Any]) -> tuple[set[int], re.Pattern[str] | None]:
-        fact_ids = [s.get("factId") for s in question.get("reasoningChain") or [] if isinstance(s, dict) and s.get("factId")]
+        fact_ids = [
+            s.get("factId") for s in question.get("reasoningChain") or [] if isinstance(s, dict) and s.get("factId")
+        ]
         trap = self.traps.get(question.get("targetsTrap"))
         if trap and trap.get("targetFactId"):
             fact_ids.append(trap["targetFactId"])
@@ -218,7 +220,9 @@ class EvidenceIndex:
                     pointed |= 1 << (number - 1)
         return pointed
 
-    def score(self, citation: str, question: dict[str, Any], pointed_memo: dict[str, int] | None = None) -> float | None:
+    def score(
+        self, citation: str, question: dict[str, Any], pointed_memo: dict[str, int] | None = None
+    ) -> float | None:
         """The citation's score for `question`. `pointed_memo` (citation -> the mask of paragraphs
         it points at) lets a caller share that reading among the questions of one document."""
         evidence, evidence_mask, sections = self._question_evidence(question)

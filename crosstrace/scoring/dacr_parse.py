@@ -35,7 +35,8 @@ _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
 _ENTRY_START = re.compile(r"""["']?((?:q|question)[\s_-]*\d+|\d+)["']?\s*:\s*\{""", re.IGNORECASE)
 _LINE_ANSWER = re.compile(
-    r"^\s*(?:[-*]\s*)?(?:\[\s*)?((?:q|question)[\s_-]*\d+)(?:\s*\])?\s*[:.)\-–]?\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE
+    r"^\s*(?:[-*]\s*)?(?:\[\s*)?((?:q|question)[\s_-]*\d+)(?:\s*\])?\s*[:.)\-–]?\s*(.+?)\s*$",
+    re.IGNORECASE | re.MULTILINE,
 )
 _KEY_NUMBER = re.compile(r"^(?:q|question)?[\s_-]*0*(\d+)$", re.IGNORECASE)
 
@@ -147,7 +148,9 @@ def _collect(mapping: dict[Any, Any], canonical, notes: list[str]) -> dict[str, 
     return answers
 
 
-def extract_answers(raw_model_text: str, question_ids: Sequence[str] | None = None) -> tuple[dict[str, Entry], str | None]:
+def extract_answers(
+    raw_model_text: str, question_ids: Sequence[str] | None = None
+) -> tuple[dict[str, Entry], str | None]:
     """(answers by question id, a problem sentence or None). Never raises on model output."""
     if not isinstance(raw_model_text, str) or not raw_model_text.strip():
         return {}, "empty output"

@@ -37,9 +37,7 @@ from typing import Any
 import numpy as np
 
 # JavaScript's \s and String.prototype.trim() set (WhiteSpace and LineTerminator).
-_JS_WS_CHARS = (
-    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-)
+_JS_WS_CHARS = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 _JS_WS = f"[{_JS_WS_CHARS}]"
 _LEADING_ARTICLE = re.compile(rf"(?:the|a|an){_JS_WS}+", re.IGNORECASE)
 _TRAILING_PUNCT = ".,;:!?"

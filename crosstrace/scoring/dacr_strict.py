@@ -186,7 +186,9 @@ _PREFIX_SCALES = {
 }
 
 
-def _prefixed(base: str, dimension: str, scale: float = 1.0, prefixes: str = "kMGTmuμµnp") -> dict[str, tuple[str, float]]:
+def _prefixed(
+    base: str, dimension: str, scale: float = 1.0, prefixes: str = "kMGTmuμµnp"
+) -> dict[str, tuple[str, float]]:
     return {p + base: (dimension, scale * _PREFIX_SCALES[p]) for p in ("", *prefixes)}
 
 
@@ -291,7 +293,9 @@ class Quantity:
 
     __slots__ = ("dimension", "is_date", "reach", "scale", "tolerance", "value")
 
-    def __init__(self, value: float, tolerance: float, dimension: str | None = None, scale: float = 1.0, is_date: bool = False):
+    def __init__(
+        self, value: float, tolerance: float, dimension: str | None = None, scale: float = 1.0, is_date: bool = False
+    ):
         self.value = value
         self.tolerance = tolerance
         self.dimension = dimension
@@ -340,13 +344,20 @@ def _alternation(words: list[str]) -> str:
     return "|".join(f"{re.escape(first)}(?:{'|'.join(rests)})" for first, rests in groups.items())
 
 
-_MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
+    )
+}
 _MONTH = r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 # Every date has a four-digit year; a leading (?=\d) lets the engine skip other positions cheaply.
 _DATES = [
     re.compile(r"(?=\d)(?<!\d)(?P<year>\d{4})-(?P<mon>\d{1,2})-(?P<day>\d{1,2})(?!\d)"),
     re.compile(_MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})(?!\d)", re.IGNORECASE),
-    re.compile(r"(?=\d)(?<!\d)(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})(?!\d)", re.IGNORECASE),
+    re.compile(
+        r"(?=\d)(?<!\d)(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})(?!\d)", re.IGNORECASE
+    ),
 ]
 _YEAR = re.compile(r"\d\d\d\d")  # (spelled out: the engine skips non-digits faster than with \d{4})
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
@@ -423,19 +434,33 @@ _FRACTION_DENOMINATORS = {
     "tenth": 10,
 }
 _FRACTION_WORD_AFTER = re.compile(
-    r"[\s-]+(half|halves|thirds?|quarters?|fourths?|fifths?|sixths?|sevenths?|eighths?|ninths?|tenths?)\b", re.IGNORECASE
+    r"[\s-]+(half|halves|thirds?|quarters?|fourths?|fifths?|sixths?|sevenths?|eighths?|ninths?|tenths?)\b",
+    re.IGNORECASE,
 )
 # Characters after which no unit can follow a number.
 _NO_UNIT_AFTER = frozenset(",;:)]}'\"")
 # Characters a label ("Table 1", "paragraph_7", "¶ 3", "Fig. 2") can end with before its number.
 _LABEL_ENDINGS = frozenset(" \t._¶§")
-_LABEL_LAST_CHARS = frozenset(label[-1] for label in _LABELS.split()) | frozenset(label[-1].upper() for label in _LABELS.split()) | {"_"}
+_LABEL_LAST_CHARS = (
+    frozenset(label[-1] for label in _LABELS.split())
+    | frozenset(label[-1].upper() for label in _LABELS.split())
+    | {"_"}
+)
 # "one" as a pronoun ("the one that", "one of the") asserts no value.
 _PRONOUN_ONE_BEFORE = re.compile(r"\b(?:the|this|that|each|any|no|which|every|another|only)\s+\Z", re.IGNORECASE)
 _PRONOUN_ONE_AFTER = re.compile(r"\s+(?:of|another)\b", re.IGNORECASE)
 
 
-_SAME_LENGTH = {"−": "-", "–": "-", "—": "-", "\u00a0": " ", "\u2009": " ", "\u202f": " ", "µ": "μ", "\u212b": "\u00c5"}
+_SAME_LENGTH = {
+    "−": "-",
+    "–": "-",
+    "—": "-",
+    "\u00a0": " ",
+    "\u2009": " ",
+    "\u202f": " ",
+    "µ": "μ",
+    "\u212b": "\u00c5",
+}
 _SAME_LENGTH_CHARS = re.compile("[" + "".join(_SAME_LENGTH) + "]")
 
 
@@ -577,20 +602,27 @@ def scan_quantities(text: str) -> list[tuple[int, int, Quantity]]:
             value = value / float(denominator)
             tolerance = abs(value) * FRACTION_RELATIVE_TOLERANCE
         # A sign counts only when it is not a hyphen inside a range or a name (1985-2014, A-4).
-        if start > 0 and masked[start - 1] == "-" and (start < 2 or not (masked[start - 2].isalnum() or masked[start - 2] in ")]")):
+        if (
+            start > 0
+            and masked[start - 1] == "-"
+            and (start < 2 or not (masked[start - 2].isalnum() or masked[start - 2] in ")]"))
+        ):
             value = -value
         if has_words:
             multiplier = _MULTIPLIER_AFTER.match(masked, end)
             if multiplier:
                 scale = MULTIPLIERS[multiplier.group(1).lower()]
                 value, tolerance, end = value * scale, tolerance * scale, multiplier.end()
-        unit, unit_end = _attach_unit(masked, end) if end < len(masked) and masked[end] not in _NO_UNIT_AFTER else (None, end)
+        unit, unit_end = (
+            _attach_unit(masked, end) if end < len(masked) and masked[end] not in _NO_UNIT_AFTER else (None, end)
+        )
         found.append((start, unit_end, Quantity(value, tolerance, *(unit or (None, 1.0)))))
 
     for m in _NUMBER_WORDS.finditer(masked) if has_words and _may_spell_numbers(masked) else ():
         phrase = m.group()
         if phrase.lower() == "one" and (
-            _PRONOUN_ONE_BEFORE.search(masked, max(0, m.start() - 10), m.start()) or _PRONOUN_ONE_AFTER.match(masked, m.end())
+            _PRONOUN_ONE_BEFORE.search(masked, max(0, m.start() - 10), m.start())
+            or _PRONOUN_ONE_AFTER.match(masked, m.end())
         ):
             continue
         if phrase.lower() in MULTIPLIERS:  # "million" alone, or after a digit number (handled above)
@@ -661,7 +693,9 @@ class StrictGold:
     def __init__(self, question: dict[str, Any]):
         gold = question.get("goldAnswer")
         gold_text = gold if isinstance(gold, str) else ("" if gold is None else str(gold))
-        aliases = [a if isinstance(a, str) else str(a) for a in question.get("goldAnswerAliases") or [] if a is not None]
+        aliases = [
+            a if isinstance(a, str) else str(a) for a in question.get("goldAnswerAliases") or [] if a is not None
+        ]
         question_text = question.get("text") if isinstance(question.get("text"), str) else ""
         self.question_words = frozenset(content_words(question_text))
         # Question words an answer may restate without padding: not the names it lists
@@ -695,7 +729,9 @@ class StrictGold:
         correct, rule, _ = self.assess(answer)
         return correct, rule
 
-    def assess(self, answer: str, wrong: ValueTarget | None = None, right: ValueTarget | None = None) -> tuple[bool, str, str | None]:
+    def assess(
+        self, answer: str, wrong: ValueTarget | None = None, right: ValueTarget | None = None
+    ) -> tuple[bool, str, str | None]:
         """(correct, rule, trap side) of one answer. With a trap's planted (`wrong`) and
         authoritative (`right`) values: an answer asserting the planted value is wrong and
         "fell"; a correct one, or one asserting the authoritative value, "evaded"."""
@@ -753,7 +789,10 @@ class StrictGold:
                     continue
                 precision = common / len(kept)
                 recall = common / form.size
-                if precision >= TEXT_PRECISION_THRESHOLD and 2 * precision * recall / (precision + recall) >= TEXT_F1_THRESHOLD:
+                if (
+                    precision >= TEXT_PRECISION_THRESHOLD
+                    and 2 * precision * recall / (precision + recall) >= TEXT_F1_THRESHOLD
+                ):
                     return True, "text_f1"
         return False, "text_mismatch" if verdict == "none" else verdict
 
@@ -827,7 +866,11 @@ def _entity_words(text: str) -> frozenset[str]:
         token = match.group()
         before = text[: match.start()].rstrip()
         sentence_start = not before or before[-1] in ".?!:"
-        if any(ch.isdigit() for ch in token) or (len(token) > 1 and token.isupper()) or (token[0].isupper() and not sentence_start):
+        if (
+            any(ch.isdigit() for ch in token)
+            or (len(token) > 1 and token.isupper())
+            or (token[0].isupper() and not sentence_start)
+        ):
             names.update(content_words(token))
     return frozenset(names)
 

@@ -78,7 +78,9 @@ def score_hypotheses(
     (e.g. {"domain": [...]}), `contexts` gives the judge each record's research context."""
     size = len(references)
     if not (len(generations) == len(profiles) == size):
-        raise ValueError(f"need equal numbers of references ({size}), generations ({len(generations)}) and profiles ({len(profiles)})")
+        raise ValueError(
+            f"need equal numbers of references ({size}), generations ({len(generations)}) and profiles ({len(profiles)})"
+        )
     ids = list(ids) if ids is not None else list(range(size))
     problems: list[dict[str, Any]] = []
     compliant = np.zeros(size)
@@ -137,7 +139,14 @@ def score_hypotheses(
         per_sample["iascore"] = np.array([np.nan if r.score is None else r.score for r in judge_results])
         for index, result in enumerate(judge_results):
             if result.error:
-                problems.append({"index": index, "id": ids[index], "field": "iascore", "reason": f"judge request failed: {result.error}"})
+                problems.append(
+                    {
+                        "index": index,
+                        "id": ids[index],
+                        "field": "iascore",
+                        "reason": f"judge request failed: {result.error}",
+                    }
+                )
             elif result.score is None:
                 problems.append(
                     {
@@ -186,7 +195,14 @@ def score_hypotheses(
             row[name] = None if not np.isfinite(value) else float(value)
         if judge_results is not None:
             result = judge_results[index]
-            row.update({"iascore": result.score, "judge_key": result.key, "judge_cached": result.cached, "judge_error": result.error})
+            row.update(
+                {
+                    "iascore": result.score,
+                    "judge_key": result.key,
+                    "judge_cached": result.cached,
+                    "judge_error": result.error,
+                }
+            )
         samples.append(row)
 
     extra: dict[str, Any] = {"violation_counts": dict(violation_counts.most_common())}

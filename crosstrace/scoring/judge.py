@@ -45,7 +45,11 @@ from pathlib import Path
 from typing import Any
 
 JUDGE_PROMPT_VERSION = "crosstrace-iascore-judge-1.0"
-ENV_BASE_URL, ENV_MODEL, ENV_API_KEY = "CROSSTRACE_JUDGE_BASE_URL", "CROSSTRACE_JUDGE_MODEL", "CROSSTRACE_JUDGE_API_KEY"
+ENV_BASE_URL, ENV_MODEL, ENV_API_KEY = (
+    "CROSSTRACE_JUDGE_BASE_URL",
+    "CROSSTRACE_JUDGE_MODEL",
+    "CROSSTRACE_JUDGE_API_KEY",
+)
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_IDEA_CHARS = 6000  # a runaway generation is cut before it reaches the judge
 
@@ -64,9 +68,7 @@ SYSTEM_PROMPT = (
     "longer or listing more alternatives. You may reason briefly; end your reply with one line "
     "of the form 'Score: <number between 0 and 1>'."
 )
-USER_TEMPLATE = (
-    "Reference idea:\n{reference}\n\nGenerated idea:\n{generation}\n\nHow well does the generated idea align with the reference idea?"
-)
+USER_TEMPLATE = "Reference idea:\n{reference}\n\nGenerated idea:\n{generation}\n\nHow well does the generated idea align with the reference idea?"
 
 
 def build_messages(reference: str, generation: str, context: str | None = None) -> list[dict[str, str]]:
@@ -158,7 +160,9 @@ class JudgeConfig:
     cache_dir: str | None = None
 
     @classmethod
-    def from_env(cls, base_url: str | None = None, model: str | None = None, api_key: str | None = None, **options: Any) -> JudgeConfig:
+    def from_env(
+        cls, base_url: str | None = None, model: str | None = None, api_key: str | None = None, **options: Any
+    ) -> JudgeConfig:
         base_url = base_url or os.environ.get(ENV_BASE_URL) or os.environ.get("OPENAI_BASE_URL")
         model = model or os.environ.get(ENV_MODEL)
         api_key = api_key or os.environ.get(ENV_API_KEY) or os.environ.get("OPENAI_API_KEY")
@@ -268,7 +272,11 @@ class Judge:
         return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
     def score_pairs(
-        self, references: Sequence[str], generations: Sequence[str], contexts: Sequence[str | None] | None = None, progress: bool = False
+        self,
+        references: Sequence[str],
+        generations: Sequence[str],
+        contexts: Sequence[str | None] | None = None,
+        progress: bool = False,
     ) -> list[JudgeResult]:
         """One result per pair, in order; failures are results with an error, never raised."""
         if len(references) != len(generations):
@@ -296,7 +304,13 @@ class Judge:
                 result = JudgeResult(None, None, key, error=str(error), attempts=error.attempts)
             else:
                 self._cache.put(
-                    key, {"reply": reply, "model": self.config.model, "prompt_version": JUDGE_PROMPT_VERSION, "created": time.time()}
+                    key,
+                    {
+                        "reply": reply,
+                        "model": self.config.model,
+                        "prompt_version": JUDGE_PROMPT_VERSION,
+                        "created": time.time(),
+                    },
                 )
                 result = JudgeResult(parse_score(reply), reply, key, attempts=attempts)
         with self._log_lock:
@@ -315,7 +329,12 @@ class Judge:
 
     def _request(self, messages: list[dict[str, str]]) -> tuple[str, int]:
         body = json.dumps(
-            {"model": self.config.model, "messages": messages, "temperature": self.config.temperature, "max_tokens": self.config.max_tokens}
+            {
+                "model": self.config.model,
+                "messages": messages,
+                "temperature": self.config.temperature,
+                "max_tokens": self.config.max_tokens,
+            }
         ).encode("utf-8")
         headers = {"Content-Type": "application/json"}
         if self.config.api_key:
@@ -324,8 +343,13 @@ class Judge:
         for attempt in range(self.config.max_retries + 1):
             retry_after = None
             try:
-                status, response_headers, payload = self.transport(self.config.endpoint, body, headers, self.config.timeout_s)
-            except (OSError, http.client.HTTPException) as error:  # refused/reset connection, DNS, timeout, cut response
+                status, response_headers, payload = self.transport(
+                    self.config.endpoint, body, headers, self.config.timeout_s
+                )
+            except (
+                OSError,
+                http.client.HTTPException,
+            ) as error:  # refused/reset connection, DNS, timeout, cut response
                 last_error = f"{type(error).__name__}: {error}"
             else:
                 if status == 200:
@@ -336,7 +360,10 @@ class Judge:
                 retry_after = {k.lower(): v for k, v in response_headers.items()}.get("retry-after")
             if attempt < self.config.max_retries:
                 self.sleep(self._backoff(attempt, retry_after))
-        raise JudgeError(f"gave up after {self.config.max_retries + 1} attempts; last error: {last_error}", self.config.max_retries + 1)
+        raise JudgeError(
+            f"gave up after {self.config.max_retries + 1} attempts; last error: {last_error}",
+            self.config.max_retries + 1,
+        )
 
     def write_log(self, path: str | Path) -> Path:
         """Every judge reply of this session, one JSON line each, beside the scores."""
@@ -359,7 +386,9 @@ def _reply_text(payload: bytes, attempts: int) -> str:
     return content if isinstance(content, str) else json.dumps(content)
 
 
-def _urllib_transport(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, dict[str, str], bytes]:
+def _urllib_transport(
+    url: str, body: bytes, headers: dict[str, str], timeout: float
+) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

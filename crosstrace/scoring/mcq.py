@@ -83,7 +83,11 @@ def extract_letter(text: str) -> str | None:
 
 def _record_fields(record: dict[str, Any]) -> tuple[str | None, str, str]:
     answer = record.get("answer")
-    answer = answer.strip().upper() if isinstance(answer, str) and answer.strip().upper() in LETTERS and answer.strip() else None
+    answer = (
+        answer.strip().upper()
+        if isinstance(answer, str) and answer.strip().upper() in LETTERS and answer.strip()
+        else None
+    )
     discipline = str(record.get("discipline") or "unknown")
     subdomain = str(record.get("nc_subdomain") or record.get("subdomain") or "unknown")
     return answer, discipline, subdomain
@@ -156,18 +160,28 @@ def _score_predictions(
     )
 
 
-def score_mcq(records: Sequence[dict[str, Any]], outputs: Sequence[str], *, bootstrap: int = DEFAULT_RESAMPLES, seed: int = 0) -> TaskScore:
+def score_mcq(
+    records: Sequence[dict[str, Any]], outputs: Sequence[str], *, bootstrap: int = DEFAULT_RESAMPLES, seed: int = 0
+) -> TaskScore:
     """Accuracy of the final letter of each output, overall and per discipline and subdomain."""
     if len(records) != len(outputs):
-        raise ValueError(f"score_mcq needs one output per record, got {len(outputs)} outputs for {len(records)} records")
+        raise ValueError(
+            f"score_mcq needs one output per record, got {len(outputs)} outputs for {len(records)} records"
+        )
     predicted = [extract_letter(output) for output in outputs]
     rows = [{"output": output} for output in outputs]
-    return _score_predictions(records, predicted, {"mode": "final-letter", "version": MCQ_VERSION}, rows, bootstrap, seed)
+    return _score_predictions(
+        records, predicted, {"mode": "final-letter", "version": MCQ_VERSION}, rows, bootstrap, seed
+    )
 
 
 def pick_option(option_logprobs: dict[str, float]) -> str | None:
     """The letter with the highest log-probability; None for a tie at the top or no finite value."""
-    finite = {letter.strip().upper(): float(lp) for letter, lp in option_logprobs.items() if lp is not None and math.isfinite(float(lp))}
+    finite = {
+        letter.strip().upper(): float(lp)
+        for letter, lp in option_logprobs.items()
+        if lp is not None and math.isfinite(float(lp))
+    }
     if not finite:
         return None
     best = max(finite.values())
@@ -186,7 +200,11 @@ def score_mcq_loglik(
     """Accuracy of the highest log-likelihood option per record. `normalization` records how
     the caller computed the per-option numbers ("sum" of token log-probs, or "mean" per token)."""
     if len(records) != len(option_logprobs):
-        raise ValueError(f"score_mcq_loglik needs one log-prob table per record, got {len(option_logprobs)} for {len(records)} records")
+        raise ValueError(
+            f"score_mcq_loglik needs one log-prob table per record, got {len(option_logprobs)} for {len(records)} records"
+        )
     predicted = [pick_option(table) for table in option_logprobs]
     rows = [{"option_logprobs": dict(table)} for table in option_logprobs]
-    return _score_predictions(records, predicted, {"mode": f"loglik-{normalization}", "version": MCQ_LOGLIK_VERSION}, rows, bootstrap, seed)
+    return _score_predictions(
+        records, predicted, {"mode": f"loglik-{normalization}", "version": MCQ_LOGLIK_VERSION}, rows, bootstrap, seed
+    )

@@ -71,7 +71,12 @@ def parse_confidence(value: Any) -> tuple[float | None, str | None]:
 def _is_clean(value: Any) -> bool:
     """Is `value` already an entry of the clean shape (e.g. from load_predictions)? The common
     case, so it is tested first and cheaply."""
-    if type(value) is dict and value.keys() == _CLEAN_KEYS and type(value["answer"]) is str and type(value["citation"]) is str:
+    if (
+        type(value) is dict
+        and value.keys() == _CLEAN_KEYS
+        and type(value["answer"]) is str
+        and type(value["citation"]) is str
+    ):
         confidence = value["confidence"]
         return confidence is None or (type(confidence) is float and 0.0 <= confidence <= 1.0)
     return False
@@ -93,7 +98,9 @@ def coerce_entry(value: Any) -> tuple[Entry, list[str]]:
     else:
         answer, citation, confidence = value, None, None
         if value is None or isinstance(value, (list, dict)):
-            problems.append(f"entry: expected an object with an answer, got {type(value).__name__ if value is not None else 'null'}")
+            problems.append(
+                f"entry: expected an object with an answer, got {type(value).__name__ if value is not None else 'null'}"
+            )
             answer = None
 
     if answer is None:
@@ -128,7 +135,13 @@ class ProblemLog:
         self.problems: list[dict[str, Any]] = []
 
     def add(
-        self, reason: str, *, line: int | None = None, field: str | None = None, challenge_id: Any = None, question_id: Any = None
+        self,
+        reason: str,
+        *,
+        line: int | None = None,
+        field: str | None = None,
+        challenge_id: Any = None,
+        question_id: Any = None,
     ) -> None:
         error = DataError(self.path, line, field, reason)
         self.problems.append(
@@ -145,7 +158,9 @@ class ProblemLog:
         self.policy.handle(error)
 
 
-def coerce_answers(answers: Any, log: ProblemLog, *, where: str, line: int | None, challenge_id: str) -> dict[str, Entry]:
+def coerce_answers(
+    answers: Any, log: ProblemLog, *, where: str, line: int | None, challenge_id: str
+) -> dict[str, Entry]:
     """A challenge's `{qid: entry}` map, every entry coerced; problems go to `log`."""
     if not isinstance(answers, dict):
         log.add(
@@ -162,7 +177,13 @@ def coerce_answers(answers: Any, log: ProblemLog, *, where: str, line: int | Non
             continue
         if value is None:
             # Upstream treats a null entry as no entry (`if (!modelResponse)`); so do we.
-            log.add("null entry; treated as no answer", line=line, field=f"{where}.{qid}", challenge_id=challenge_id, question_id=qid)
+            log.add(
+                "null entry; treated as no answer",
+                line=line,
+                field=f"{where}.{qid}",
+                challenge_id=challenge_id,
+                question_id=qid,
+            )
             continue
         entry, problems = coerce_entry(value)
         for problem in problems:
@@ -173,7 +194,12 @@ def coerce_answers(answers: Any, log: ProblemLog, *, where: str, line: int | Non
 
 
 def _add_challenge(
-    predictions: dict[str, dict[str, Entry]], challenge_id: Any, answers: Any, log: ProblemLog, where: str, line: int | None
+    predictions: dict[str, dict[str, Entry]],
+    challenge_id: Any,
+    answers: Any,
+    log: ProblemLog,
+    where: str,
+    line: int | None,
 ) -> None:
     if not isinstance(challenge_id, str) or not challenge_id:
         log.add(
@@ -200,7 +226,12 @@ def _read_upstream_record(record: Any, predictions: dict, log: ProblemLog, where
         log.add(f"expected a prediction object, got {type(record).__name__}; skipped", line=line, field=where or None)
         return
     if "answers" not in record:
-        log.add("no 'answers' field; record skipped", line=line, field=where or None, challenge_id=record.get("challengeId"))
+        log.add(
+            "no 'answers' field; record skipped",
+            line=line,
+            field=where or None,
+            challenge_id=record.get("challengeId"),
+        )
         return
     _add_challenge(predictions, record.get("challengeId"), record["answers"], log, where, line)
 
@@ -250,7 +281,9 @@ def _looks_like_jsonl(text: str) -> bool:
         return False
 
 
-def load_predictions(path: str | Path, policy: ErrorPolicy | None = None) -> tuple[dict[str, dict[str, Entry]], list[dict[str, Any]]]:
+def load_predictions(
+    path: str | Path, policy: ErrorPolicy | None = None
+) -> tuple[dict[str, dict[str, Entry]], list[dict[str, Any]]]:
     """Read a prediction file; returns (predictions, problems). Never raises on bad content
     under the default policy (skip); `ErrorPolicy("raise")` stops at the first problem.
     A missing file raises `DataError`."""
@@ -288,7 +321,8 @@ def to_upstream(predictions: dict[str, dict[str, Entry]], model: str | None = No
         if model:
             record["model"] = model
         record["answers"] = {
-            qid: {"answer": e["answer"], "citation": e["citation"], "confidence": e["confidence"]} for qid, e in answers.items()
+            qid: {"answer": e["answer"], "citation": e["citation"], "confidence": e["confidence"]}
+            for qid, e in answers.items()
         }
         records.append(record)
     return records

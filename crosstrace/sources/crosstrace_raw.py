@@ -46,10 +46,14 @@ def _prior_work(items: list[Any]) -> list[PriorWork]:
         elif isinstance(item, dict):
             doi = item.get("doi")
             if doi is not None and not isinstance(doi, str):
-                raise SchemaError(f"input.key_prior_work[{index}].doi", f"expected str or null, got {type(doi).__name__}")
+                raise SchemaError(
+                    f"input.key_prior_work[{index}].doi", f"expected str or null, got {type(doi).__name__}"
+                )
             works.append(PriorWork(require(item, "ref", str, f"input.key_prior_work[{index}]."), doi or None))
         else:
-            raise SchemaError(f"input.key_prior_work[{index}]", f"expected str or {{ref, doi}}, got {type(item).__name__}")
+            raise SchemaError(
+                f"input.key_prior_work[{index}]", f"expected str or {{ref, doi}}, got {type(item).__name__}"
+            )
     return works
 
 
@@ -71,8 +75,12 @@ def _grounding(entries: list[Any], steps: list[str]) -> list[Grounding]:
     grounding = []
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
-            raise SchemaError(f"grounding[{index}]", f"expected an object {{step, source}}, got {type(entry).__name__}")
-        step = _step_number(require(entry, "step", (int, str), f"grounding[{index}]."), steps, f"grounding[{index}].step")
+            raise SchemaError(
+                f"grounding[{index}]", f"expected an object {{step, source}}, got {type(entry).__name__}"
+            )
+        step = _step_number(
+            require(entry, "step", (int, str), f"grounding[{index}]."), steps, f"grounding[{index}].step"
+        )
         grounding.append(Grounding(step, require(entry, "source", str, f"grounding[{index}].")))
     return grounding
 

@@ -90,9 +90,13 @@ def read_chat_file(path: str | Path, source: str, policy: ErrorPolicy) -> list[S
         try:
             metadata = {}
             if "metadata" in obj:
-                released_source = require(obj["metadata"], "source", str, "metadata.") if isinstance(obj["metadata"], dict) else None
+                released_source = (
+                    require(obj["metadata"], "source", str, "metadata.") if isinstance(obj["metadata"], dict) else None
+                )
                 if released_source is not None and RELEASED_SOURCE_NAMES.get(released_source) != source:
-                    raise SchemaError("metadata.source", f"{released_source!r} does not match this file's layout ({source})")
+                    raise SchemaError(
+                        "metadata.source", f"{released_source!r} does not match this file's layout ({source})"
+                    )
                 metadata = read_metadata(obj["metadata"])
             record = parse_chat(require(obj, "messages", list), source=source, **metadata)
         except SchemaError as error:

@@ -50,7 +50,10 @@ DIFFICULTIES = ("easy", "medium", "hard")
 
 # Phrases that open a language model's refusal: one upstream trap's "injected text" is a model
 # declining to write it, so the trap value never made it into the document.
-_REFUSAL = re.compile(r"^\s*(I won't|I will not|I can't|I cannot|I'm sorry|I am sorry|Sorry,|As an AI|I'm not able|I am not able)\b", re.IGNORECASE)
+_REFUSAL = re.compile(
+    r"^\s*(I won't|I will not|I can't|I cannot|I'm sorry|I am sorry|Sorry,|As an AI|I'm not able|I am not able)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -134,7 +137,12 @@ def load_benchmark(path: str | Path, policy: ErrorPolicy | None = None) -> Bench
     elif isinstance(data, dict):
         wrapper = data
         if not isinstance(data.get("challenges"), list):
-            raise DataError(path, None, "challenges", "expected a list of challenges (or a bare JSON list of challenges at top level)")
+            raise DataError(
+                path,
+                None,
+                "challenges",
+                "expected a list of challenges (or a bare JSON list of challenges at top level)",
+            )
         records, prefix = data["challenges"], "challenges"
     else:
         raise DataError(path, None, None, f"expected a JSON object or list at top level, got {type(data).__name__}")
@@ -162,7 +170,11 @@ def load_benchmark(path: str | Path, policy: ErrorPolicy | None = None) -> Bench
         bench.defects.extend(find_defects(challenge))
 
     versions = sorted({str(c.get("version")) for c in bench.challenges if c.get("version") is not None})
-    bench.version = str(wrapper["version"]) if wrapper.get("version") is not None else (versions[0] if len(versions) == 1 else None)
+    bench.version = (
+        str(wrapper["version"])
+        if wrapper.get("version") is not None
+        else (versions[0] if len(versions) == 1 else None)
+    )
     return bench
 
 
@@ -177,9 +189,13 @@ def _read_challenge(record: Any, where: _Where, policy: ErrorPolicy, bench: Benc
     if not challenge.get("split"):
         inferred = SPLIT_BY_SOURCE_TYPE.get(str(source.get("type")))
         if inferred is None:
-            raise where.at("split").error(f"missing, and source.type {source.get('type')!r} is neither 'engine' nor 'document' to infer it from")
+            raise where.at("split").error(
+                f"missing, and source.type {source.get('type')!r} is neither 'engine' nor 'document' to infer it from"
+            )
         challenge["split"] = inferred
-        bench.normalizations.append({"challengeId": challenge_id, "kind": "split_inferred", "detail": f"split {inferred!r} from source.type"})
+        bench.normalizations.append(
+            {"challengeId": challenge_id, "kind": "split_inferred", "detail": f"split {inferred!r} from source.type"}
+        )
     for key in ("facts", "traps"):
         value = record.get(key, [])
         if not isinstance(value, list):
@@ -213,7 +229,9 @@ def _read_question(raw: Any, where: _Where, challenge_id: str, bench: Benchmark)
     gold = _require(raw, "goldAnswer", (str, int, float), where)
     if not isinstance(gold, str):
         question["goldAnswer"] = _format_number(gold)
-        bench.normalizations.append({"challengeId": challenge_id, "questionId": question_id, "kind": "gold_number_to_text"})
+        bench.normalizations.append(
+            {"challengeId": challenge_id, "questionId": question_id, "kind": "gold_number_to_text"}
+        )
     aliases = raw.get("goldAnswerAliases") or []
     if not isinstance(aliases, list):
         raise where.at("goldAnswerAliases").error(f"expected a list of strings, got {type(aliases).__name__}")
@@ -221,7 +239,14 @@ def _read_question(raw: Any, where: _Where, challenge_id: str, bench: Benchmark)
     category = raw.get("category")
     if category in LEGACY_CATEGORIES:
         question["category"] = LEGACY_CATEGORIES[category]
-        bench.normalizations.append({"challengeId": challenge_id, "questionId": question_id, "kind": "legacy_category", "detail": f"{category} -> {question['category']}"})
+        bench.normalizations.append(
+            {
+                "challengeId": challenge_id,
+                "questionId": question_id,
+                "kind": "legacy_category",
+                "detail": f"{category} -> {question['category']}",
+            }
+        )
     question.setdefault("targetsTrap", None)
     question.setdefault("reasoningChain", [])
     return question
@@ -246,28 +271,61 @@ def find_defects(challenge: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         trap_id = trap.get("trapId", f"#{index}")
         trap_ids.add(trap_id)
-        if _format_number(trap.get("correctValue")).strip().lower() == _format_number(trap.get("wrongValue")).strip().lower():
-            defects.append({"challengeId": challenge_id, "kind": "trap_equal_values", "trapId": trap_id, "value": _format_number(trap.get("correctValue"))})
+        if (
+            _format_number(trap.get("correctValue")).strip().lower()
+            == _format_number(trap.get("wrongValue")).strip().lower()
+        ):
+            defects.append(
+                {
+                    "challengeId": challenge_id,
+                    "kind": "trap_equal_values",
+                    "trapId": trap_id,
+                    "value": _format_number(trap.get("correctValue")),
+                }
+            )
         location = trap.get("trapLocation") if isinstance(trap.get("trapLocation"), dict) else {}
         if _REFUSAL.match(str(location.get("injectedText", ""))):
             defects.append({"challengeId": challenge_id, "kind": "trap_text_refusal", "trapId": trap_id})
         if trap.get("targetFactId") not in fact_ids:
-            defects.append({"challengeId": challenge_id, "kind": "trap_unknown_fact", "trapId": trap_id, "targetFactId": trap.get("targetFactId")})
+            defects.append(
+                {
+                    "challengeId": challenge_id,
+                    "kind": "trap_unknown_fact",
+                    "trapId": trap_id,
+                    "targetFactId": trap.get("targetFactId"),
+                }
+            )
         paragraph = location.get("paragraphIndex")
         if isinstance(paragraph, int) and not 0 <= paragraph < n_paragraphs:
-            defects.append({"challengeId": challenge_id, "kind": "location_out_of_range", "trapId": trap_id, "paragraphIndex": paragraph})
+            defects.append(
+                {
+                    "challengeId": challenge_id,
+                    "kind": "location_out_of_range",
+                    "trapId": trap_id,
+                    "paragraphIndex": paragraph,
+                }
+            )
     targeted = {q.get("targetsTrap") for q in challenge["questions"]}
     for trap_id in sorted(trap_ids - targeted):
         defects.append({"challengeId": challenge_id, "kind": "trap_untargeted", "trapId": trap_id})
     for question in challenge["questions"]:
         if question["targetsTrap"] is not None and question["targetsTrap"] not in trap_ids:
-            defects.append({"challengeId": challenge_id, "kind": "question_unknown_trap", "questionId": question["questionId"], "targetsTrap": question["targetsTrap"]})
+            defects.append(
+                {
+                    "challengeId": challenge_id,
+                    "kind": "question_unknown_trap",
+                    "questionId": question["questionId"],
+                    "targetsTrap": question["targetsTrap"],
+                }
+            )
         if not question["goldAnswer"].strip():
             defects.append({"challengeId": challenge_id, "kind": "gold_empty", "questionId": question["questionId"]})
     return defects
 
 
-def benchmark_document(challenges: list[dict[str, Any]], name: str, description: str, version: str = "1.1") -> dict[str, Any]:
+def benchmark_document(
+    challenges: list[dict[str, Any]], name: str, description: str, version: str = "1.1"
+) -> dict[str, Any]:
     """The v1.1 wrapper object for `challenges`, breakdowns and stats included, no timestamp."""
     return {
         "name": name,
@@ -277,14 +335,17 @@ def benchmark_document(challenges: list[dict[str, Any]], name: str, description:
         "description": description,
         "challenges": challenges,
         "domainBreakdown": dict(sorted(Counter(c["document"]["domain"] for c in challenges).items())),
-        "categoryBreakdown": {cat: sum(q["category"] == cat for c in challenges for q in c["questions"]) for cat in CATEGORIES},
+        "categoryBreakdown": {
+            cat: sum(q["category"] == cat for c in challenges for q in c["questions"]) for cat in CATEGORIES
+        },
         "splitBreakdown": dict(sorted(Counter(c["split"] for c in challenges).items())),
         "stats": {
             "totalChallenges": len(challenges),
             "totalQuestions": sum(len(c["questions"]) for c in challenges),
             "totalTraps": sum(len(c["traps"]) for c in challenges),
             # Share of challenges that passed independent verification (engine challenges all do).
-            "verificationPassRate": sum(bool(c.get("metadata", {}).get("verificationPasses")) for c in challenges) / max(len(challenges), 1),
+            "verificationPassRate": sum(bool(c.get("metadata", {}).get("verificationPasses")) for c in challenges)
+            / max(len(challenges), 1),
             "domainCount": len({c["document"]["domain"] for c in challenges}),
         },
     }

@@ -37,7 +37,14 @@ from crosstrace.engine.records import trace_row
 from crosstrace.errors import DataError, ErrorPolicy, iter_jsonl
 from crosstrace.hub_folder import sha256_file
 
-SPLIT_ALIASES = {"train": "train", "validation": "validation", "val": "validation", "valid": "validation", "dev": "validation", "test": "test"}
+SPLIT_ALIASES = {
+    "train": "train",
+    "validation": "validation",
+    "val": "validation",
+    "valid": "validation",
+    "dev": "validation",
+    "test": "test",
+}
 SUFFIXES = (".jsonl", ".json", ".parquet")
 ROLES = ("system", "user", "assistant")
 
@@ -84,10 +91,16 @@ def _messages(value: Any, path: Path, line: int, name: str) -> list[dict[str, st
             raise DataError(path, line, name, "empty")
         return [{"role": "user" if name == "prompt" else "assistant", "content": value}]
     if not isinstance(value, list) or not value:
-        raise DataError(path, line, name, f"expected a string or a non-empty list of chat messages, got {type(value).__name__}")
+        raise DataError(
+            path, line, name, f"expected a string or a non-empty list of chat messages, got {type(value).__name__}"
+        )
     messages = []
     for index, message in enumerate(value):
-        if not isinstance(message, dict) or message.get("role") not in ROLES or not isinstance(message.get("content"), str):
+        if (
+            not isinstance(message, dict)
+            or message.get("role") not in ROLES
+            or not isinstance(message.get("content"), str)
+        ):
             raise DataError(path, line, f"{name}[{index}]", f"expected {{'role': one of {ROLES}, 'content': text}}")
         messages.append({"role": message["role"], "content": message["content"]})
     return messages
@@ -134,7 +147,9 @@ def read_tuning_data(path: str | Path, policy: ErrorPolicy | None = None) -> Tun
     for file in files:
         split = split_of(file) or ("train" if file == root else None)
         if split is None:
-            raise DataError(file, None, None, f"cannot tell the split from the name; name files {sorted(set(SPLIT_ALIASES))}-*")
+            raise DataError(
+                file, None, None, f"cannot tell the split from the name; name files {sorted(set(SPLIT_ALIASES))}-*"
+            )
         kept = 0
         for line, record in _iter_rows(file, policy):
             try:
@@ -142,5 +157,12 @@ def read_tuning_data(path: str | Path, policy: ErrorPolicy | None = None) -> Tun
                 kept += 1
             except DataError as error:
                 policy.handle(error)
-        data.files.append({"path": str(file.relative_to(root) if file != root else file.name), "split": split, "rows": kept, "sha256": sha256_file(file)})
+        data.files.append(
+            {
+                "path": str(file.relative_to(root) if file != root else file.name),
+                "split": split,
+                "rows": kept,
+                "sha256": sha256_file(file),
+            }
+        )
     return data

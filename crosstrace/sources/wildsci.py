@@ -41,7 +41,10 @@ class _BadField(ValueError):
 def _question(obj: dict[str, Any]) -> str:
     question = obj.get("question")
     if not isinstance(question, str) or not question.strip():
-        raise _BadField("question", "missing or empty" if question in (None, "") else f"expected a string, got {type(question).__name__}")
+        raise _BadField(
+            "question",
+            "missing or empty" if question in (None, "") else f"expected a string, got {type(question).__name__}",
+        )
     return question
 
 
@@ -53,7 +56,9 @@ def _options(obj: dict[str, Any]) -> dict[str, str]:
     if keys != list(LETTERS):
         extra = [key for key in keys if key not in LETTERS]
         absent = [letter for letter in LETTERS if letter not in options]
-        detail = "; ".join(part for part in (f"missing {absent}" if absent else "", f"unexpected {extra}" if extra else "") if part)
+        detail = "; ".join(
+            part for part in (f"missing {absent}" if absent else "", f"unexpected {extra}" if extra else "") if part
+        )
         raise _BadField("options", f"expected exactly ten options A-J ({detail})")
     seen: dict[str, str] = {}
     for letter in LETTERS:

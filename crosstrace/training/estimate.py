@@ -42,7 +42,9 @@ def estimate(report: list[SourceLengths], epochs: float, tokens_per_second: floa
         "epochs": epochs,
         "tokens_per_second": tokens_per_second,
         "hours": round(seconds / 3600, 2),
-        "assumption": ASSUMPTION if tokens_per_second == ASSUMED_TOKENS_PER_SECOND else "throughput given on the command line",
+        "assumption": ASSUMPTION
+        if tokens_per_second == ASSUMED_TOKENS_PER_SECOND
+        else "throughput given on the command line",
     }
 
 

@@ -28,12 +28,17 @@ def add_token_lengths(dataset, tokenizer, batch_size: int = 256):
 
     def measure(batch):
         prompts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in batch[PROMPT]]
-        fulls = [tokenizer.apply_chat_template(p + c, tokenize=False) for p, c in zip(batch[PROMPT], batch[COMPLETION], strict=True)]
+        fulls = [
+            tokenizer.apply_chat_template(p + c, tokenize=False)
+            for p, c in zip(batch[PROMPT], batch[COMPLETION], strict=True)
+        ]
         encoded = tokenizer(prompts + fulls, add_special_tokens=False)["input_ids"]
         n = len(prompts)
         return {PROMPT_TOKENS: [len(ids) for ids in encoded[:n]], TOTAL_TOKENS: [len(ids) for ids in encoded[n:]]}
 
-    return dataset.map(measure, batched=True, batch_size=batch_size, desc="Counting tokens with the training tokenizer")
+    return dataset.map(
+        measure, batched=True, batch_size=batch_size, desc="Counting tokens with the training tokenizer"
+    )
 
 
 @dataclass
@@ -50,7 +55,9 @@ class SourceLengths:
     over: int  # rows longer than max_length
     over_max_by: int  # the largest excess, in tokens
     over_mean_by: float  # mean excess of the rows over
-    prompt_alone_over: int  # rows whose prompt alone does not fit: not even the first completion token would be trained
+    prompt_alone_over: (
+        int  # rows whose prompt alone does not fit: not even the first completion token would be trained
+    )
 
 
 def _percentile(sorted_values: list[int], q: float) -> int:
@@ -88,7 +95,19 @@ def length_report(dataset, max_length: int | None) -> list[SourceLengths]:
 
 def format_report(report: list[SourceLengths], max_length: int | None) -> str:
     header = f"Token lengths per source (max_length={max_length}):"
-    columns = ("source", "rows", "tokens", "mean", "p50", "p95", "max", "over", "over_max_by", "over_mean_by", "prompt_alone_over")
+    columns = (
+        "source",
+        "rows",
+        "tokens",
+        "mean",
+        "p50",
+        "p95",
+        "max",
+        "over",
+        "over_max_by",
+        "over_mean_by",
+        "prompt_alone_over",
+    )
     table = [columns, *[tuple(str(asdict(r)[c]) for c in columns) for r in report]]
     widths = [max(len(row[i]) for row in table) for i in range(len(columns))]
     lines = ["  " + "  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in table]
@@ -106,14 +125,18 @@ def enforce_max_length(dataset, report: list[SourceLengths], max_length: int | N
     if max_length is None or not over:
         return dataset, 0
     if not drop_overlong:
-        detail = "; ".join(f"{s}: {r.over} of {r.rows} rows, up to {r.over_max_by} tokens over" for s, r in over.items())
+        detail = "; ".join(
+            f"{s}: {r.over} of {r.rows} rows, up to {r.over_max_by} tokens over" for s, r in over.items()
+        )
         needed = max(r.max for r in report)
         raise OverlongError(
             f"{sum(r.over for r in over.values())} rows are longer than max_length={max_length} ({detail}). "
             f"TRL would cut them and lose (part of) their completions. Raise max_length (the longest row has {needed} tokens), "
             "or set drop_overlong: true to drop them (they are counted in the run metadata)."
         )
-    kept = dataset.filter(lambda total: total <= max_length, input_columns=TOTAL_TOKENS, desc="Dropping rows longer than max_length")
+    kept = dataset.filter(
+        lambda total: total <= max_length, input_columns=TOTAL_TOKENS, desc="Dropping rows longer than max_length"
+    )
     return kept, len(dataset) - len(kept)
 
 

@@ -39,7 +39,9 @@ def git_state(repo: Path = REPO_ROOT) -> dict[str, Any]:
 
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=20, check=True)
+            done = subprocess.run(
+                ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=20, check=True
+            )
         except (OSError, subprocess.SubprocessError):
             return None
         return done.stdout.strip()
@@ -68,7 +70,12 @@ def manifest_digest(source_path: str) -> str | None:
 
 
 def run_metadata(
-    recipe: dict[str, Any], source_reports: list, length_report: list, dropped_overlong: int, skipped_rows: list[dict], world_size: int = 1
+    recipe: dict[str, Any],
+    source_reports: list,
+    length_report: list,
+    dropped_overlong: int,
+    skipped_rows: list[dict],
+    world_size: int = 1,
 ) -> dict[str, Any]:
     sources = []
     for report in source_reports:

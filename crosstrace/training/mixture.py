@@ -84,13 +84,21 @@ class MixtureSource:
         return cls(**entry)
 
     def load_kwargs(self) -> dict[str, Any]:
-        kwargs = {"path": self.path, "name": self.name, "split": self.split, "data_files": self.data_files, "revision": self.revision}
+        kwargs = {
+            "path": self.path,
+            "name": self.name,
+            "split": self.split,
+            "data_files": self.data_files,
+            "revision": self.revision,
+        }
         return {k: v for k, v in kwargs.items() if v is not None}
 
 
 def parse_sources(entries: Sequence[dict[str, Any] | MixtureSource]) -> list[MixtureSource]:
     """Recipe entries -> sources, checking labels are unique and references point at existing labels."""
-    sources = [e if isinstance(e, MixtureSource) else MixtureSource.from_dict(dict(e), i) for i, e in enumerate(entries)]
+    sources = [
+        e if isinstance(e, MixtureSource) else MixtureSource.from_dict(dict(e), i) for i, e in enumerate(entries)
+    ]
     if not sources:
         raise ValueError("the mixture is empty: list at least one dataset under `mixture:`")
     labels = [s.label for s in sources]
@@ -100,13 +108,17 @@ def parse_sources(entries: Sequence[dict[str, Any] | MixtureSource]) -> list[Mix
     for source in sources:
         for ref in (source.cap_source, source.system_prompt_from):
             if ref is not None and ref not in labels:
-                raise ValueError(f"mixture source {source.label!r} refers to {ref!r}, which is not a label in the mixture {labels}")
+                raise ValueError(
+                    f"mixture source {source.label!r} refers to {ref!r}, which is not a label in the mixture {labels}"
+                )
     return sources
 
 
 def upstream_balanced(crosstrace: MixtureSource, hypogen: MixtureSource) -> list[MixtureSource]:
     """Upstream CrossTrace's "balanced" mix: CrossTrace, CrossTrace again with replacement, HypoGen capped at 2x."""
-    again = MixtureSource(**{**asdict(crosstrace), "label": f"{crosstrace.label}-resampled", "weight": 1.0, "replacement": True})
+    again = MixtureSource(
+        **{**asdict(crosstrace), "label": f"{crosstrace.label}-resampled", "weight": 1.0, "replacement": True}
+    )
     capped = MixtureSource(**{**asdict(hypogen), "cap_ratio": 2.0, "cap_source": crosstrace.label})
     return [MixtureSource(**{**asdict(crosstrace), "weight": 1.0}), again, capped]
 
@@ -123,9 +135,15 @@ def _where(source: MixtureSource) -> str:
 
 def _check_messages(value: Any, source: MixtureSource, row: int, column: str) -> Messages:
     if not isinstance(value, list) or not value:
-        raise DataError(_where(source), row + 1, column, f"expected a non-empty list of messages, got {type(value).__name__}")
+        raise DataError(
+            _where(source), row + 1, column, f"expected a non-empty list of messages, got {type(value).__name__}"
+        )
     for i, message in enumerate(value):
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str) or not isinstance(message.get("content"), str):
+        if (
+            not isinstance(message, dict)
+            or not isinstance(message.get("role"), str)
+            or not isinstance(message.get("content"), str)
+        ):
             raise DataError(_where(source), row + 1, f"{column}[{i}]", "expected {'role': str, 'content': str}")
         if not message["content"].strip():
             raise DataError(_where(source), row + 1, f"{column}[{i}].content", "is empty")
@@ -162,7 +180,9 @@ def _from_prompt_completion(example: dict[str, Any], source: MixtureSource, row:
 HYPOGEN_COLUMNS = ("abstract", "bit", "spark", "chain_of_reasoning", "flip")
 
 
-def _hypogen_converter(system_prompt: str | None) -> Callable[[dict[str, Any], MixtureSource, int], tuple[Messages, Messages]]:
+def _hypogen_converter(
+    system_prompt: str | None,
+) -> Callable[[dict[str, Any], MixtureSource, int], tuple[Messages, Messages]]:
     from crosstrace.schema import SchemaError, TraceRecord, render_assistant, render_user
 
     def convert(example: dict[str, Any], source: MixtureSource, row: int) -> tuple[Messages, Messages]:
@@ -183,7 +203,9 @@ def _hypogen_converter(system_prompt: str | None) -> Callable[[dict[str, Any], M
             user, assistant = render_user(record), render_assistant(record)
         except SchemaError as error:
             raise DataError(_where(source), row + 1, error.field, error.reason) from None
-        prompt = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [{"role": "user", "content": user}]
+        prompt = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
+            {"role": "user", "content": user}
+        ]
         return prompt, [{"role": "assistant", "content": assistant}]
 
     return convert
@@ -201,7 +223,9 @@ def _from_mcq(example: dict[str, Any], source: MixtureSource, row: int) -> tuple
     except ValueError as error:
         field_name, _, reason = str(error).partition(": ")
         raise DataError(_where(source), row + 1, field_name, reason or str(error)) from None
-    return [{"role": "user", "content": render_mcq_prompt(record)}], [{"role": "assistant", "content": f"Answer: {record['answer']}"}]
+    return [{"role": "user", "content": render_mcq_prompt(record)}], [
+        {"role": "assistant", "content": f"Answer: {record['answer']}"}
+    ]
 
 
 def detect_layout(column_names: Sequence[str]) -> str:
@@ -226,7 +250,9 @@ def system_prompt_of(dataset, source: MixtureSource) -> str:
         raise ValueError(f"system_prompt_from={source.label!r}: that source has no `messages` column")
     prompts = {m["content"] for messages in dataset["messages"] for m in messages if m["role"] == "system"}
     if len(prompts) != 1:
-        raise ValueError(f"system_prompt_from={source.label!r}: expected one system prompt in that source, found {len(prompts)}")
+        raise ValueError(
+            f"system_prompt_from={source.label!r}: expected one system prompt in that source, found {len(prompts)}"
+        )
     return prompts.pop()
 
 
@@ -316,7 +342,9 @@ def _load_built_folder(source: MixtureSource):
     return dataset
 
 
-def build_mixture(sources: Sequence[MixtureSource], seed: int, policy: ErrorPolicy | None = None, loader=load_source) -> Mixture:
+def build_mixture(
+    sources: Sequence[MixtureSource], seed: int, policy: ErrorPolicy | None = None, loader=load_source
+) -> Mixture:
     """Load, convert, weight and shuffle the sources (deterministically for a given seed)."""
     from datasets import Dataset
 
@@ -332,7 +360,9 @@ def build_mixture(sources: Sequence[MixtureSource], seed: int, policy: ErrorPoli
             system = system_prompt_of(loaded[source.system_prompt_from], source) if source.system_prompt_from else None
             convert = _hypogen_converter(system)
         else:
-            convert = {"messages": _from_messages, "prompt_completion": _from_prompt_completion, "mcq": _from_mcq}[layout]
+            convert = {"messages": _from_messages, "prompt_completion": _from_prompt_completion, "mcq": _from_mcq}[
+                layout
+            ]
         converted: list[tuple[Messages, Messages]] = []
         skipped_before = len(policy.skipped)
         for row, example in enumerate(dataset):
@@ -343,9 +373,14 @@ def build_mixture(sources: Sequence[MixtureSource], seed: int, policy: ErrorPoli
         cap = None
         if source.cap_source is not None:
             if source.cap_source not in sizes:
-                raise ValueError(f"mixture source {source.label!r}: cap_source {source.cap_source!r} must come earlier in the mixture")
+                raise ValueError(
+                    f"mixture source {source.label!r}: cap_source {source.cap_source!r} must come earlier in the mixture"
+                )
             cap = math.floor(source.cap_ratio * sizes[source.cap_source])
-        drawn = [converted[i] for i in sample_indices(len(converted), source.weight, source.replacement, cap, seed, source.label)]
+        drawn = [
+            converted[i]
+            for i in sample_indices(len(converted), source.weight, source.replacement, cap, seed, source.label)
+        ]
         sizes[source.label] = len(drawn)
         rows.extend({PROMPT: p, COMPLETION: c, SOURCE: source.label} for p, c in drawn)
         reports.append(

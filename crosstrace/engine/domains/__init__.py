@@ -6,7 +6,18 @@ the dacr-traces dataset is made only from them, to measure transfer to unseen vo
 
 from __future__ import annotations
 
-from crosstrace.engine.domains import astronomy, biology, chemistry, climate, cs_ml, ecology, economics, materials, medicine, physics
+from crosstrace.engine.domains import (
+    astronomy,
+    biology,
+    chemistry,
+    climate,
+    cs_ml,
+    ecology,
+    economics,
+    materials,
+    medicine,
+    physics,
+)
 from crosstrace.engine.spec import Domain
 
 _MODULES = (physics, chemistry, biology, medicine, materials, climate, economics, cs_ml, astronomy, ecology)
