@@ -1,4 +1,4 @@
-"""The linter is part of the test run, so CI enforces the configuration in pyproject.toml."""
+"""The linter and the formatter are part of the test run, so CI enforces the configuration in pyproject.toml."""
 
 from __future__ import annotations
 
@@ -18,3 +18,13 @@ def test_ruff_check_is_clean():
         pytest.skip("ruff is not installed (it comes with requirements-dev.txt)")
     done = subprocess.run([ruff, "check", "--no-cache", "."], cwd=REPO_ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-4000:]
+
+
+def test_ruff_format_is_clean():
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    if not Path(ruff).exists():
+        pytest.skip("ruff is not installed (it comes with requirements-dev.txt)")
+    done = subprocess.run(
+        [ruff, "format", "--check", "--no-cache", "."], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, "run `ruff format .`:\n" + done.stdout[-4000:]
