@@ -6,7 +6,8 @@ without a reference `hypothesis` (other datasets).
 
 - `crosstrace_structure`: partial credit under `crosstrace.schema.check_compliance`:
   content x (1 + order + steps + nothing_before + nothing_after) / 5, where `content` is the
-  fraction of the profile's sections present with text (a header alone counts as absent) and
+  fraction of the profile's sections present with text (a header alone, or reasoning steps that
+  are bare numbers, count as absent) and
   each rule is 1 when compliance reports none of its violations: order (no out-of-order,
   duplicate or unexpected section), steps (3-6 numbered, non-empty reasoning steps; hypogen
   profile: always 1), nothing_before (at least one section, and no text before the first),
@@ -42,7 +43,7 @@ def structure_score(text: str, profile: str) -> float:
     parsed = parse_assistant(text)
     contents = {
         "core_insight": parsed.spark,
-        "reasoning": parsed.reasoning,
+        "reasoning": " ".join(parsed.steps),  # numbered steps without text ("1.", "2.") are no content
         "hypothesis": parsed.hypothesis,
         "approach": parsed.approach,
     }
