@@ -161,7 +161,9 @@ def test_gaming_audit(fixture_rows, engine_rows):
         for row in mcq:
             record = reshuffle_options({"question": row["prompt"][-1]["content"], **_options(row)}, seed)
             reshuffled.append({**row, "answer": record["answer"], "completion": f"Answer: {record['answer']}"})
-    grpo_engine = [{**row, "source": "dacr-engine", "hypothesis": None, "approach": None, "answer": None} for row in engine_rows]
+    grpo_engine = [
+        {**row, "source": "dacr-engine", "hypothesis": None, "approach": None, "answer": None} for row in engine_rows
+    ]
     rows = [r for r in fixture_rows if r["source"] != "mcq"] + reshuffled + grpo_engine
     cells = audit(rows, [name for name in REWARDS if name != "crosstrace_similarity"])
     failures = [c for c in cells if not c.passes]
