@@ -133,7 +133,7 @@ def test_smoke_grpo_calls_each_reward_with_its_columns(recorded_smoke_run):
         assert [b["n"] for b in batches] == [2, 2, 12, 12], name
         step = batches[2]
         assert set(step["source"]) == set(readers)  # step 1 holds a row of every dataset
-        for source, value_column in readers.items():
+        for source in readers:
             rows = [i for i, s in enumerate(step["source"]) if s == source]
             for other, column in readers.items():
                 values = [step[column][i] for i in rows]

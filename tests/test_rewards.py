@@ -61,7 +61,7 @@ def test_rewards_return_none_on_other_datasets_rows():
     for name, columns in REWARD_COLUMNS.items():
         if name == "crosstrace_similarity":
             continue  # loads MiniLM; tested below
-        assert _call(name, ["Answer: C"], **dict.fromkeys(columns, [None])) == [None], name
+        assert _call(name, ["Answer: C"], **{column: [None] for column in columns}) == [None], name
         assert _call(name, ["Answer: C"]) == [None], name  # the column missing altogether
 
 
