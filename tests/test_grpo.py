@@ -14,7 +14,6 @@ from crosstrace.paths import REPO_ROOT
 from crosstrace.rewards import REWARDS
 from crosstrace.training import grpo
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 SMOKE_GRPO = ["--config", "recipes/smoke-grpo.yaml"]
 RELEASE_GRPO = ["--config", "recipes/qwen2.5-7b-grpo.yaml"]
 
