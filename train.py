@@ -10,6 +10,10 @@
     python train.py --config recipes/smoke.yaml
     python train.py --config recipes/demo.yaml
 
+    # reinforcement learning with verifiable rewards (TRL's GRPOTrainer; see crosstrace/training/grpo.py)
+    python train.py --config recipes/smoke-grpo.yaml
+    python train.py --config recipes/qwen2.5-7b-grpo.yaml
+
     # several GPUs: the same recipe under accelerate (DDP or FSDP)
     accelerate launch --config_file recipes/accelerate/ddp.yaml train.py --config recipes/qwen2.5-7b-qlora.yaml
 
@@ -31,6 +35,7 @@ resuming; they are not part of a release.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import sys
@@ -54,6 +59,7 @@ from trl import (
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.models import resolve_model_path
 from crosstrace.tokenization import load_qwen25_tokenizer
+from crosstrace.training import grpo
 from crosstrace.training.estimate import ASSUMED_TOKENS_PER_SECOND, estimate, format_estimate
 from crosstrace.training.length import (
     OverlongError,
@@ -68,12 +74,20 @@ from crosstrace.training.mixture import COMPLETION, PROMPT, MixtureSource, build
 logger = logging.getLogger("train")
 
 REBUILT_QWEN25_TOKENIZER = "builtin:qwen2.5"
+TRAINER_NAMES = ("sft", "grpo")
 
 
 @dataclass
 class CrossTraceScriptArguments(ScriptArguments):
-    """TRL's script arguments plus the dataset mixture and the length policy."""
+    """TRL's script arguments plus the trainer, the dataset mixture and the length policy."""
 
+    trainer: str = field(
+        default="sft",
+        metadata={
+            "help": "'sft' (SFTTrainer) or 'grpo' (GRPOTrainer with the recipe's rewards: crosstrace/training/grpo.py).",
+            "choices": list(TRAINER_NAMES),
+        },
+    )
     mixture: list[dict[str, Any]] = field(
         default_factory=list,
         metadata={
@@ -151,9 +165,24 @@ class CrossTraceSFTConfig(SFTConfig):
     )
 
 
-def make_parser() -> TrlParser:
+TRAINERS = {"sft": CrossTraceSFTConfig, "grpo": grpo.CrossTraceGRPOConfig}
+
+
+def make_parser(trainer: str = "sft") -> TrlParser:
     # allow_abbrev=False: argparse would otherwise take a misspelt prefix (--learning_rat) for the full flag
-    return TrlParser((CrossTraceScriptArguments, CrossTraceSFTConfig, CrossTraceModelConfig), allow_abbrev=False)
+    return TrlParser((CrossTraceScriptArguments, TRAINERS[trainer], CrossTraceModelConfig), allow_abbrev=False)
+
+
+def trainer_of(argv: list[str]) -> str:
+    """The trainer a command line asks for (`--trainer`, else the recipe's `trainer:`), to pick its config class."""
+    named = dict(itertools.pairwise(argv))
+    if "--trainer" in named:
+        return named["--trainer"]
+    recipe = yaml.safe_load(Path(named["--config"]).read_text()) if "--config" in named else None
+    trainer = (recipe or {}).get("trainer", "sft")
+    if trainer not in TRAINERS:
+        raise ValueError(f"trainer: {trainer!r} is not one of {sorted(TRAINERS)}")
+    return trainer
 
 
 def load_tokenizer(model_args: CrossTraceModelConfig, model_path: str, trust_remote_code: bool):
@@ -175,19 +204,20 @@ def resolved_recipe(script_args, training_args, model_args) -> dict[str, Any]:
     return recipe
 
 
-def prepare_dataset(sources, tokenizer, training_args, script_args, policy):
-    """Mixture -> token lengths -> length report (printed) -> rows that fit."""
-    mixture = build_mixture(sources, seed=training_args.seed, policy=policy)
+def prepare_dataset(sources, tokenizer, training_args, script_args, policy, prepare=None):
+    """Mixture -> token lengths -> length report (printed) -> rows that fit (GRPO: no max_length, all kept)."""
+    mixture = build_mixture(sources, seed=training_args.seed, policy=policy, prepare=prepare)
+    max_length = getattr(training_args, "max_length", None)
     measured = add_token_lengths(mixture.dataset, tokenizer)
-    report = length_report(measured, training_args.max_length)
+    report = length_report(measured, max_length)
     if not script_args.estimate:  # --estimate prints the same table on stdout
-        logger.info("%s", format_report(report, training_args.max_length))
-    kept, dropped = enforce_max_length(measured, report, training_args.max_length, script_args.drop_overlong)
+        logger.info("%s", format_report(report, max_length))
+    kept, dropped = enforce_max_length(measured, report, max_length, script_args.drop_overlong)
     if dropped:
         logger.warning(
             "dropped %d rows longer than max_length=%d (drop_overlong: true); counted in run_metadata.json",
             dropped,
-            training_args.max_length,
+            max_length,
         )
     return mixture, kept, report, dropped
 
@@ -210,6 +240,13 @@ def main(
     model_path = resolve_model_path(model_args.model_name_or_path)
     tokenizer = load_tokenizer(model_args, model_path, training_args.trust_remote_code)
     policy = ErrorPolicy(on_error=script_args.on_bad_rows)
+    if script_args.trainer == "grpo":  # crosstrace/training/grpo.py
+        with_model_init_kwargs(training_args, model_args)
+        trainer, mixture, train_rows, report, dropped, record = grpo.setup(
+            model_path, tokenizer, script_args, training_args, model_args, policy, prepare_dataset
+        )
+        return finish(trainer, training_args, recipe, mixture, train_rows, report, dropped, policy, record)
+
     with training_args.main_process_first(desc="building the mixture"):
         mixture, train_rows, report, dropped = prepare_dataset(
             script_args.sources(), tokenizer, training_args, script_args, policy
@@ -229,6 +266,20 @@ def main(
         )
         return 0
 
+    trainer = SFTTrainer(
+        model=model_path,
+        args=with_model_init_kwargs(training_args, model_args),
+        train_dataset=train_rows.select_columns([PROMPT, COMPLETION]),
+        eval_dataset=eval_rows.select_columns([PROMPT, COMPLETION]) if eval_rows is not None else None,
+        processing_class=tokenizer,
+        peft_config=get_peft_config(model_args),
+        quantization_config=get_quantization_config(model_args),
+    )
+    return finish(trainer, training_args, recipe, mixture, train_rows, report, dropped, policy)
+
+
+def with_model_init_kwargs(training_args, model_args):
+    """`training_args` with the model's revision, attention and dtype added to `model_init_kwargs`."""
     model_init_kwargs = {
         "revision": model_args.model_revision,
         "attn_implementation": model_args.attn_implementation,
@@ -238,16 +289,11 @@ def main(
         **{k: v for k, v in model_init_kwargs.items() if v is not None},
         **(training_args.model_init_kwargs or {}),
     }
-    trainer = SFTTrainer(
-        model=model_path,
-        args=training_args,
-        train_dataset=train_rows.select_columns([PROMPT, COMPLETION]),
-        eval_dataset=eval_rows.select_columns([PROMPT, COMPLETION]) if eval_rows is not None else None,
-        processing_class=tokenizer,
-        peft_config=get_peft_config(model_args),
-        quantization_config=get_quantization_config(model_args),
-    )
+    return training_args
 
+
+def finish(trainer, training_args, recipe, mixture, train_rows, report, dropped, policy, grpo_record=None) -> int:
+    """Train (resuming from the last checkpoint), then write the publishable folder."""
     checkpoint = last_checkpoint(training_args)
     if checkpoint:
         logger.info("resuming from %s", checkpoint)
@@ -265,6 +311,8 @@ def main(
         metadata = run_metadata(
             recipe, mixture.reports, report, dropped, policy.report(), world_size=training_args.world_size
         )
+        if grpo_record is not None:
+            metadata["grpo"] = grpo_record
         (output_dir / "run_metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
         logger.info("saved the adapter, tokenizer, metrics and metadata to %s", output_dir)
     if hasattr(trainer, "end"):
@@ -279,7 +327,7 @@ def cli(argv: list[str] | None = None) -> int:
         # --estimate trains nothing, so a GPU recipe (bf16: true) must still parse on a laptop or CI machine,
         # where TrainingArguments would otherwise refuse bf16 without a GPU.
         argv += ["--use_cpu", "true"]
-    script_args, training_args, model_args = make_parser().parse_args_and_config(argv)
+    script_args, training_args, model_args = make_parser(trainer_of(argv)).parse_args_and_config(argv)
     try:
         return main(script_args, training_args, model_args)
     except (DataError, OverlongError) as error:

@@ -31,6 +31,13 @@ template, with no `{% generation %}` markers needed. Rows come from these layout
     CrossTrace layout by `crosstrace.schema`, with the system message of the source named by
     `system_prompt_from` (upstream trained HypoGen rows under the CrossTrace system prompt)
 
+Besides prompt, completion and source, every row carries the columns the verifiable rewards read
+(`crosstrace.rewards`), None where its dataset has none, so a GRPO run can score rows of every
+source in one batch: `answer` (MCQ: the gold letter), `gold_answers` (dacr-traces), `hypothesis`
+and `approach` (CrossTrace: the dataset's columns, else read from the completion's sections).
+A `prepare(source, layout, dataset)` hook may rewrite a source before conversion (GRPO uses it to
+reshuffle MCQ options per epoch).
+
 Deterministic: the same recipe and seed give the same rows in the same order.
 """
 
@@ -47,6 +54,8 @@ from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import MANIFEST_NAME, local_split_files, sha256_file
 
 PROMPT, COMPLETION, SOURCE = "prompt", "completion", "source"
+# The columns the rewards read (crosstrace.rewards.REWARD_COLUMNS), present on every row.
+REWARD_COLUMNS = ("answer", "gold_answers", "hypothesis", "approach")
 Messages = list[dict[str, str]]
 
 
@@ -256,6 +265,22 @@ def system_prompt_of(dataset, source: MixtureSource) -> str:
     return prompts.pop()
 
 
+def reward_columns(example: dict[str, Any], layout: str, completion: Messages) -> dict[str, Any]:
+    """The reward columns of one row: what its dataset carries, None for the rest."""
+    from crosstrace.schema import parse_assistant
+
+    columns: dict[str, Any] = dict.fromkeys(REWARD_COLUMNS)
+    if layout == "mcq":
+        columns["answer"] = example["answer"]
+    columns["gold_answers"] = example.get("gold_answers") or None
+    if "hypothesis" in example:
+        columns["hypothesis"], columns["approach"] = example["hypothesis"], example.get("approach")
+    else:
+        sections = parse_assistant(completion[-1]["content"])
+        columns["hypothesis"], columns["approach"] = sections.hypothesis, sections.approach
+    return columns
+
+
 # ----------------------------------------------------------------------------- sampling
 
 
@@ -303,7 +328,7 @@ class SourceReport:
 class Mixture:
     """The mixed rows (prompt, completion, source) and what each source contributed."""
 
-    dataset: Any  # datasets.Dataset with columns prompt, completion, source
+    dataset: Any  # datasets.Dataset with columns prompt, completion, source and REWARD_COLUMNS
     reports: list[SourceReport]
 
 
@@ -343,7 +368,11 @@ def _load_built_folder(source: MixtureSource):
 
 
 def build_mixture(
-    sources: Sequence[MixtureSource], seed: int, policy: ErrorPolicy | None = None, loader=load_source
+    sources: Sequence[MixtureSource],
+    seed: int,
+    policy: ErrorPolicy | None = None,
+    loader=load_source,
+    prepare: Callable[[MixtureSource, str, Any], Any] | None = None,
 ) -> Mixture:
     """Load, convert, weight and shuffle the sources (deterministically for a given seed)."""
     from datasets import Dataset
@@ -356,6 +385,8 @@ def build_mixture(
     for source in sources:
         dataset = loaded[source.label]
         layout = detect_layout(dataset.column_names)
+        if prepare is not None:
+            dataset = prepare(source, layout, dataset)
         if layout == "hypogen":
             system = system_prompt_of(loaded[source.system_prompt_from], source) if source.system_prompt_from else None
             convert = _hypogen_converter(system)
@@ -363,13 +394,15 @@ def build_mixture(
             convert = {"messages": _from_messages, "prompt_completion": _from_prompt_completion, "mcq": _from_mcq}[
                 layout
             ]
-        converted: list[tuple[Messages, Messages]] = []
+        converted: list[tuple[Messages, Messages, dict[str, Any]]] = []
         skipped_before = len(policy.skipped)
         for row, example in enumerate(dataset):
             try:
-                converted.append(convert(example, source, row))
+                prompt, completion = convert(example, source, row)
             except DataError as error:
                 policy.handle(error)
+                continue
+            converted.append((prompt, completion, reward_columns(example, layout, completion)))
         cap = None
         if source.cap_source is not None:
             if source.cap_source not in sizes:
@@ -382,7 +415,7 @@ def build_mixture(
             for i in sample_indices(len(converted), source.weight, source.replacement, cap, seed, source.label)
         ]
         sizes[source.label] = len(drawn)
-        rows.extend({PROMPT: p, COMPLETION: c, SOURCE: source.label} for p, c in drawn)
+        rows.extend({PROMPT: p, COMPLETION: c, SOURCE: source.label, **columns} for p, c, columns in drawn)
         reports.append(
             SourceReport(
                 label=source.label,
