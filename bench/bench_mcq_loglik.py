@@ -39,7 +39,8 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from crosstrace.evaluation.arguments import EvalArguments  # noqa: E402
-from crosstrace.evaluation.backends import HFBackend, LoglikRequest  # noqa: E402
+from crosstrace.evaluation.backends import LoglikRequest  # noqa: E402
+from crosstrace.evaluation.backends.hf import HFBackend  # noqa: E402
 from crosstrace.evaluation.prompts import Prompt  # noqa: E402
 from crosstrace.evaluation.runner import batch_order  # noqa: E402
 from crosstrace.evaluation.tasks import McqTask  # noqa: E402

@@ -13,7 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from crosstrace.evaluation.arguments import EvalArguments
-from crosstrace.evaluation.backends import BackendError, OpenAIBackend, VLLMBackend
+from crosstrace.evaluation.backends import BackendError
+from crosstrace.evaluation.backends.openai import OpenAIBackend
+from crosstrace.evaluation.backends.vllm import VLLMBackend
 from crosstrace.paths import REPO_ROOT
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "evaluation"

@@ -1,13 +1,14 @@
 """Evaluation behind `evaluate.py`: tasks, backends, resumable generation, results, reports.
 
-arguments.py  the command-line dataclasses (run, score, compare)
-tasks.py      crosstrace / dacr / mcq: prompts from data, scoring of raw outputs
-prompts.py    the prompt type and the long-document policy (skip or truncate, always counted)
-backends.py   hf (transformers + peft), vllm (LoRA request), openai (any compatible server)
-runner.py     resumable generation: outputs appended and fsync'ed as they come
-results.py    results.json and samples.jsonl
-report.py     report.md from results.json
-plots.py      per-skill bars and the reliability diagram (PNG)
-compare.py    the baseline / fine-tuned / delta table
-pipeline.py   the sub-commands put together
+arguments.py          the command-line dataclasses (run, score, compare)
+tasks/                crosstrace / dacr / mcq behind one interface: prompts, parsing, scoring, report pieces
+predictions_format.py the predictions files `score` reads, told apart (auto) or checked (stated)
+prompts.py            the prompt type and the long-document policy (skip or truncate, always counted)
+backends/             hf (transformers + peft), vllm (LoRA request), openai (any compatible server)
+runner.py             resumable generation: outputs appended and fsync'ed as they come
+results.py            results.json and samples.jsonl
+report.py             report.md from results.json
+plots.py              per-skill bars and the reliability diagram (PNG)
+compare.py            the baseline / fine-tuned / delta table
+pipeline.py           the sub-commands put together
 """

@@ -259,6 +259,14 @@ class ScoreArguments:
             "outputs; crosstrace, mcq: JSON Lines of {id, output}."
         }
     )
+    predictions_format: Literal["auto", "outputs", "dacr-upstream", "dacr-mapping"] = field(
+        default="auto",
+        metadata={
+            "help": "How --predictions is written: outputs (JSON Lines of {id, output}: raw model text, e.g. a run's generations file; "
+            "every task), dacr-upstream (upstream's list of {challengeId, answers}), dacr-mapping (our {challengeId: {qid: answer}}). "
+            "auto: the file's first record decides, and the log says which format it found; a stated format is checked against every record."
+        },
+    )
     benchmark: str | None = field(
         default=None,
         metadata={

@@ -15,8 +15,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from crosstrace.evaluation.report import SKILL_DIMENSION, fmt_with_interval, is_percent, table
+from crosstrace.evaluation.report import fmt_with_interval, is_percent, table
 from crosstrace.evaluation.results import read_results
+from crosstrace.evaluation.tasks import task_class
 
 
 def delta_cell(
@@ -60,7 +61,7 @@ def compare_tables(runs: list[dict[str, Any]]) -> str:
             rows.append(
                 _row(metric, metric, [(b["metrics"].get(metric), b.get("ci95", {}).get(metric)) for b in bodies])
             )
-        dimension = SKILL_DIMENSION.get(task)
+        dimension = task_class(task).skill_dimension
         groups = [(b.get("breakdowns") or {}).get(dimension) or {} for b in bodies]
         for value, group in groups[0].items():
             metric = (

@@ -31,8 +31,6 @@ PERCENT_METRICS = frozenset(
         "iascore",
     }
 )
-# The breakdown shown as "per skill" for each task, and the metric read off it.
-SKILL_DIMENSION = {"dacr": "category", "mcq": "discipline", "crosstrace": "subset"}
 MAX_PROBLEMS_SHOWN = 10
 
 
