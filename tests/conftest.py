@@ -62,3 +62,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def real_server(tmp_path_factory):
+    """A real OpenAI-compatible server (`transformers serve`) with a tiny Qwen2 model, started once per
+    session on a free port of 127.0.0.1; yields `RealServer(base_url, model)`, where `model` is also the
+    served folder (for the hf backend); its process group is killed at the end (tests/real_server.py)."""
+    from real_server import start_server, write_talkative_tiny_model
+
+    from crosstrace.models import resolve_model_path
+
+    workdir = tmp_path_factory.mktemp("real-server")
+    model_dir = write_talkative_tiny_model(Path(resolve_model_path("builtin:tiny-qwen2")), workdir / "model")
+    yield from start_server(model_dir, workdir)

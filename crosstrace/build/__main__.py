@@ -3,6 +3,7 @@
     python -m crosstrace.build crosstrace  --source ../shared/data/crosstrace --out build/crosstrace
     python -m crosstrace.build dacr-traces --n 5000 --seed 0 --out build/dacr-traces
     python -m crosstrace.build mcq         --crosstrace build/crosstrace --out build/mcq
+    python -m crosstrace.build decontaminate --folders build/crosstrace build/dacr-traces build/mcq --dacr-bench <file>
 
 `python -m crosstrace.build <dataset> --help` explains each one's options.
 """
@@ -22,6 +23,8 @@ BUILDERS = {
     "crosstrace": ("crosstrace.build.crosstrace_dataset", "the CrossTrace hypothesis-generation traces"),
     "dacr-traces": ("crosstrace.build.dacr_traces", "document-reasoning traces from the challenge engine"),
     "mcq": ("crosstrace.build.mcq_dataset", "WildSci-style ten-option science questions"),
+    # Not a dataset: the n-gram overlap report between the built training and evaluation sets.
+    "decontaminate": ("crosstrace.decontaminate", "n-gram overlap of training data with every evaluation set"),
 }
 
 
