@@ -259,7 +259,8 @@ def compare_with_baseline(args) -> bool:
             runs[side].append(run)
             cpu = run["cpu"]
             print(
-                f"   {side} #{repeat + 1:<3} {cpu['strict']:12.2f} {cpu['reference']:16.2f} {sum(cpu.values()):7.2f}"
+                f"   {side} #{repeat + 1:<3} {cpu['strict']:12.2f} {cpu['reference']:16.2f} {sum(cpu.values()):7.2f}",
+                flush=True,
             )
     medians = {
         side: {mode: statistics.median(r["cpu"][mode] for r in done) for mode in MODES}
