@@ -52,7 +52,7 @@ def _content(text: str) -> set[str]:
     return {w for w in WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1}
 
 
-def _paragraph_numbers(citation: str) -> set[int]:
+def paragraph_numbers(citation: str) -> set[int]:
     """Paragraph numbers a citation names, ranges expanded ("4-6" -> 4, 5, 6; at most 20)."""
     numbers: set[int] = set()
     for listed, bracketed in _PARAGRAPH_NUMBERS.findall(citation):
@@ -213,7 +213,7 @@ class EvidenceIndex:
         # A substring test first: the paragraph-number pattern is costly on every citation.
         if "para" in lowered or "¶" in lowered or "p_" in lowered or "[p" in lowered:
             count = len(self.paragraphs)
-            for number in _paragraph_numbers(citation):  # 0-based or 1-based: both count
+            for number in paragraph_numbers(citation):  # 0-based or 1-based: both count
                 if 0 <= number < count:
                     pointed |= 1 << number
                 if 1 <= number <= count:
