@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from huggingface_hub import DatasetCard
 
 from crosstrace import __version__
+from crosstrace.jsonio import read_json_object
 
 MANIFEST_NAME = "manifest.json"
 CARD_NAME = "README.md"
@@ -143,7 +144,7 @@ def size_category(rows: int) -> str:
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
-    return json.loads((Path(folder) / MANIFEST_NAME).read_text(encoding="utf-8"))
+    return read_json_object(Path(folder) / MANIFEST_NAME)
 
 
 def verify_checksums(folder: str | Path) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace import paths
-from crosstrace.errors import DataError, ErrorPolicy, iter_jsonl
+from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.evaluation.arguments import EvalArguments, ScoreArguments, split_list
 from crosstrace.evaluation.backends import BackendError, create_backend, decoding_settings
 from crosstrace.evaluation.prompts import Prompt, fit_to_context, prompts_hash
@@ -31,6 +31,7 @@ from crosstrace.evaluation.results import (
 )
 from crosstrace.evaluation.runner import GENERATIONS_DIR, generate_all, generations_path
 from crosstrace.evaluation.tasks import CrossTraceTask, DacrTask, McqTask, Task
+from crosstrace.jsonio import iter_jsonl, read_json_object
 from crosstrace.scoring.types import TaskScore
 
 logger = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ def check_run_folder(run_dir: Path, settings: dict[str, Any], overwrite: bool) -
     config_path = run_dir / RUN_CONFIG_NAME
     if overwrite or not config_path.is_file() or not (run_dir / GENERATIONS_DIR).exists():
         return
-    previous = json.loads(config_path.read_text(encoding="utf-8"))
+    previous = read_json_object(config_path)
     changed = [k for k in _OUTPUT_FIELDS if previous.get(k) != settings.get(k)]
     if changed:
         raise DataError(

@@ -31,7 +31,7 @@ from typing import Any
 
 from crosstrace.errors import DataError
 from crosstrace.paths import REPO_ROOT
-from crosstrace.publish.sanitize import strip_local_paths
+from crosstrace.sanitize import strip_local_paths
 from crosstrace.scoring.types import json_safe
 
 logger = logging.getLogger(__name__)

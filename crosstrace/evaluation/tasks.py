@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crosstrace.dacr_prompt import DACR_SYSTEM_PROMPT, render_dacr_prompt, template_hash
-from crosstrace.errors import DataError, ErrorPolicy, iter_jsonl
+from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.evaluation.prompts import Messages, Prompt
 from crosstrace.hub_folder import MANIFEST_NAME, local_split_files, sha256_file
+from crosstrace.jsonio import iter_jsonl
 from crosstrace.scoring.types import TaskScore
 from crosstrace.sources.crosstrace_release import HYPOGEN_TEST_FILE, RELEASE_FILES, read_chat_file
 from crosstrace.sources.dacr_bench import Benchmark, load_benchmark

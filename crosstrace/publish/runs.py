@@ -9,7 +9,6 @@ these files and nothing else. A malformed file is a `DataError` naming the file 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError, ErrorPolicy
+from crosstrace.jsonio import read_json_object
 
 RESULTS_NAME = "results.json"
 SAMPLES_NAME = "samples.jsonl"
@@ -151,13 +151,7 @@ def _parse_task(name: str, body: Any, path: Path) -> TaskResult:
 def read_run(results_file: str | Path) -> Run:
     """Parse and validate one results.json (raises DataError naming the file and field)."""
     path = Path(results_file)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise DataError(path, None, None, f"not valid UTF-8 ({exc.reason})") from exc
-    except json.JSONDecodeError as exc:
-        raise DataError(path, exc.lineno, None, f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
-    _require(isinstance(raw, dict), path, None, "expected a JSON object")
+    raw = read_json_object(path)
     version = raw.get("schema_version")
     _require(
         version == SCHEMA_VERSION,

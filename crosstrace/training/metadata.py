@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.paths import REPO_ROOT
-from crosstrace.publish.sanitize import strip_local_paths as sanitize_tree
-from crosstrace.publish.sanitize import strip_local_paths_in_text
+from crosstrace.sanitize import strip_local_paths as sanitize_tree
+from crosstrace.sanitize import strip_local_paths_in_text
 
 RECORDED_LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "tokenizers", "bitsandbytes")
 
@@ -57,7 +57,7 @@ def strip_local_path(value: str) -> str:
 
 
 def strip_local_paths(obj: Any) -> Any:
-    """The same for every string of a recipe-like tree (see `crosstrace.publish.sanitize`)."""
+    """The same for every string of a recipe-like tree (see `crosstrace.sanitize`)."""
     return sanitize_tree(obj)[0]
 
 
