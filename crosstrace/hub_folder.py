@@ -18,7 +18,6 @@ import hashlib
 import json
 import shutil
 from collections.abc import Sequence
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from huggingface_hub import DatasetCard
 
-from crosstrace import __version__
 from crosstrace.jsonio import read_json_object
+from crosstrace.provenance import library_versions
 
 MANIFEST_NAME = "manifest.json"
 CARD_NAME = "README.md"
@@ -41,10 +40,6 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def library_versions() -> dict[str, str]:
-    return {"crosstrace": __version__, **{name: version(name) for name in _RECORDED_LIBRARIES}}
 
 
 class DatasetFolder:
@@ -102,7 +97,7 @@ class DatasetFolder:
             **(
                 {"config_columns": {c: s.names for c, s in self.config_schemas.items()}} if self.config_schemas else {}
             ),
-            "library_versions": library_versions(),
+            "library_versions": library_versions(_RECORDED_LIBRARIES),
             **(extra or {}),
         }
 

@@ -16,9 +16,9 @@ from crosstrace.paths import REPO_ROOT
 from crosstrace.publish import model_card, readme_results
 from crosstrace.publish.repos import ReleaseRepos
 from crosstrace.publish.results_dataset import build_results_dataset
-from crosstrace.publish.runs import load_runs
 from crosstrace.publish.tables import all_runs_section
 from crosstrace.publish.training_facts import TrainingFacts
+from crosstrace.results_schema import load_runs
 
 REPOS = ReleaseRepos("test-org")
 ADAPTER_RUN = json.loads((RESULTS_FIXTURE / "fixture-qwen25-7b-crosstrace-qlora" / "results.json").read_text())

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.evaluation.report import SKILL_DIMENSION, fmt_with_interval, is_percent, table
-from crosstrace.evaluation.results import read_results
+from crosstrace.results_schema import read_results
 
 
 def delta_cell(

@@ -22,7 +22,6 @@ from crosstrace.evaluation.backends import BackendError, create_backend, decodin
 from crosstrace.evaluation.prompts import Prompt, fit_to_context, prompts_hash
 from crosstrace.evaluation.report import write_report
 from crosstrace.evaluation.results import (
-    DEFAULT_RESULTS_DIR,
     build_results,
     settings_hash,
     slug,
@@ -32,6 +31,7 @@ from crosstrace.evaluation.results import (
 from crosstrace.evaluation.runner import GENERATIONS_DIR, generate_all, generations_path
 from crosstrace.evaluation.tasks import CrossTraceTask, DacrTask, McqTask, Task
 from crosstrace.jsonio import iter_jsonl, read_json_object
+from crosstrace.results_schema import DEFAULT_RESULTS_DIR
 from crosstrace.scoring.types import TaskScore
 
 logger = logging.getLogger(__name__)

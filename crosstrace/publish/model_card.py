@@ -29,7 +29,7 @@ from crosstrace.cards import CARDS_DIR, shared_pieces
 from crosstrace.errors import DataError
 from crosstrace.paths import REPO_ROOT
 from crosstrace.publish.repos import DATASET_REPOS, HUB_ORG_ENV, HubOrgError, ReleaseRepos, is_hub_id, resolve_hub_org
-from crosstrace.publish.runs import RELEASE_BASE_MODEL, Comparison, Run, load_runs, release_comparisons
+from crosstrace.publish.runs import RELEASE_BASE_MODEL, Comparison, release_comparisons
 from crosstrace.publish.tables import (
     NO_VALUE,
     all_runs_section,
@@ -41,6 +41,7 @@ from crosstrace.publish.tables import (
     task_title,
 )
 from crosstrace.publish.training_facts import TrainingFacts
+from crosstrace.results_schema import Run, load_runs
 from crosstrace.training.mixture import MixtureSource
 
 TEMPLATE = CARDS_DIR / "model_card.md"

@@ -27,8 +27,8 @@ from crosstrace.hub_folder import MANIFEST_NAME, DatasetFolder, sha256_file, siz
 from crosstrace.jsonio import iter_jsonl
 from crosstrace.paths import REPO_ROOT
 from crosstrace.publish.repos import HubOrgError, ReleaseRepos, resolve_hub_org
-from crosstrace.publish.runs import REPORT_NAME, RESULTS_NAME, Run, load_runs
 from crosstrace.publish.tables import all_runs_section
+from crosstrace.results_schema import REPORT_NAME, RESULTS_NAME, Run, load_runs
 from crosstrace.sanitize import strip_local_paths
 
 SPLIT = "train"

@@ -9,46 +9,16 @@ recipe (a home folder or a cache path means nothing to a reader and can leak a u
 
 from __future__ import annotations
 
-import importlib.metadata
-import subprocess
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from crosstrace.paths import REPO_ROOT
+from crosstrace.provenance import git_state, library_versions
 from crosstrace.sanitize import strip_local_paths as sanitize_tree
 from crosstrace.sanitize import strip_local_paths_in_text
 
+# The libraries that decide what a training run computes.
 RECORDED_LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "tokenizers", "bitsandbytes")
-
-
-def library_versions() -> dict[str, str | None]:
-    from crosstrace import __version__
-
-    versions: dict[str, str | None] = {"crosstrace": __version__}  # from the source tree: it need not be pip-installed
-    for name in RECORDED_LIBRARIES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
-def git_state(repo: Path = REPO_ROOT) -> dict[str, Any]:
-    """{"commit": sha or None, "dirty": bool or None}: None where this is not a git checkout."""
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(
-                ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=20, check=True
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return done.stdout.strip()
-
-    commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
-    return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
 def strip_local_path(value: str) -> str:
@@ -88,7 +58,7 @@ def run_metadata(
         sources.append(entry)
     return {
         "schema_version": 1,
-        "libraries": library_versions(),
+        "libraries": library_versions(RECORDED_LIBRARIES),
         "git": git_state(),
         "world_size": world_size,  # processes that trained (accelerate launch --num_processes)
         "datasets": sources,
