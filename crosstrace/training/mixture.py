@@ -26,7 +26,7 @@ template, with no `{% generation %}` markers needed. Rows come from these layout
   - `messages` (CrossTrace, chat datasets): [..., assistant] -> prompt [...], completion [assistant]
   - `prompt` + `completion` (the engine traces): kept; plain strings become user/assistant messages
   - WildSci-format MCQs (`question`, `options`, `answer`): the prompt evaluate.py asks with
-    (`crosstrace.evaluation.tasks.render_mcq_prompt`), completion "Answer: <letter>"
+    (`crosstrace.mcq.format.render_mcq_prompt`), completion "Answer: <letter>"
   - raw HypoGen (`abstract`, `bit`, `spark`, `chain_of_reasoning`, `flip`): rendered in the
     CrossTrace layout by `crosstrace.schema`, with the system message of the source named by
     `system_prompt_from` (upstream trained HypoGen rows under the CrossTrace system prompt)
@@ -45,6 +45,7 @@ from typing import Any
 
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import MANIFEST_NAME, local_split_files, sha256_file
+from crosstrace.mcq.format import answer_line, check_mcq_record, render_mcq_prompt
 
 PROMPT, COMPLETION, SOURCE = "prompt", "completion", "source"
 Messages = list[dict[str, str]]
@@ -216,15 +217,13 @@ MCQ_COLUMNS = ("question", "options", "answer")
 
 def _from_mcq(example: dict[str, Any], source: MixtureSource, row: int) -> tuple[Messages, Messages]:
     # Train on exactly the prompt evaluate.py asks with, and the final line its scorer reads.
-    from crosstrace.evaluation.tasks import check_mcq_record, render_mcq_prompt
-
     try:
         record = check_mcq_record(example)
     except ValueError as error:
         field_name, _, reason = str(error).partition(": ")
         raise DataError(_where(source), row + 1, field_name, reason or str(error)) from None
     return [{"role": "user", "content": render_mcq_prompt(record)}], [
-        {"role": "assistant", "content": f"Answer: {record['answer']}"}
+        {"role": "assistant", "content": answer_line(record["answer"])}
     ]
 
 
