@@ -107,6 +107,18 @@ def test_training_facts_fill_the_training_section(tmp_path):
     assert "Versions recorded by the training run" in text and "| crosstrace | 0.1.0 |" in text
 
 
+def test_the_mixture_table_is_the_one_the_training_run_resolved(tmp_path):
+    out = write_training_output(tmp_path / "out", tmp_path / "base")
+    metadata = json.loads((out / "run_metadata.json").read_text())
+    resolved = {"label": "crosstrace", "path": "build/crosstrace", "name": "all", "split": "train", "weight": 1.0}
+    resolved |= {"data_files": None, "revision": None, "replacement": False, "cap_ratio": None, "cap_source": None}
+    metadata["mixture"] = [resolved, {**resolved, "label": "crosstrace-resampled", "replacement": True}]
+    (out / "run_metadata.json").write_text(json.dumps(metadata))
+    text = render(RESULTS_FIXTURE, TrainingFacts.from_training_dir(out))[0].text
+    assert "| label | path | name | split | weight | replacement |" in text  # no cap_ratio column: no source sets one
+    assert "| crosstrace-resampled | test-org/crosstrace | all | train | 1 | True |" in text
+
+
 def test_model_card_command_keeps_the_facts_and_checks_sync(tmp_path, capsys):
     out = write_training_output(tmp_path / "out", tmp_path / "base")
     results = copy_results(tmp_path / "results")

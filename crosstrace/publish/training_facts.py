@@ -142,8 +142,9 @@ class TrainingFacts:
         return (self.adapter_config or {}).get("base_model_name_or_path") or None
 
     def mixture(self) -> list[dict[str, Any]]:
-        """The recipe's `mixture:` sources (see crosstrace/training/mixture.py), when it has any."""
-        sources = (self.recipe or {}).get("mixture")
+        """The training mixture: as the run resolved it (run_metadata.json `mixture`, every field
+        filled in), else the recipe's `mixture:` entries as written; empty when neither has one."""
+        sources = (self.run_metadata or {}).get("mixture") or (self.recipe or {}).get("mixture")
         return [s for s in sources if isinstance(s, dict)] if isinstance(sources, list) else []
 
 

@@ -2,8 +2,9 @@
 
 Written as `run_metadata.json` beside the adapter: library versions, the git commit (and whether
 the tree had uncommitted changes), every mixture source with its size, the rows it contributed,
-its `datasets` fingerprint and the sha256 of its build manifest when it is a local folder, the
-length report, and the resolved recipe. Paths on the training machine are stripped from the
+its fingerprint and the sha256 of its build manifest when it is a local folder, the mixture as
+resolved (every source with all its fields, defaults filled in: the model card's mixture table
+reads it), the length report, and the resolved recipe. Paths on the training machine are stripped from the
 recipe (a home folder or a cache path means nothing to a reader and can leak a user name).
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from crosstrace.provenance import git_state, library_versions
 from crosstrace.sanitize import strip_local_paths as sanitize_tree
 from crosstrace.sanitize import strip_local_paths_in_text
+from crosstrace.training.mixture import Mixture
 
 # The libraries that decide what a training run computes.
 RECORDED_LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "tokenizers", "bitsandbytes")
@@ -41,14 +43,14 @@ def manifest_digest(source_path: str) -> str | None:
 
 def run_metadata(
     recipe: dict[str, Any],
-    source_reports: list,
+    mixture: Mixture,
     length_report: list,
     dropped_overlong: int,
     skipped_rows: list[dict],
     world_size: int = 1,
 ) -> dict[str, Any]:
     sources = []
-    for report in source_reports:
+    for report in mixture.reports:
         entry = asdict(report)
         entry["path"] = strip_local_path(entry["path"])
         entry["data_files"] = strip_local_paths(entry["data_files"])
@@ -61,6 +63,8 @@ def run_metadata(
         "libraries": library_versions(RECORDED_LIBRARIES),
         "git": git_state(),
         "world_size": world_size,  # processes that trained (accelerate launch --num_processes)
+        # The mixture as resolved (every field filled in): what the model card's mixture table shows.
+        "mixture": [strip_local_paths(asdict(source)) for source in mixture.sources],
         "datasets": sources,
         "token_lengths": [asdict(r) for r in length_report],
         "dropped_overlong": dropped_overlong,

@@ -300,10 +300,11 @@ class SourceReport:
 
 @dataclass
 class Mixture:
-    """The mixed rows (prompt, completion, source) and what each source contributed."""
+    """The mixed rows (prompt, completion, source), the sources as resolved, and what each contributed."""
 
     dataset: Any  # datasets.Dataset with columns prompt, completion, source
     reports: list[SourceReport]
+    sources: list[MixtureSource] = field(default_factory=list)
 
 
 def load_source(source: MixtureSource):
@@ -399,4 +400,6 @@ def build_mixture(
     if not rows:
         raise ValueError("the mixture has no rows: every source is empty or has weight 0")
     # One seeded shuffle so sources interleave; the trainer's own sampler shuffles again each epoch.
-    return Mixture(dataset=Dataset.from_list(rows).shuffle(seed=seed).flatten_indices(), reports=reports)
+    return Mixture(
+        dataset=Dataset.from_list(rows).shuffle(seed=seed).flatten_indices(), reports=reports, sources=list(sources)
+    )
