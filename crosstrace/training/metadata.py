@@ -11,9 +11,9 @@ recipe (a home folder or a cache path means nothing to a reader and can leak a u
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
+from crosstrace.hub_folder import manifest_sha256
 from crosstrace.provenance import git_state, library_versions
 from crosstrace.sanitize import strip_local_paths as sanitize_tree
 from crosstrace.sanitize import strip_local_paths_in_text
@@ -33,14 +33,6 @@ def strip_local_paths(obj: Any) -> Any:
     return sanitize_tree(obj)[0]
 
 
-def manifest_digest(source_path: str) -> str | None:
-    """sha256 of a local dataset folder's manifest.json (our builders write one), else None."""
-    from crosstrace.hub_folder import MANIFEST_NAME, sha256_file
-
-    manifest = Path(source_path) / MANIFEST_NAME
-    return sha256_file(manifest) if manifest.is_file() else None
-
-
 def run_metadata(
     recipe: dict[str, Any],
     mixture: Mixture,
@@ -54,7 +46,7 @@ def run_metadata(
         entry = asdict(report)
         entry["path"] = strip_local_path(entry["path"])
         entry["data_files"] = strip_local_paths(entry["data_files"])
-        entry["manifest_sha256"] = manifest_digest(report.path)
+        entry["manifest_sha256"] = manifest_sha256(report.path)
         for skipped in entry["skipped"]:
             skipped["path"] = strip_local_path(skipped["path"])
         sources.append(entry)

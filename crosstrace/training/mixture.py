@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError, ErrorPolicy
-from crosstrace.hub_folder import MANIFEST_NAME, local_split_files, sha256_file
+from crosstrace.hub_folder import MANIFEST_NAME, read_built_split
 from crosstrace.mcq.format import answer_line, check_mcq_record, render_mcq_prompt
 
 PROMPT, COMPLETION, SOURCE = "prompt", "completion", "source"
@@ -325,21 +325,9 @@ def load_source(source: MixtureSource):
 
 
 def _load_built_folder(source: MixtureSource):
-    """A folder written by `python -m crosstrace.build`, read from its parquet files directly.
-
-    Not through `load_dataset`, whose cache would hand back a previous build of a folder of the
-    same name (see `crosstrace.hub_folder.local_split_files`). The fingerprint is derived from
-    the build manifest's checksums, so the same build always gives the same fingerprint.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    from datasets import Dataset
-
-    files = local_split_files(source.path, source.name, source.split)
-    dataset = Dataset(pa.concat_tables([pq.read_table(path) for path in files]))
-    digest = hashlib.sha256("".join(sha256_file(path) for path in files).encode()).hexdigest()[:16]
-    dataset._fingerprint = f"{Path(source.path).name}-{source.name}-{source.split}-{digest}"
-    return dataset
+    """A folder written by `python -m crosstrace.build`, through `crosstrace.hub_folder.read_built_split`
+    (its files checked against the manifest; the split's fingerprint is the dataset's)."""
+    return read_built_split(source.path, source.name, source.split).dataset()
 
 
 def build_mixture(
