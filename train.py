@@ -28,8 +28,8 @@ checkpoint resumes from the last one (unless `--resume_from_checkpoint` names an
 
 What `output_dir` holds at the end, the publishable part: the adapter (`adapter_model.safetensors`,
 `adapter_config.json`), the tokenizer, `train_results.json`, `trainer_state.json`, `recipe.yaml`
-(the resolved configuration) and `run_metadata.json` (library versions, git commit, dataset
-fingerprints, token lengths). The `checkpoint-*` folders beside them hold optimizer state for
+(the resolved configuration) and `run_metadata.json` (library versions, git commit, the resolved
+mixture, dataset fingerprints, token lengths). The `checkpoint-*` folders beside them hold optimizer state for
 resuming; they are not part of a release.
 """
 
@@ -308,9 +308,7 @@ def finish(trainer, training_args, recipe, mixture, train_rows, report, dropped,
     if trainer.is_world_process_zero():
         output_dir = Path(training_args.output_dir)
         (output_dir / "recipe.yaml").write_text(yaml.safe_dump(strip_local_paths(recipe), sort_keys=True))
-        metadata = run_metadata(
-            recipe, mixture.reports, report, dropped, policy.report(), world_size=training_args.world_size
-        )
+        metadata = run_metadata(recipe, mixture, report, dropped, policy.report(), world_size=training_args.world_size)
         if grpo_record is not None:
             metadata["grpo"] = grpo_record
         (output_dir / "run_metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")

@@ -161,6 +161,9 @@ def test_smoke_run_writes_the_publishable_folder(smoke_run):
     assert metadata["libraries"]["trl"] and metadata["libraries"]["crosstrace"] and metadata["world_size"] == 1
     assert metadata["git"]["commit"] is None or len(metadata["git"]["commit"]) == 40
     assert {d["label"] for d in metadata["datasets"]} == {"crosstrace-fixture", "dacr-traces-fixture"}
+    # The resolved mixture, every field filled in: what the model card's mixture table reads.
+    assert [m["label"] for m in metadata["mixture"]] == [d["label"] for d in metadata["datasets"]]
+    assert all({"weight", "replacement", "cap_ratio", "split"} <= set(m) for m in metadata["mixture"])
     assert all(d["fingerprint"] for d in metadata["datasets"])
     assert {d["data_files"] for d in metadata["datasets"]} == {
         "tests/fixtures/train/crosstrace_chat.jsonl",

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-REPORT_NAME = "report.md"
+from crosstrace.results_schema import REPORT_NAME
 
 # Metrics read as "share of items": shown in percent. Others keep their own scale.
 PERCENT_METRICS = frozenset(
@@ -181,7 +181,7 @@ def write_report(run_dir: Path, results: dict[str, Any], plots: list[Path] | Non
 def main(argv: list[str] | None = None) -> int:
     """Rewrite report.md of each run folder given, from its results.json and the plots beside it."""
     from crosstrace.errors import DataError
-    from crosstrace.evaluation.results import read_results
+    from crosstrace.results_schema import read_results
 
     folders = sys.argv[1:] if argv is None else argv
     if not folders:

@@ -16,8 +16,9 @@ Rules every generator keeps: a question's options come from the same split as th
 from the build seed and the question's id; the ten options are different texts.
 """
 
+from crosstrace.mcq.format import LETTERS
 from crosstrace.mcq.labels import Labels, labels_for
 from crosstrace.mcq.options import Draft, assemble
-from crosstrace.mcq.record import COLUMNS, LETTERS, SCHEMA, record_problems
+from crosstrace.mcq.record import COLUMNS, SCHEMA, record_problems
 
 __all__ = ["COLUMNS", "LETTERS", "SCHEMA", "Draft", "Labels", "assemble", "labels_for", "record_problems"]

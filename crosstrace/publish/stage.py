@@ -20,9 +20,9 @@ from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.publish.model_card import build_model_card, card_text, write_card
 from crosstrace.publish.repos import DATASET_REPOS, ORG_PLACEHOLDER, ReleaseRepos
 from crosstrace.publish.results_dataset import build_results_dataset
-from crosstrace.publish.runs import load_runs
-from crosstrace.publish.sanitize import strip_local_paths_in_text
 from crosstrace.publish.training_facts import ADAPTER_CONFIG, TrainingFacts
+from crosstrace.results_schema import load_runs
+from crosstrace.sanitize import strip_local_paths_in_text
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 # Tokenizer files `save_pretrained` writes; published so the adapter repository loads on its own.

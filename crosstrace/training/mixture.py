@@ -26,7 +26,7 @@ template, with no `{% generation %}` markers needed. Rows come from these layout
   - `messages` (CrossTrace, chat datasets): [..., assistant] -> prompt [...], completion [assistant]
   - `prompt` + `completion` (the engine traces): kept; plain strings become user/assistant messages
   - WildSci-format MCQs (`question`, `options`, `answer`): the prompt evaluate.py asks with
-    (`crosstrace.evaluation.tasks.render_mcq_prompt`), completion "Answer: <letter>"
+    (`crosstrace.mcq.format.render_mcq_prompt`), completion "Answer: <letter>"
   - raw HypoGen (`abstract`, `bit`, `spark`, `chain_of_reasoning`, `flip`): rendered in the
     CrossTrace layout by `crosstrace.schema`, with the system message of the source named by
     `system_prompt_from` (upstream trained HypoGen rows under the CrossTrace system prompt)
@@ -51,7 +51,8 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError, ErrorPolicy
-from crosstrace.hub_folder import MANIFEST_NAME, local_split_files, sha256_file
+from crosstrace.hub_folder import MANIFEST_NAME, read_built_split
+from crosstrace.mcq.format import answer_line, check_mcq_record, render_mcq_prompt
 
 PROMPT, COMPLETION, SOURCE = "prompt", "completion", "source"
 # The columns the rewards read (crosstrace.rewards.REWARD_COLUMNS), present on every row.
@@ -225,15 +226,13 @@ MCQ_COLUMNS = ("question", "options", "answer")
 
 def _from_mcq(example: dict[str, Any], source: MixtureSource, row: int) -> tuple[Messages, Messages]:
     # Train on exactly the prompt evaluate.py asks with, and the final line its scorer reads.
-    from crosstrace.evaluation.tasks import check_mcq_record, render_mcq_prompt
-
     try:
         record = check_mcq_record(example)
     except ValueError as error:
         field_name, _, reason = str(error).partition(": ")
         raise DataError(_where(source), row + 1, field_name, reason or str(error)) from None
     return [{"role": "user", "content": render_mcq_prompt(record)}], [
-        {"role": "assistant", "content": f"Answer: {record['answer']}"}
+        {"role": "assistant", "content": answer_line(record["answer"])}
     ]
 
 
@@ -326,10 +325,11 @@ class SourceReport:
 
 @dataclass
 class Mixture:
-    """The mixed rows (prompt, completion, source) and what each source contributed."""
+    """The mixed rows (prompt, completion, source), the sources as resolved, and what each contributed."""
 
     dataset: Any  # datasets.Dataset with columns prompt, completion, source and REWARD_COLUMNS
     reports: list[SourceReport]
+    sources: list[MixtureSource] = field(default_factory=list)
 
 
 def load_source(source: MixtureSource):
@@ -350,21 +350,9 @@ def load_source(source: MixtureSource):
 
 
 def _load_built_folder(source: MixtureSource):
-    """A folder written by `python -m crosstrace.build`, read from its parquet files directly.
-
-    Not through `load_dataset`, whose cache would hand back a previous build of a folder of the
-    same name (see `crosstrace.hub_folder.local_split_files`). The fingerprint is derived from
-    the build manifest's checksums, so the same build always gives the same fingerprint.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    from datasets import Dataset
-
-    files = local_split_files(source.path, source.name, source.split)
-    dataset = Dataset(pa.concat_tables([pq.read_table(path) for path in files]))
-    digest = hashlib.sha256("".join(sha256_file(path) for path in files).encode()).hexdigest()[:16]
-    dataset._fingerprint = f"{Path(source.path).name}-{source.name}-{source.split}-{digest}"
-    return dataset
+    """A folder written by `python -m crosstrace.build`, through `crosstrace.hub_folder.read_built_split`
+    (its files checked against the manifest; the split's fingerprint is the dataset's)."""
+    return read_built_split(source.path, source.name, source.split).dataset()
 
 
 def build_mixture(
@@ -433,4 +421,6 @@ def build_mixture(
     if not rows:
         raise ValueError("the mixture has no rows: every source is empty or has weight 0")
     # One seeded shuffle so sources interleave; the trainer's own sampler shuffles again each epoch.
-    return Mixture(dataset=Dataset.from_list(rows).shuffle(seed=seed).flatten_indices(), reports=reports)
+    return Mixture(
+        dataset=Dataset.from_list(rows).shuffle(seed=seed).flatten_indices(), reports=reports, sources=list(sources)
+    )
