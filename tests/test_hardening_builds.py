@@ -76,3 +76,26 @@ def test_unknown_domain_is_skipped_and_counted_under_on_error_skip(tmp_path, cap
     assert build_main(["crosstrace", "--source", str(source), "--out", str(out), "--on-error", "skip"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert [s["field"] for s in manifest["skipped"]] == ["metadata.domain"]
+
+
+def test_a_build_killed_while_writing_reruns_to_the_uninterrupted_folder(tmp_path):
+    """kill -9 in the middle of writing the parquet files (a real SIGKILL), then the same command again."""
+    import os
+    import sys
+
+    from process_group import run_or_fail
+
+    from crosstrace.paths import REPO_ROOT
+
+    args = ["dacr-traces", "--n", "4"]
+    assert build_main([*args, "--out", str(tmp_path / "whole")]) == 0
+    out = tmp_path / "killed"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT)}
+    command = [sys.executable, "tests/kill_inside.py", "pyarrow.parquet:write_table", "2", "-m", "crosstrace.build"]
+    killed = run_or_fail([*command, *args, "--out", str(out)], REPO_ROOT, env, 300, "build killed in its write")
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert not out.exists() and (tmp_path / "killed.partial").is_dir()  # nothing half-written under --out
+    assert build_main([*args, "--out", str(out)]) == 0
+    whole = {p.relative_to(tmp_path / "whole"): p.read_bytes() for p in (tmp_path / "whole").rglob("*") if p.is_file()}
+    rerun = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert rerun == whole and not (tmp_path / "killed.partial").exists()
