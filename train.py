@@ -45,7 +45,6 @@ from typing import Any
 
 import yaml
 from transformers import AutoTokenizer, set_seed
-from transformers.trainer_utils import get_last_checkpoint
 from trl import (
     ModelConfig,
     ScriptArguments,
@@ -60,6 +59,7 @@ from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.models import resolve_model_path
 from crosstrace.tokenization import load_qwen25_tokenizer
 from crosstrace.training import grpo
+from crosstrace.training.checkpoints import newest_complete_checkpoint
 from crosstrace.training.estimate import ASSUMED_TOKENS_PER_SECOND, estimate, format_estimate
 from crosstrace.training.length import (
     OverlongError,
@@ -70,6 +70,7 @@ from crosstrace.training.length import (
 )
 from crosstrace.training.metadata import run_metadata, strip_local_paths
 from crosstrace.training.mixture import COMPLETION, PROMPT, MixtureSource, build_mixture, parse_sources
+from crosstrace.training.recipe_check import check_recipe, config_path
 
 logger = logging.getLogger("train")
 
@@ -176,12 +177,18 @@ def make_parser(trainer: str = "sft") -> TrlParser:
 def trainer_of(argv: list[str]) -> str:
     """The trainer a command line asks for (`--trainer`, else the recipe's `trainer:`), to pick its config class."""
     named = dict(itertools.pairwise(argv))
-    if "--trainer" in named:
-        return named["--trainer"]
-    recipe = yaml.safe_load(Path(named["--config"]).read_text()) if "--config" in named else None
-    trainer = (recipe or {}).get("trainer", "sft")
+    recipe_file = config_path(argv)
+    trainer = named.get("--trainer")
+    if trainer is None:
+        try:
+            recipe = yaml.safe_load(Path(recipe_file).read_text()) if recipe_file else None
+        except (OSError, yaml.YAMLError):
+            recipe = None  # check_recipe reports an unreadable recipe with its file and line
+        trainer = recipe.get("trainer", "sft") if isinstance(recipe, dict) else "sft"
     if trainer not in TRAINERS:
-        raise ValueError(f"trainer: {trainer!r} is not one of {sorted(TRAINERS)}")
+        raise DataError(
+            recipe_file or "command line", None, "trainer", f"{trainer!r} is not one of {sorted(TRAINERS)}"
+        )
     return trainer
 
 
@@ -223,10 +230,14 @@ def prepare_dataset(sources, tokenizer, training_args, script_args, policy, prep
 
 
 def last_checkpoint(training_args) -> str | None:
+    """The checkpoint named on the command line, else the newest complete one in output_dir (a kill
+    during a save leaves an incomplete folder, which is passed over and named)."""
     if training_args.resume_from_checkpoint is not None:
         return training_args.resume_from_checkpoint
-    output_dir = Path(training_args.output_dir)
-    return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    choice = newest_complete_checkpoint(training_args.output_dir)
+    for folder, reason in choice.passed_over:
+        logger.warning("passing over incomplete checkpoint %s: %s", folder, reason)
+    return str(choice.resume_from) if choice.resume_from else None
 
 
 def main(
@@ -325,8 +336,15 @@ def cli(argv: list[str] | None = None) -> int:
         # --estimate trains nothing, so a GPU recipe (bf16: true) must still parse on a laptop or CI machine,
         # where TrainingArguments would otherwise refuse bf16 without a GPU.
         argv += ["--use_cpu", "true"]
-    script_args, training_args, model_args = make_parser(trainer_of(argv)).parse_args_and_config(argv)
+    recipe_file = config_path(argv)
     try:
+        parser = make_parser(trainer_of(argv))
+        if recipe_file is not None:
+            check_recipe(recipe_file, parser)
+        try:
+            script_args, training_args, model_args = parser.parse_args_and_config(argv)
+        except ValueError as error:  # the argument classes' own checks (combinations of settings)
+            raise DataError(recipe_file or "command line", None, None, str(error)) from None
         return main(script_args, training_args, model_args)
     except (DataError, OverlongError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -51,10 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         return module.run(args)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
-        print(
-            "Fix the input, or pass --on-error skip to skip bad records (each is reported in the manifest).",
-            file=sys.stderr,
-        )
+        if getattr(args, "on_error", None) == "raise":  # never tell a user to pass the flag they passed
+            print(
+                "Fix the input, or pass --on-error skip to skip bad records (each is reported in the manifest).",
+                file=sys.stderr,
+            )
+        else:
+            print("Fix the input: this error stops the build even under --on-error skip.", file=sys.stderr)
         return 2
 
 

@@ -46,6 +46,7 @@ from crosstrace.domains import (
 )
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import DatasetFolder, sha256_file
+from crosstrace.paths import refuse_overlap
 from crosstrace.schema import COMPLIANCE_VERSION, DEFAULT_SYSTEM_PROMPT, TraceRecord, render_assistant, render_user
 from crosstrace.sources.crosstrace_raw import RAW_FILE, read_raw_file
 from crosstrace.sources.crosstrace_release import (
@@ -299,16 +300,24 @@ class DomainLabels:
     report: dict[str, Any]
 
 
+def drop_unknown_domains(sources: Sources, policy: ErrorPolicy) -> None:
+    """A record whose released domain is none of DOMAINS is an error, or skipped and counted under skip."""
+    for split in SPLITS:
+        kept = []
+        for item in sources.splits[split]:
+            if item.record.domain is not None and item.record.domain not in DOMAINS:
+                reason = f"{item.record.domain!r} is not one of {', '.join(DOMAINS)}"
+                policy.handle(DataError(item.path, item.line, "metadata.domain", reason))
+                continue
+            kept.append(item)
+        sources.splits[split] = kept
+
+
 def label_domains(
     sources: Sources, totals: dict[str, int], seed: int, featurize: Featurizer = record_features
 ) -> DomainLabels:
     """Fill in every missing domain; report the method, targets and cross-validated accuracy."""
     all_items = [item for split in SPLITS for item in sources.splits[split]]
-    for item in all_items:
-        if item.record.domain is not None and item.record.domain not in DOMAINS:
-            raise DataError(
-                item.path, item.line, "metadata.domain", f"{item.record.domain!r} is not one of {', '.join(DOMAINS)}"
-            )
     labelled = [item.record for item in all_items if item.record.domain is not None]
     unlabelled = {
         split: [item.record for item in sources.splits[split] if item.record.domain is None] for split in SPLITS
@@ -450,6 +459,7 @@ def build(
     with timer.stage("read and parse"):
         sources = read_sources(folder, policy, options.seed)
     with timer.stage("domain labels"):
+        drop_unknown_domains(sources, policy)
         labels = label_domains(sources, options.domain_totals, options.seed, featurize)
     with timer.stage("rows and checks"):
         records = {split: _built(sources.splits[split], split) for split in SPLITS}
@@ -486,6 +496,7 @@ def build(
 
 
 def run(args: argparse.Namespace) -> int:
+    refuse_overlap(args.out, {"--source": args.source})
     options = BuildOptions(args.source, Path(args.out), args.on_error, args.seed, args.domain_totals, args.hub_org)
     manifest = build(options)
     counts = ", ".join(

@@ -38,7 +38,7 @@ from crosstrace.engine.generate import rejection_kind
 from crosstrace.engine.records import TRACE_SCHEMA, engine_row
 from crosstrace.errors import ErrorPolicy
 from crosstrace.hub_folder import DatasetFolder, size_category
-from crosstrace.paths import REPO_ROOT
+from crosstrace.paths import REPO_ROOT, refuse_overlap
 from crosstrace.sources.dacr_bench import CATEGORIES, save_benchmark
 from crosstrace.sources.dacr_tuning import read_tuning_data
 
@@ -269,6 +269,7 @@ def _excerpt(trace: str, questions: int = 2) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    refuse_overlap(args.out, {"--upstream": args.upstream, "--benchmark": args.benchmark})
     manifest = build(args)
     stats = manifest["engine_stats"]
     print(

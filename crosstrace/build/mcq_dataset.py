@@ -40,7 +40,7 @@ from crosstrace.mcq import audit, crosstrace_questions, engine_questions, labels
 from crosstrace.mcq.crosstrace_rows import SPLITS, read_crosstrace_folder
 from crosstrace.mcq.options import Draft, assemble
 from crosstrace.mcq.record import SCHEMA
-from crosstrace.paths import REPO_ROOT
+from crosstrace.paths import REPO_ROOT, refuse_overlap
 from crosstrace.sources.wildsci import read_wildsci
 
 logger = logging.getLogger(__name__)
@@ -214,6 +214,15 @@ class Generated:
 
 def generate(args: argparse.Namespace, policy: ErrorPolicy) -> Generated:
     out = Generated()
+    if args.wildsci:  # first: a file with no usable question stops the build before minutes of other work
+        wildsci = read_wildsci(args.wildsci, policy)
+        if not wildsci:
+            raise DataError(
+                args.wildsci, None, None,
+                f"no usable WildSci question ({len(policy.skipped)} bad record(s) skipped): "
+                "expected JSON Lines of WildSci records (question, options A-J, answer)",
+            )  # fmt: skip
+        out.sources["wildsci"] = {"file": Path(args.wildsci).name, "sha256": sha256_file(Path(args.wildsci))}
     drafts: dict[str, dict[str, list[Draft]]] = {}
     rows = read_crosstrace_folder(args.crosstrace, policy)
     drafts[CROSSTRACE_CONFIG], out.notes[CROSSTRACE_CONFIG], out.hypothesis_vectors = crosstrace_drafts(
@@ -237,8 +246,7 @@ def generate(args: argparse.Namespace, policy: ErrorPolicy) -> Generated:
         for config, by_split in drafts.items()
     }
     if args.wildsci:
-        out.records[WILDSCI_CONFIG] = {WILDSCI_SPLIT: read_wildsci(args.wildsci, policy)}
-        out.sources["wildsci"] = {"file": Path(args.wildsci).name, "sha256": sha256_file(Path(args.wildsci))}
+        out.records[WILDSCI_CONFIG] = {WILDSCI_SPLIT: wildsci}  # last, as before: the folder stays byte-identical
     return out
 
 
@@ -322,6 +330,9 @@ def _card(
 
 
 def run(args: argparse.Namespace) -> int:
+    refuse_overlap(
+        args.out, {"--crosstrace": args.crosstrace, "--wildsci": args.wildsci, "--audit-results": args.audit_results}
+    )
     manifest = build(args)
     print(f"wrote {args.out}: {manifest['counts']}, {len(manifest['skipped'])} bad record(s) skipped")
     return 0

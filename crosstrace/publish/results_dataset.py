@@ -25,7 +25,7 @@ from crosstrace.cards import render_dataset_card
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import MANIFEST_NAME, DatasetFolder, sha256_file, size_category
 from crosstrace.jsonio import iter_jsonl
-from crosstrace.paths import REPO_ROOT
+from crosstrace.paths import REPO_ROOT, refuse_overlap
 from crosstrace.publish.repos import HubOrgError, ReleaseRepos, resolve_hub_org
 from crosstrace.publish.tables import all_runs_section
 from crosstrace.results_schema import REPORT_NAME, RESULTS_NAME, Run, load_runs
@@ -252,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
+        refuse_overlap(args.out, {"--results": args.results})
         manifest = build_results_dataset(
             args.results, args.out, ReleaseRepos(resolve_hub_org(args.hub_org)), ErrorPolicy(args.on_error)
         )

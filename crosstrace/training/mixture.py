@@ -51,7 +51,8 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError, ErrorPolicy
-from crosstrace.hub_folder import MANIFEST_NAME, read_built_split
+from crosstrace.hub_folder import MANIFEST_NAME, read_built_split, sha256_file
+from crosstrace.jsonio import iter_jsonl
 from crosstrace.mcq.format import answer_line, check_mcq_record, render_mcq_prompt
 
 PROMPT, COMPLETION, SOURCE = "prompt", "completion", "source"
@@ -77,6 +78,10 @@ class MixtureSource:
     system_prompt_from: str | None = None
 
     def __post_init__(self) -> None:
+        for name in ("weight", "cap_ratio"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise ValueError(f"mixture source {self.label!r}: {name} must be a number, got {value!r}")
         if self.weight < 0 or not math.isfinite(self.weight):
             raise ValueError(f"mixture source {self.label!r}: weight must be a finite number >= 0, got {self.weight}")
         if (self.cap_ratio is None) != (self.cap_source is None):
@@ -332,21 +337,66 @@ class Mixture:
     sources: list[MixtureSource] = field(default_factory=list)
 
 
-def load_source(source: MixtureSource):
+def load_source(source: MixtureSource, policy: ErrorPolicy | None = None):
     from datasets import load_dataset
+    from datasets.exceptions import DatasetGenerationError
 
     if source.data_files is None and (Path(source.path) / MANIFEST_NAME).is_file():
         # A folder written by `python -m crosstrace.build`; any other folder goes to load_dataset.
         return _load_built_folder(source)
+    local_jsonl = _local_jsonl_files(source)
+    if local_jsonl:
+        return _load_jsonl_files(local_jsonl, policy or ErrorPolicy())
     try:
         return load_dataset(**source.load_kwargs())
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError, DatasetGenerationError) as error:
+        cause = error.__cause__ or error  # datasets wraps the reader's own error, which says what is wrong
         raise DataError(
             source.path,
             None,
             None,
-            f"cannot load mixture source {source.label!r} ({error}); build it first, e.g. `python -m crosstrace.build ...`",
+            f"cannot load mixture source {source.label!r} ({type(cause).__name__}: {cause}); "
+            "build it first, e.g. `python -m crosstrace.build ...`",
         ) from None
+
+
+def _local_jsonl_files(source: MixtureSource) -> list[Path]:
+    """The JSON Lines files of a `path: json` source's split when they all exist here, else [] (load_dataset's case)."""
+    if source.path != "json" or source.data_files is None:
+        return []
+    by_split = source.data_files if isinstance(source.data_files, dict) else {"train": source.data_files}
+    files = by_split.get(source.split)
+    files = [files] if isinstance(files, str) else files
+    if not files or not all(isinstance(f, str) and f.endswith(".jsonl") and Path(f).is_file() for f in files):
+        return []
+    return [Path(f) for f in files]
+
+
+def _load_jsonl_files(files: list[Path], policy: ErrorPolicy):
+    """Local JSON Lines read by crosstrace's reader, so a bad line is a DataError naming file and line (or is
+    skipped and counted) instead of a `datasets` traceback; an empty file is an error, not an empty source."""
+    import pyarrow as pa
+    from datasets import Dataset
+
+    rows: list[dict[str, Any]] = []
+    for path in files:
+        before = len(rows)
+        rows.extend(obj for _, obj in iter_jsonl(path, policy))
+        if len(rows) == before:
+            raise DataError(path, None, None, "holds no usable JSON record (an empty data file?)")
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    try:
+        dataset = Dataset.from_dict({column: [row.get(column) for row in rows] for column in columns})
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise DataError(
+            files[0] if len(files) == 1 else ", ".join(map(str, files)),
+            None,
+            None,
+            f"a field holds values of different types in different lines ({error})",
+        ) from None
+    digest = hashlib.sha256("".join(sha256_file(path) for path in files).encode()).hexdigest()[:16]
+    dataset._fingerprint = f"jsonl-{digest}"
+    return dataset
 
 
 def _load_built_folder(source: MixtureSource):
@@ -366,7 +416,11 @@ def build_mixture(
     from datasets import Dataset
 
     policy = policy or ErrorPolicy()
-    loaded = {s.label: loader(s) for s in sources}
+    loaded, load_skips = {}, {}
+    for source in sources:  # a line skipped while reading is reported under its own source
+        before = len(policy.skipped)
+        loaded[source.label] = loader(source, policy)
+        load_skips[source.label] = policy.report()[before:]
     rows: list[dict[str, Any]] = []
     reports = []
     sizes: dict[str, int] = {}
@@ -415,7 +469,7 @@ def build_mixture(
                 available=len(dataset),
                 used=len(drawn),
                 fingerprint=getattr(dataset, "_fingerprint", ""),
-                skipped=policy.report()[skipped_before:],
+                skipped=load_skips[source.label] + policy.report()[skipped_before:],
             )
         )
     if not rows:
