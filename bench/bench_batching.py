@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         help="CrossTrace train: a built folder (config all) or the released train_ours_only.jsonl (default: ../shared)",
     )
     parser.add_argument(
-        "--dacr-traces", help="a built engine-traces folder (python -m crosstrace.build dacr-traces ...)"
+        "--dacr-traces", help="a built engine-traces folder (python -m crosstrace.builders dacr-traces ...)"
     )
     parser.add_argument(
         "--pack-lengths", type=int, nargs="+", default=[2048, 8192], help="bin sizes to report for packing"
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     else:
         print(
-            "\nEngine traces: not measured (build them with `python -m crosstrace.build dacr-traces ...` and pass --dacr-traces)"
+            "\nEngine traces: not measured (build them with `python -m crosstrace.builders dacr-traces ...` and pass --dacr-traces)"
         )
 
     if not args.skip_timing:

@@ -7,7 +7,7 @@
 
 What it measures and how:
 1. Questions: N ten-option questions over engine challenges, made on the fly exactly as
-   `python -m crosstrace.build mcq --engine-n ...` makes its engine_facts config (or read from
+   `python -m crosstrace.builders mcq --engine-n ...` makes its engine_facts config (or read from
    --data, a .jsonl file or a built folder), turned into the prompts and continuations
    "Answer: A" .. "Answer: J" that `evaluate.py --tasks mcq --mcq_scoring loglik` scores.
 2. The model loaded once with `--backend hf` on the CPU (default `builtin:smollm2-135m-instruct`,

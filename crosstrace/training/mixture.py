@@ -1,7 +1,7 @@
 """The training mixture: several datasets, each weighted, turned into one prompt/completion set.
 
 A recipe lists its sources; each is read with `datasets.load_dataset`, so a source is a Hub id,
-a local folder built by `python -m crosstrace.build ...`, or a file loader with `data_files`:
+a local folder built by `python -m crosstrace.builders ...`, or a file loader with `data_files`:
 
     mixture:
       - label: crosstrace                   # the name used in reports and metadata
@@ -311,7 +311,7 @@ def load_source(source: MixtureSource):
     from datasets import load_dataset
 
     if source.data_files is None and (Path(source.path) / MANIFEST_NAME).is_file():
-        # A folder written by `python -m crosstrace.build`; any other folder goes to load_dataset.
+        # A folder written by `python -m crosstrace.builders`; any other folder goes to load_dataset.
         return _load_built_folder(source)
     try:
         return load_dataset(**source.load_kwargs())
@@ -320,12 +320,12 @@ def load_source(source: MixtureSource):
             source.path,
             None,
             None,
-            f"cannot load mixture source {source.label!r} ({error}); build it first, e.g. `python -m crosstrace.build ...`",
+            f"cannot load mixture source {source.label!r} ({error}); build it first, e.g. `python -m crosstrace.builders ...`",
         ) from None
 
 
 def _load_built_folder(source: MixtureSource):
-    """A folder written by `python -m crosstrace.build`, read from its parquet files directly.
+    """A folder written by `python -m crosstrace.builders`, read from its parquet files directly.
 
     Not through `load_dataset`, whose cache would hand back a previous build of a folder of the
     same name (see `crosstrace.hub_folder.local_split_files`). The fingerprint is derived from
