@@ -28,13 +28,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from crosstrace import paths
+from crosstrace.tokenization import load_qwen25_tokenizer
+from crosstrace.training.length import TOTAL_TOKENS, add_token_lengths
+from crosstrace.training.mixture import MixtureSource, build_mixture
 
-from crosstrace import paths  # noqa: E402
-from crosstrace.tokenization import load_qwen25_tokenizer  # noqa: E402
-from crosstrace.training.length import TOTAL_TOKENS, add_token_lengths  # noqa: E402
-from crosstrace.training.mixture import MixtureSource, build_mixture  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 UPSTREAM_PAD_TO = 2048
 UPSTREAM_BATCH = 4  # upstream's per-device batch size

@@ -30,7 +30,6 @@ START = time.perf_counter()
 START_CPU = time.process_time()
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crosstrace import paths  # noqa: E402
 from crosstrace.builders.crosstrace_dataset import BuildOptions, StageTimer, build  # noqa: E402

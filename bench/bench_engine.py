@@ -32,8 +32,6 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from crosstrace.builders import dacr_traces
 from crosstrace.engine import DOMAINS, generate_challenge, verify_challenge
 from crosstrace.engine.audit import audit_table, shortcut_audit

@@ -36,18 +36,16 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 
+from crosstrace.builders import mcq_dataset
+from crosstrace.errors import ErrorPolicy
+from crosstrace.mcq import audit
+from crosstrace.mcq.crosstrace_questions import HYPOTHESIS_MATCHING, NEAR_DUPLICATE_THRESHOLD
+from crosstrace.mcq.crosstrace_rows import read_crosstrace_folder
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import numpy as np  # noqa: E402
-
-from crosstrace.builders import mcq_dataset  # noqa: E402
-from crosstrace.errors import ErrorPolicy  # noqa: E402
-from crosstrace.mcq import audit  # noqa: E402
-from crosstrace.mcq.crosstrace_questions import HYPOTHESIS_MATCHING, NEAR_DUPLICATE_THRESHOLD  # noqa: E402
-from crosstrace.mcq.crosstrace_rows import read_crosstrace_folder  # noqa: E402
 
 
 def read_folder(folder: Path) -> dict[str, list[dict]]:

@@ -38,8 +38,6 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from crosstrace import paths
 from crosstrace.scoring import dacr as dacr_scoring
 from crosstrace.scoring.dacr import score_dacr
