@@ -1,6 +1,6 @@
 """N-gram overlap between the training data we publish and every evaluation set we score on.
 
-    python -m crosstrace.build decontaminate --folders build/crosstrace build/dacr-traces build/mcq \\
+    python -m crosstrace.builders decontaminate --folders build/crosstrace build/dacr-traces build/mcq \\
         --dacr-bench ../shared/data/dacr-bench/dacr_bench_v1.1_mini.json \\
         --out build/decontamination.json --card-table crosstrace/cards/decontamination.md
 
@@ -31,7 +31,6 @@ mask the words covered by common n-grams and count n-grams within each field onl
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
@@ -228,25 +227,33 @@ def markdown_table(result: dict[str, Any]) -> str:
         f"Fields compared: {fields}. Text is lowercased and split into words; "
         f"{result['common_ngrams_dropped']} (system prompt, section labels, templates) are dropped before counting. "
         "A record is flagged when it shares one remaining n-gram with any training row; the flagged ids are listed "
-        "in the report written by `python -m crosstrace.build decontaminate`.",
+        "in the report written by `python -m crosstrace.builders decontaminate`.",
     ]
     return "\n".join(lines) + "\n"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--folders", nargs="+", type=Path, required=True, help="built dataset folders to compare")
-    parser.add_argument(
-        "--dacr-bench", nargs="*", type=Path, default=[], help="DACR-Bench files scored on (evaluation sets)"
+@dataclass
+class DecontaminateArguments:
+    """`python -m crosstrace.builders decontaminate`: the n-gram overlap of the built training sets with
+    every evaluation set."""
+
+    folders: list[Path] = field(default_factory=list, metadata={"help": "built dataset folders to compare"})
+    dacr_bench: list[Path] = field(
+        default_factory=list, metadata={"help": "DACR-Bench files scored on (evaluation sets)"}
     )
-    parser.add_argument("--out", type=Path, default=Path("build/decontamination.json"), help="the JSON report")
-    parser.add_argument("--card-table", type=Path, help="also write the markdown table here (the cards include it)")
-    parser.add_argument(
-        "--common-share", type=float, default=0.01, help="share of a set's records making an n-gram format"
+    out: Path = field(default=Path("build/decontamination.json"), metadata={"help": "the JSON report"})
+    card_table: Path | None = field(
+        default=None, metadata={"help": "also write the markdown table here (the cards include it)"}
     )
-    parser.add_argument("--common-min", type=int, default=5, help="fewest records making an n-gram format")
+    common_share: float = field(default=0.01, metadata={"help": "share of a set's records making an n-gram format"})
+    common_min: int = field(default=5, metadata={"help": "fewest records making an n-gram format"})
+
+    def __post_init__(self):
+        if not self.folders:
+            raise ValueError("--folders: give at least one built dataset folder")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: DecontaminateArguments) -> int:
     training, evaluation, covered = collect_sets(args.folders, args.dacr_bench)
     result = report(training, evaluation, covered, args.common_share, args.common_min)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Hub-ready dataset folders: one parquet file per config and split, a manifest, a card.
 
-Every builder (`python -m crosstrace.build ...`) writes through `DatasetFolder`, so all our
+Every builder (`python -m crosstrace.builders ...`) writes through `DatasetFolder`, so all our
 datasets share one layout:
 
     <out>/<config>/<split>.parquet      one format for the whole folder (datasets 5.x needs that)

@@ -2,7 +2,7 @@
 at a point chosen exactly, for the interruption tests. Tests only: no production code carries a hook.
 
     python tests/kill_inside.py transformers.trainer:Trainer._save_rng_state 2 train.py --config recipes/smoke.yaml
-    python tests/kill_inside.py pyarrow.parquet:write_table 2 -m crosstrace.build dacr-traces --n 8 --out x
+    python tests/kill_inside.py pyarrow.parquet:write_table 2 -m crosstrace.builders dacr-traces --n 8 --out x
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from crosstrace.build.__main__ import main as build_main
+from crosstrace.builders.__main__ import main as build_main
 from crosstrace.publish import results_dataset
 
 
@@ -91,7 +91,7 @@ def test_a_build_killed_while_writing_reruns_to_the_uninterrupted_folder(tmp_pat
     assert build_main([*args, "--out", str(tmp_path / "whole")]) == 0
     out = tmp_path / "killed"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT)}
-    command = [sys.executable, "tests/kill_inside.py", "pyarrow.parquet:write_table", "2", "-m", "crosstrace.build"]
+    command = [sys.executable, "tests/kill_inside.py", "pyarrow.parquet:write_table", "2", "-m", "crosstrace.builders"]
     killed = run_or_fail([*command, *args, "--out", str(out)], REPO_ROOT, env, 300, "build killed in its write")
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert not out.exists() and (tmp_path / "killed.partial").is_dir()  # nothing half-written under --out

@@ -203,7 +203,7 @@ def test_stub_text_in_a_card_fails(dataset_stage):
 def test_a_missing_built_folder_is_a_failed_stage(tmp_path):
     (staged,) = stage_datasets(tmp_path / "build", ["mcq"], REPOS, tmp_path / "stage")
     (result,) = run_checks(staged)
-    assert not result.passed and "python -m crosstrace.build mcq" in result.problems[0]
+    assert not result.passed and "python -m crosstrace.builders mcq" in result.problems[0]
 
 
 # --- the adapter -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """WildSci-style ten-option science questions with verifiable answers.
 
 One record per question, in WildSci's format plus `id` and `source` (`record.py`), built by
-`python -m crosstrace.build mcq` (crosstrace/build/mcq_dataset.py). The pieces:
+`python -m crosstrace.builders mcq` (crosstrace/builders/mcq_dataset.py). The pieces:
 
 - `record.py`            the format, its pyarrow schema and its validation;
 - `labels.py`            discipline / nc_domain / nc_subdomain for CrossTrace and engine domains;

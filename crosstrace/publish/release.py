@@ -57,7 +57,7 @@ class UploadArguments:
     datasets_dir: str = field(
         default="build",
         metadata={
-            "help": "Folder holding the built datasets (<dir>/crosstrace, <dir>/dacr-traces, <dir>/mcq) from `python -m crosstrace.build`."
+            "help": "Folder holding the built datasets (<dir>/crosstrace, <dir>/dacr-traces, <dir>/mcq) from `python -m crosstrace.builders`."
         },
     )
     datasets: str = field(

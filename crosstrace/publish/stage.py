@@ -1,6 +1,6 @@
 """Stage exactly the folder trees that would be pushed, one folder per Hub repository.
 
-    <stage>/datasets/<name>/     a built dataset folder, as `python -m crosstrace.build` wrote it
+    <stage>/datasets/<name>/     a built dataset folder, as `python -m crosstrace.builders` wrote it
     <stage>/models/<name>/       the adapter: weights, config, tokenizer, model card, training facts
     <stage>/datasets/<results>/  dacr_results/ as a dataset (crosstrace/publish/results_dataset.py)
 
@@ -90,7 +90,7 @@ def stage_datasets(datasets_dir: Path, keys: list[str], repos: ReleaseRepos, sta
         source = datasets_dir / key
         if not (source / "README.md").is_file():
             repo.problems.append(
-                f"{source} is not a built dataset folder: build it with `python -m crosstrace.build {key} --out {source}`"
+                f"{source} is not a built dataset folder: build it with `python -m crosstrace.builders {key} --out {source}`"
             )
             staged.append(repo)
             continue

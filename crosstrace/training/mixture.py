@@ -1,7 +1,7 @@
 """The training mixture: several datasets, each weighted, turned into one prompt/completion set.
 
 A recipe lists its sources; each is read with `datasets.load_dataset`, so a source is a Hub id,
-a local folder built by `python -m crosstrace.build ...`, or a file loader with `data_files`:
+a local folder built by `python -m crosstrace.builders ...`, or a file loader with `data_files`:
 
     mixture:
       - label: crosstrace                   # the name used in reports and metadata
@@ -342,7 +342,7 @@ def load_source(source: MixtureSource, policy: ErrorPolicy | None = None):
     from datasets.exceptions import DatasetGenerationError
 
     if source.data_files is None and (Path(source.path) / MANIFEST_NAME).is_file():
-        # A folder written by `python -m crosstrace.build`; any other folder goes to load_dataset.
+        # A folder written by `python -m crosstrace.builders`; any other folder goes to load_dataset.
         return _load_built_folder(source)
     local_jsonl = _local_jsonl_files(source)
     if local_jsonl:
@@ -356,7 +356,7 @@ def load_source(source: MixtureSource, policy: ErrorPolicy | None = None):
             None,
             None,
             f"cannot load mixture source {source.label!r} ({type(cause).__name__}: {cause}); "
-            "build it first, e.g. `python -m crosstrace.build ...`",
+            "build it first, e.g. `python -m crosstrace.builders ...`",
         ) from None
 
 
@@ -400,7 +400,7 @@ def _load_jsonl_files(files: list[Path], policy: ErrorPolicy):
 
 
 def _load_built_folder(source: MixtureSource):
-    """A folder written by `python -m crosstrace.build`, through `crosstrace.hub_folder.read_built_split`
+    """A folder written by `python -m crosstrace.builders`, through `crosstrace.hub_folder.read_built_split`
     (its files checked against the manifest; the split's fingerprint is the dataset's)."""
     return read_built_split(source.path, source.name, source.split).dataset()
 
