@@ -54,6 +54,9 @@ from trl import (
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.models import resolve_model_path
 from crosstrace.tokenization import load_qwen25_tokenizer
+from crosstrace.training.attention import choose_attention
+from crosstrace.training.distributed import LaunchError, launch_setup, ran_mode
+from crosstrace.training.effective import apply_to_recipe, effective_settings
 from crosstrace.training.estimate import ASSUMED_TOKENS_PER_SECOND, estimate, format_estimate
 from crosstrace.training.length import (
     OverlongError,
@@ -200,10 +203,15 @@ def last_checkpoint(training_args) -> str | None:
 
 
 def main(
-    script_args: CrossTraceScriptArguments, training_args: CrossTraceSFTConfig, model_args: CrossTraceModelConfig
+    script_args: CrossTraceScriptArguments,
+    training_args: CrossTraceSFTConfig,
+    model_args: CrossTraceModelConfig,
+    callbacks: list | None = None,
 ) -> int:
     set_seed(training_args.seed)  # first: PEFT's adapter initialisation and the mixture draw depend on it
+    distributed = launch_setup(training_args)  # before any work: refuses processes that are not one group
     recipe = resolved_recipe(script_args, training_args, model_args)
+    attention = choose_attention(model_args)  # `auto`: flash_attention_2 when flash_attn imports, else sdpa
     if training_args.process_index == 0:
         logger.info("Configuration:\n%s", yaml.safe_dump(recipe, sort_keys=True))
 
@@ -246,7 +254,11 @@ def main(
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
         quantization_config=get_quantization_config(model_args),
+        callbacks=callbacks,
     )
+    effective = effective_settings(trainer)  # e.g. bfd packing turns padding_free on inside TRL
+    recipe = apply_to_recipe(recipe, effective)
+    distributed = ran_mode(distributed, trainer.accelerator)
 
     checkpoint = last_checkpoint(training_args)
     if checkpoint:
@@ -263,7 +275,13 @@ def main(
         output_dir = Path(training_args.output_dir)
         (output_dir / "recipe.yaml").write_text(yaml.safe_dump(strip_local_paths(recipe), sort_keys=True))
         metadata = run_metadata(
-            recipe, mixture.reports, report, dropped, policy.report(), world_size=training_args.world_size
+            recipe,
+            mixture.reports,
+            report,
+            dropped,
+            policy.report(),
+            world_size=training_args.world_size,
+            runtime={"attention": attention, "effective": effective, "distributed": distributed},
         )
         (output_dir / "run_metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
         logger.info("saved the adapter, tokenizer, metrics and metadata to %s", output_dir)
@@ -282,7 +300,7 @@ def cli(argv: list[str] | None = None) -> int:
     script_args, training_args, model_args = make_parser().parse_args_and_config(argv)
     try:
         return main(script_args, training_args, model_args)
-    except (DataError, OverlongError) as error:
+    except (DataError, OverlongError, LaunchError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -82,7 +82,7 @@ def test_release_recipe_is_the_published_qlora_setup():
     assert training_args.bf16 and training_args.activation_checkpointing
     assert training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps == 8
     assert training_args.packing and training_args.packing_strategy == "bfd"
-    assert model_args.attn_implementation == "flash_attention_2"
+    assert model_args.attn_implementation == "auto"  # FA2 when flash_attn imports, else sdpa
     assert training_args.num_train_epochs == 1
 
 
@@ -166,6 +166,22 @@ def test_smoke_run_writes_the_publishable_folder(smoke_run):
     }
     state = json.loads((smoke_run / "trainer_state.json").read_text())
     assert state["global_step"] > 0 and any("loss" in entry for entry in state["log_history"])
+
+
+def test_smoke_run_records_what_trl_ran(smoke_run):
+    # bfd packing turns padding-free on inside TRL although the recipe leaves padding_free at false
+    recipe = yaml.safe_load((smoke_run / "recipe.yaml").read_text())
+    assert recipe["packing_strategy"] == "bfd" and recipe["padding_free"] is True
+    runtime = json.loads((smoke_run / "run_metadata.json").read_text())["runtime"]
+    assert runtime["effective"]["padding_free"] is True and runtime["effective"]["completion_only_loss"] is True
+    assert runtime["effective"]["attn_implementation"] == recipe["attn_implementation"] == "sdpa"
+    assert runtime["attention"]["requested"] is None  # the smoke recipe leaves it to transformers
+    distributed = runtime["distributed"]
+    assert (distributed["distributed_type"], distributed["num_processes"], distributed["process_group"]) == (
+        "NO",
+        1,
+        False,
+    )
 
 
 def test_smoke_adapter_reloads_with_peft_and_generates(smoke_run):
@@ -377,6 +393,9 @@ def test_accelerate_launch_two_cpu_processes(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     metadata = json.loads((tmp_path / "run_metadata.json").read_text())
     assert metadata["world_size"] == 2
+    distributed = metadata["runtime"]["distributed"]
+    assert distributed["distributed_type"] == "MULTI_CPU" and distributed["num_processes"] == 2
+    assert distributed["process_group"] and distributed["process_group_size"] == 2
     assert json.loads((tmp_path / "trainer_state.json").read_text())["global_step"] == 2
     assert (
         done.stderr.count("Configuration:") + done.stdout.count("Configuration:") == 1

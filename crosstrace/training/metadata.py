@@ -76,7 +76,9 @@ def run_metadata(
     dropped_overlong: int,
     skipped_rows: list[dict],
     world_size: int = 1,
+    runtime: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """`runtime`: what actually ran (attention kernel, TRL's resolved settings, distributed mode), as recorded."""
     sources = []
     for report in source_reports:
         entry = asdict(report)
@@ -91,6 +93,7 @@ def run_metadata(
         "libraries": library_versions(),
         "git": git_state(),
         "world_size": world_size,  # processes that trained (accelerate launch --num_processes)
+        **({"runtime": runtime} if runtime is not None else {}),
         "datasets": sources,
         "token_lengths": [asdict(r) for r in length_report],
         "dropped_overlong": dropped_overlong,
