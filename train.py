@@ -57,7 +57,13 @@ from crosstrace.tokenization import load_qwen25_tokenizer
 from crosstrace.training.attention import choose_attention
 from crosstrace.training.distributed import LaunchError, launch_setup, ran_mode
 from crosstrace.training.effective import apply_to_recipe, effective_settings
-from crosstrace.training.estimate import ASSUMED_TOKENS_PER_SECOND, estimate, format_estimate
+from crosstrace.training.estimate import (
+    ASSUMED_TOKENS_PER_SECOND,
+    estimate,
+    find_measured,
+    format_estimate,
+    recipe_key,
+)
 from crosstrace.training.length import (
     OverlongError,
     add_token_lengths,
@@ -111,6 +117,13 @@ class CrossTraceScriptArguments(ScriptArguments):
         default=ASSUMED_TOKENS_PER_SECOND,
         metadata={
             "help": "Throughput assumed by --estimate (tokens/s on one H100; see crosstrace/training/estimate.py for its derivation)."
+        },
+    )
+
+    estimate_gpu: str | None = field(
+        default=None,
+        metadata={
+            "help": "Use only throughput reports (bench/results/) measured on a GPU whose name contains this, e.g. H100."
         },
     )
 
@@ -232,9 +245,10 @@ def main(
 
     if script_args.estimate:
         print(format_report(report, training_args.max_length))
-        print(
-            format_estimate(estimate(report, training_args.num_train_epochs, script_args.estimate_tokens_per_second))
-        )
+        given = script_args.estimate_tokens_per_second != ASSUMED_TOKENS_PER_SECOND
+        measured = None if given else find_measured(recipe_key(model_args, training_args), script_args.estimate_gpu)
+        epochs = training_args.num_train_epochs
+        print(format_estimate(estimate(report, epochs, script_args.estimate_tokens_per_second, measured)))
         return 0
 
     model_init_kwargs = {

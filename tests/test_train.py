@@ -114,7 +114,26 @@ def test_unknown_keys_are_errors(tmp_path):
 def test_estimate_prints_tokens_and_hours(capsys):
     assert train.cli([*SMOKE, "--estimate"]) == 0
     out = capsys.readouterr().out
-    assert "crosstrace-fixture" in out and "tokens per epoch" in out and "Assumption:" in out
+    assert "crosstrace-fixture" in out and "tokens per epoch" in out and "Throughput: QLoRA on one H100" in out
+
+
+def test_estimate_uses_a_matching_measured_report(capsys, tmp_path, monkeypatch):
+    from crosstrace.training import estimate as estimate_module
+
+    _, training_args, model_args = parse(SMOKE)
+    key = estimate_module.recipe_key(model_args, training_args)
+    row = {**key, "tokens_per_second": 1234.0, "peak_memory_gib": 1.0}
+    report = {
+        "machine": {"gpu": "NVIDIA H200"},
+        "results": [{**row, "max_length": 4096, "tokens_per_second": 9.0}, row],
+    }
+    (tmp_path / "fixture.json").write_text(json.dumps(report))
+    monkeypatch.setattr(estimate_module, "MEASURED_DIR", tmp_path)
+    assert train.cli([*SMOKE, "--estimate"]) == 0
+    out = capsys.readouterr().out
+    assert "at 1,234 tokens/s" in out and "measured by bench/bench_train_throughput.py on NVIDIA H200" in out
+    assert train.cli([*SMOKE, "--estimate", "--estimate_gpu", "H100"]) == 0  # another GPU's report: the assumption
+    assert "at 3,000 tokens/s" in capsys.readouterr().out
 
 
 def test_overlong_rows_stop_the_run_with_a_clear_message(capsys, tmp_path):
