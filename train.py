@@ -59,8 +59,17 @@ from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.models import resolve_model_path
 from crosstrace.tokenization import load_qwen25_tokenizer
 from crosstrace.training import grpo
+from crosstrace.training.attention import choose_attention
 from crosstrace.training.checkpoints import newest_complete_checkpoint
-from crosstrace.training.estimate import ASSUMED_TOKENS_PER_SECOND, estimate, format_estimate
+from crosstrace.training.distributed import LaunchError, launch_setup, ran_mode
+from crosstrace.training.effective import apply_to_recipe, effective_settings
+from crosstrace.training.estimate import (
+    ASSUMED_TOKENS_PER_SECOND,
+    estimate,
+    find_measured,
+    format_estimate,
+    recipe_key,
+)
 from crosstrace.training.length import (
     OverlongError,
     add_token_lengths,
@@ -123,6 +132,13 @@ class CrossTraceScriptArguments(ScriptArguments):
         default=ASSUMED_TOKENS_PER_SECOND,
         metadata={
             "help": "Throughput assumed by --estimate (tokens/s on one H100; see crosstrace/training/estimate.py for its derivation)."
+        },
+    )
+
+    estimate_gpu: str | None = field(
+        default=None,
+        metadata={
+            "help": "Use only throughput reports (bench/results/) measured on a GPU whose name contains this, e.g. H100."
         },
     )
 
@@ -241,22 +257,28 @@ def last_checkpoint(training_args) -> str | None:
 
 
 def main(
-    script_args: CrossTraceScriptArguments, training_args: CrossTraceSFTConfig, model_args: CrossTraceModelConfig
+    script_args: CrossTraceScriptArguments,
+    training_args: CrossTraceSFTConfig,
+    model_args: CrossTraceModelConfig,
+    callbacks: list | None = None,
 ) -> int:
     set_seed(training_args.seed)  # first: PEFT's adapter initialisation and the mixture draw depend on it
+    distributed = launch_setup(training_args)  # before any work: refuses processes that are not one group
     recipe = resolved_recipe(script_args, training_args, model_args)
+    attention = choose_attention(model_args)  # `auto`: flash_attention_2 when flash_attn imports, else sdpa
     if training_args.process_index == 0:
         logger.info("Configuration:\n%s", yaml.safe_dump(recipe, sort_keys=True))
 
     model_path = resolve_model_path(model_args.model_name_or_path)
     tokenizer = load_tokenizer(model_args, model_path, training_args.trust_remote_code)
     policy = ErrorPolicy(on_error=script_args.on_bad_rows)
+    runtime = {"attention": attention, "distributed": distributed}
     if script_args.trainer == "grpo":  # crosstrace/training/grpo.py
         with_model_init_kwargs(training_args, model_args)
         trainer, mixture, train_rows, report, dropped, record = grpo.setup(
             model_path, tokenizer, script_args, training_args, model_args, policy, prepare_dataset
         )
-        return finish(trainer, training_args, recipe, mixture, train_rows, report, dropped, policy, record)
+        return finish(trainer, training_args, recipe, mixture, train_rows, report, dropped, policy, runtime, record)
 
     with training_args.main_process_first(desc="building the mixture"):
         mixture, train_rows, report, dropped = prepare_dataset(
@@ -272,9 +294,10 @@ def main(
 
     if script_args.estimate:
         print(format_report(report, training_args.max_length))
-        print(
-            format_estimate(estimate(report, training_args.num_train_epochs, script_args.estimate_tokens_per_second))
-        )
+        given = script_args.estimate_tokens_per_second != ASSUMED_TOKENS_PER_SECOND
+        measured = None if given else find_measured(recipe_key(model_args, training_args), script_args.estimate_gpu)
+        epochs = training_args.num_train_epochs
+        print(format_estimate(estimate(report, epochs, script_args.estimate_tokens_per_second, measured)))
         return 0
 
     trainer = SFTTrainer(
@@ -285,8 +308,9 @@ def main(
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
         quantization_config=get_quantization_config(model_args),
+        callbacks=callbacks,
     )
-    return finish(trainer, training_args, recipe, mixture, train_rows, report, dropped, policy)
+    return finish(trainer, training_args, recipe, mixture, train_rows, report, dropped, policy, runtime)
 
 
 def with_model_init_kwargs(training_args, model_args):
@@ -303,8 +327,14 @@ def with_model_init_kwargs(training_args, model_args):
     return training_args
 
 
-def finish(trainer, training_args, recipe, mixture, train_rows, report, dropped, policy, grpo_record=None) -> int:
-    """Train (resuming from the last checkpoint), then write the publishable folder."""
+def finish(
+    trainer, training_args, recipe, mixture, train_rows, report, dropped, policy, runtime, grpo_record=None
+) -> int:
+    """Train (resuming from the last checkpoint), then write the publishable folder. `runtime` holds the
+    attention choice and the launch's distributed setup; what the built trainer resolved is added here."""
+    effective = effective_settings(trainer)  # e.g. bfd packing turns padding_free on inside TRL
+    recipe = apply_to_recipe(recipe, effective)
+    runtime = {**runtime, "effective": effective, "distributed": ran_mode(runtime["distributed"], trainer.accelerator)}
     checkpoint = last_checkpoint(training_args)
     if checkpoint:
         logger.info("resuming from %s", checkpoint)
@@ -319,7 +349,9 @@ def finish(trainer, training_args, recipe, mixture, train_rows, report, dropped,
     if trainer.is_world_process_zero():
         output_dir = Path(training_args.output_dir)
         (output_dir / "recipe.yaml").write_text(yaml.safe_dump(strip_local_paths(recipe), sort_keys=True))
-        metadata = run_metadata(recipe, mixture, report, dropped, policy.report(), world_size=training_args.world_size)
+        metadata = run_metadata(
+            recipe, mixture, report, dropped, policy.report(), world_size=training_args.world_size, runtime=runtime
+        )
         if grpo_record is not None:
             metadata["grpo"] = grpo_record
         (output_dir / "run_metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
@@ -346,7 +378,7 @@ def cli(argv: list[str] | None = None) -> int:
         except ValueError as error:  # the argument classes' own checks (combinations of settings)
             raise DataError(recipe_file or "command line", None, None, str(error)) from None
         return main(script_args, training_args, model_args)
-    except (DataError, OverlongError) as error:
+    except (DataError, OverlongError, LaunchError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

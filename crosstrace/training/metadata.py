@@ -40,7 +40,9 @@ def run_metadata(
     dropped_overlong: int,
     skipped_rows: list[dict],
     world_size: int = 1,
+    runtime: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """`runtime`: what actually ran (attention kernel, TRL's resolved settings, distributed mode), as recorded."""
     sources = []
     for report in mixture.reports:
         entry = asdict(report)
@@ -57,6 +59,7 @@ def run_metadata(
         "world_size": world_size,  # processes that trained (accelerate launch --num_processes)
         # The mixture as resolved (every field filled in): what the model card's mixture table shows.
         "mixture": [strip_local_paths(asdict(source)) for source in mixture.sources],
+        **({"runtime": runtime} if runtime is not None else {}),
         "datasets": sources,
         "token_lengths": [asdict(r) for r in length_report],
         "dropped_overlong": dropped_overlong,
