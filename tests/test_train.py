@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -15,6 +14,7 @@ import yaml
 from process_group import run_or_fail
 
 from crosstrace.paths import REPO_ROOT
+from scripts import load_script
 
 RECIPES = REPO_ROOT / "recipes"
 TRAINING_RECIPES = sorted(RECIPES.glob("*.yaml"))
@@ -24,15 +24,7 @@ ACCELERATE_CONFIGS = sorted((RECIPES / "accelerate").glob("*.yaml"))
 SMOKE = ["--config", "recipes/smoke.yaml"]
 
 
-def _load_train_module():
-    spec = importlib.util.spec_from_file_location("train_script", REPO_ROOT / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
-    spec.loader.exec_module(module)
-    return module
-
-
-train = _load_train_module()
+train = load_script("train.py")
 
 
 @pytest.fixture(autouse=True)

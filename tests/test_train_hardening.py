@@ -3,7 +3,6 @@ kill -9 inside a checkpoint save leaves a run that resumes from the newest compl
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -15,20 +14,13 @@ from process_group import run_or_fail
 
 from crosstrace.paths import REPO_ROOT
 from crosstrace.training.checkpoints import newest_complete_checkpoint
+from scripts import load_script
 
 SMOKE = REPO_ROOT / "recipes" / "smoke.yaml"
 CHAT = "tests/fixtures/train/crosstrace_chat.jsonl"
 
 
-def _load_train_module():
-    spec = importlib.util.spec_from_file_location("train_script_hardening", REPO_ROOT / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
-    spec.loader.exec_module(module)
-    return module
-
-
-train = _load_train_module()
+train = load_script("train.py")
 
 
 @pytest.fixture(autouse=True)
