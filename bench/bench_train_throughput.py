@@ -36,11 +36,13 @@ TEMPLATE_TOKENS = 40  # Qwen2.5's chat template around one user and one assistan
 
 
 def load_train():
-    spec = importlib.util.spec_from_file_location("train_script", REPO / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    """train.py as a module, loaded once per process: a second copy would make its config class unpicklable."""
+    if "train_script" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("train_script", REPO / "train.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return sys.modules["train_script"]
 
 
 def write_lengths(build: Path, sample: int = 400, seed: int = 0) -> dict:
