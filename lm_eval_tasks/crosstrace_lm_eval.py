@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from datasets import Dataset, DatasetDict
@@ -26,7 +26,7 @@ from crosstrace.evaluation.arguments import split_list
 from crosstrace.evaluation.tasks.base import Task
 from crosstrace.evaluation.tasks.crosstrace import CrossTraceTask
 from crosstrace.evaluation.tasks.dacr import DacrTask
-from crosstrace.evaluation.tasks.mcq import MCQ_LOGLIK_CONTINUATION, McqTask
+from crosstrace.evaluation.tasks.mcq import McqTask
 
 # lm-eval reports the metrics; intervals are lm-eval's business (and `evaluate.py score` gives ours).
 _NO_BOOTSTRAP = 0
@@ -49,7 +49,7 @@ def _setting(metadata: dict[str, Any], key: str, required: bool = True) -> str |
     return value
 
 
-@lru_cache(maxsize=None)
+@cache
 def _task(kind: str, settings: str) -> Task:
     """The evaluate.py task for `kind` read from `settings` (JSON, so the task is built once per run)."""
     given = json.loads(settings)
@@ -90,13 +90,16 @@ def _documents(kind: str, settings: dict[str, Any]) -> DatasetDict:
     return DatasetDict({"test": Dataset.from_list(rows)})
 
 
+def _mcq_settings(metadata: dict[str, Any]) -> dict[str, Any]:
+    return {key: _setting(metadata, key, required=key == "mcq_data") for key in ("mcq_data", "mcq_config", "split")}
+
+
 def load_mcq(**metadata) -> DatasetDict:
-    return _documents("mcq", {k: _setting(metadata, k, k == "mcq_data") for k in ("mcq_data", "mcq_config", "split")})
+    return _documents("mcq", _mcq_settings(metadata))
 
 
 def load_mcq_loglik(**metadata) -> DatasetDict:
-    settings = {k: _setting(metadata, k, k == "mcq_data") for k in ("mcq_data", "mcq_config", "split")}
-    return _documents("mcq-loglik", settings)
+    return _documents("mcq-loglik", _mcq_settings(metadata))
 
 
 def load_dacr(**metadata) -> DatasetDict:
@@ -146,7 +149,8 @@ METRICS = {
 # ----------------------------------------------------------------------------- aggregation
 
 
-def _score(items: tuple[tuple[str, str, str], ...]) -> dict[str, float]:
+@cache  # every metric of one task aggregates the same items: scored once
+def _scored(items: tuple[tuple[str, str, str], ...]) -> dict[str, float]:
     """Our task's metrics for these (task, id, output) items, as `evaluate.py score` computes them."""
     kinds = {task for task, _, _ in items}
     if len(kinds) != 1:
@@ -154,9 +158,6 @@ def _score(items: tuple[tuple[str, str, str], ...]) -> dict[str, float]:
     task = _task(*json.loads(kinds.pop()))
     score = task.score({record_id: output for _, record_id, output in items})
     return {name: math.nan if value is None else float(value) for name, value in score.metrics.items()}
-
-
-_scored = lru_cache(maxsize=16)(_score)  # every metric of one task aggregates the same items
 
 
 def _aggregate(metric: str):
