@@ -24,6 +24,12 @@ Compare runs, baseline first (the paper-style table, with intervals):
 
     python evaluate.py compare dacr_results/<baseline-run> dacr_results/<fine-tuned-run>
 
+The learning curve of a training run: each checkpoint evaluated (resumably) on a small sample, with the
+training loss, between the base model's run and the final adapter's (see crosstrace/evaluation/learning_curve.py):
+
+    python evaluate.py curve --training_dir outputs/demo --curve_dir dacr_results/<demo>-run --baseline_run dacr_results/<base-run> \
+        --final_run dacr_results/<adapter-run> --model <base model> --tasks crosstrace --split validation --max_samples 16
+
 Rewrite a run folder's report.md from its results.json and plots (after a report format change):
 
     python evaluate.py report dacr_results/<run-id> [more run folders]
@@ -58,18 +64,30 @@ from dataclasses import asdict
 
 from crosstrace.cli import parse_args
 from crosstrace.errors import DataError
-from crosstrace.evaluation.arguments import CompareArguments, EvalArguments, ReportArguments, ScoreArguments
+from crosstrace.evaluation.arguments import (
+    CompareArguments,
+    CurveArguments,
+    EvalArguments,
+    ReportArguments,
+    ScoreArguments,
+)
 
 logger = logging.getLogger("evaluate")
 
-COMMANDS = {"run": EvalArguments, "score": ScoreArguments, "compare": CompareArguments, "report": ReportArguments}
+COMMANDS = {
+    "run": EvalArguments,
+    "score": ScoreArguments,
+    "compare": CompareArguments,
+    "report": ReportArguments,
+    "curve": CurveArguments,
+}
 # Sub-commands whose run folders may be given as positional arguments.
 _POSITIONAL_RUN_DIRS = ("compare", "report")
 
 
 def parse_command_line(
     argv: list[str],
-) -> tuple[str, EvalArguments | ScoreArguments | CompareArguments | ReportArguments]:
+) -> tuple[str, EvalArguments | ScoreArguments | CompareArguments | ReportArguments | CurveArguments]:
     """`[score|compare|report] <flags>` -> (command, its arguments); a bare flag list is a generation run."""
     command = argv[0] if argv and argv[0] in COMMANDS and argv[0] != "run" else "run"
     rest = argv[1:] if command != "run" else argv
@@ -116,17 +134,18 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
 
-    seed_everything(args.seed, with_torch=command == "run")  # first, before any data is read or model built
+    seed_everything(args.seed, with_torch=command in ("run", "curve"))  # first, before any data is read or model built
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     logger.info("evaluate.py %s, configuration:\n%s", command, json.dumps(asdict(args), indent=2, default=str))
 
     from crosstrace.evaluation.backends import BackendError
+    from crosstrace.evaluation.learning_curve import run_curve
     from crosstrace.evaluation.pipeline import run_evaluation, run_scoring
 
     try:
-        run_dir = run_evaluation(args) if command == "run" else run_scoring(args)
+        run_dir = {"run": run_evaluation, "score": run_scoring, "curve": run_curve}[command](args)
     except (DataError, BackendError) as error:
         logger.error("%s", error)
         return 1

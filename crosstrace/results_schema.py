@@ -25,6 +25,11 @@ RESULTS_NAME = "results.json"
 SAMPLES_NAME = "samples.jsonl"
 REPORT_NAME = "report.md"
 DEFAULT_RESULTS_DIR = "dacr_results"
+# A demo's own record, `dacr_results/<demo>-run/` (no results.json: not a run): scripts/demo.sh's
+# stage times (crosstrace.stage_times) and the learning curve (crosstrace.evaluation.learning_curve).
+STAGES_NAME = "stages.jsonl"
+CURVE_JSON_NAME = "learning_curve.json"
+CURVE_PNG_NAME = "learning_curve.png"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """scripts/demo.sh, the README's main job, run end to end without the public release.
 
 The demo runs in a copy of the project's files so that its build/, outputs/ and dacr_results/
-never touch the checkout; training and generation are cut to one step and a few tokens, which
-is enough to exercise every stage (builds, mixture, LoRA training, two evaluate.py runs, compare).
+never touch the checkout; training and generation are cut to two steps and a few tokens, which
+is enough to exercise every stage (builds, mixture, LoRA training with a checkpoint, two evaluate.py
+runs, the learning curve over that checkpoint, compare) and the stage times they record.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def _run_demo(project: Path, *train_args: str) -> subprocess.CompletedProcess:
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # `python` is this interpreter
         "CROSSTRACE_SHARED_DATA": str(project / "no-release-here"),
         "DEMO_EVAL_SAMPLES": "2",
+        "DEMO_CURVE_SAMPLES": "2",
         "DEMO_MAX_NEW_TOKENS": "8",
     }
     return run_or_fail(["bash", "scripts/demo.sh", *train_args], project, env, 900, "the demo")
@@ -49,7 +51,7 @@ def _run_demo(project: Path, *train_args: str) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_demo_without_the_release_runs_on_fixtures_and_engine_questions(tmp_path):
     project = _copy_project(tmp_path / "project")
-    done = _run_demo(project, "--max_steps", "1")
+    done = _run_demo(project, "--max_steps", "2", "--save_steps", "1")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "the demo runs on the project's fixture records and engine questions" in done.stderr
 
@@ -71,5 +73,22 @@ def test_demo_without_the_release_runs_on_fixtures_and_engine_questions(tmp_path
         assert results["tasks"]["crosstrace"]["n"]["structural_compliance"] == 2
         assert results["tasks"]["mcq"]["n"]["accuracy"] == 2
     assert results["model"]["adapter"] == "outputs/demo-fixtures"
-    # The comparison table closes the demo.
+    # The comparison table, then the stage times, close the demo.
     assert "| structural_compliance |" in done.stdout and "Δ vs baseline" in done.stdout
+
+    # The learning curve: the base model's run, the checkpoint of step 1 on validation records, the final adapter's run.
+    record = project / "dacr_results/demo-fixtures-smollm2-135m-run"
+    curve = json.loads((record / "learning_curve.json").read_text())
+    assert [(p["step"], p["role"], p["split"], p["n"]) for p in curve["points"]] == [
+        (0, "base model", "test", 2),
+        (1, "checkpoint", "validation", 2),
+        (2, "final adapter", "test", 2),
+    ]
+    assert curve["decoding"]["max_new_tokens"] == 8 and curve["training"]["steps"] == 2
+    assert (record / "learning_curve.png").is_file()
+    # Every stage printed its time and load average, and recorded them.
+    stages = [json.loads(line) for line in (record / "stages.jsonl").read_text().splitlines()]
+    ends = {e["stage"]: e["exit_code"] for e in stages if e["event"] == "end"}
+    assert ends == dict.fromkeys(("build", "train", "baseline", "adapter", "curve", "compare"), 0)
+    assert "[stage train] done in" in done.stdout and "load average" in done.stdout
+    assert "total:" in done.stdout

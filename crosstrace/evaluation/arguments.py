@@ -364,3 +364,24 @@ class ReportArguments:
     """`python evaluate.py report <run-folder> ...`: rewrite each run's report.md from its results.json."""
 
     run_dirs: list[str] = field(metadata={"help": "Run folders whose report.md is rewritten."})
+
+
+@dataclass(kw_only=True)
+class CurveArguments(EvalArguments):
+    """`python evaluate.py curve ...`: every checkpoint of a training run evaluated, drawn with its loss.
+
+    The generation, data and scoring flags are a run's (they apply to each checkpoint's run); see
+    crosstrace/evaluation/learning_curve.py."""
+
+    training_dir: str = field(
+        metadata={
+            "help": "The training output folder: its checkpoint-<step> folders, trainer_state.json, train_results.json."
+        }
+    )
+    curve_dir: str = field(metadata={"help": "Where learning_curve.json and learning_curve.png are written."})
+    baseline_run: str = field(
+        metadata={"help": "The base model's run folder: the curve's step 0 (decoded as this command decodes)."}
+    )
+    final_run: str = field(
+        metadata={"help": "The final adapter's run folder: the curve's last step (decoded as this command decodes)."}
+    )

@@ -16,7 +16,7 @@ from typing import Any
 from crosstrace.evaluation.tasks import task_class
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # files only: works on machines without a display
@@ -28,7 +28,7 @@ def _pyplot():
 def bar_chart(
     path: Path, title: str, labels: list[str], values: list[float], intervals: list[list[float] | None], ylabel: str
 ) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(labels) + 1.5), 3.8))
     # A percentile interval need not contain the point estimate (e.g. a ratio over resamples):
     # the whisker then stops at the bar rather than pointing backwards.
@@ -69,7 +69,7 @@ def reliability_points(body: dict[str, Any]) -> list[tuple[float, float, int]]:
 
 
 def reliability_diagram(path: Path, points: list[tuple[float, float, int]], title: str) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.4, 4.2))
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
     if points:
