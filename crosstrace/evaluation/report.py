@@ -103,8 +103,17 @@ def _skipped_lines(skipped: dict[str, Any]) -> list[str]:
             f"- Long prompts (policy `{context.get('policy')}`, {where}, token counts {context.get('token_count')}): "
             f"{context.get('skipped_count', 0)} skipped, {context.get('truncated_count', 0)} truncated."
         )
+    failed = skipped.get("failed_requests")
+    if failed and failed.get("count"):
+        shown = "; ".join(f"`{item['id']}`: {item['error']}" for item in failed.get("items", [])[:MAX_PROBLEMS_SHOWN])
+        more = (
+            f" (and {failed['count'] - MAX_PROBLEMS_SHOWN} more in results.json)"
+            if failed["count"] > MAX_PROBLEMS_SHOWN
+            else ""
+        )
+        lines.append(f"- **Failed requests (not scored; a rerun sends them again): {failed['count']}**: {shown}{more}")
     for key, value in skipped.items():
-        if key != "long_documents" and isinstance(value, dict) and "count" in value:
+        if key not in ("long_documents", "failed_requests") and isinstance(value, dict) and "count" in value:
             lines.append(f"- {key.replace('_', ' ')}: {value['count']}")
     return lines
 

@@ -118,8 +118,27 @@ def task_result(
             "outputs": len(generations),
             "hit_max_new_tokens": sum(g.get("finish_reason") == "length" for g in generations.values()),
             "output_tokens_total": sum(g.get("output_tokens") or 0 for g in generations.values()),
+            **server_prompt_tokens(generations),
         }
     return result
+
+
+def server_prompt_tokens(generations: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """The server's exact prompt counts (`usage.prompt_tokens`, openai), and how many prompts it counted
+    longer than the count made before sending: those the context check may have let through wrongly.
+    Empty when no server reported a count."""
+    pairs = [
+        (g.get("prompt_tokens"), g["server_prompt_tokens"])
+        for g in generations.values()
+        if isinstance(g.get("server_prompt_tokens"), int)
+    ]
+    if not pairs:
+        return {}
+    return {
+        "server_prompt_tokens_total": sum(exact for _, exact in pairs),
+        "server_prompt_tokens_max": max(exact for _, exact in pairs),
+        "prompts_counted_below_server": sum(counted is not None and exact > counted for counted, exact in pairs),
+    }
 
 
 def build_results(
