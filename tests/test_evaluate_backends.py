@@ -60,10 +60,15 @@ def test_openai_backend_retries_server_errors():
 
 
 def test_openai_backend_gives_up_after_retries_with_a_clear_error():
+    """And sends nothing new once one request failed for good: the prompts still queued are dropped (the run
+    stops, a rerun resumes), which must not leave the run waiting on requests that never went out."""
     with ChatServer(fail_first=100) as server:
-        backend = OpenAIBackend(EvalArguments(model="m", backend="openai", base_url=server.url, max_retries=1))
+        backend = OpenAIBackend(
+            EvalArguments(model="m", backend="openai", base_url=server.url, max_retries=1, max_concurrency=1)
+        )
         with pytest.raises(BackendError, match=r"no answer after 2 attempts.*rerun the same command to resume"):
-            backend.generate([_messages("hello")], seeds=[0])
+            backend.generate([_messages(f"hello {i}") for i in range(4)], seeds=[0, 1, 2, 3])
+    assert len(server.requests) == 2  # the first prompt's two attempts; the other three never sent
 
 
 def test_openai_backend_records_a_refused_prompt_and_stops_on_a_setup_error():

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import random
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -181,23 +182,32 @@ class OpenAIBackend:
         is sent; the replies already in flight are still yielded (so they are saved), then it raises."""
         if not batch:
             return
+        stop = threading.Event()  # set by the first request that fails for good: nothing new is sent after it
+
+        def request(messages: Messages, seed: int) -> Generation | None:
+            if stop.is_set():
+                return None
+            try:
+                return self._one(messages, seed)
+            except BackendError:
+                stop.set()  # before this worker takes the next prompt
+                raise
+
         pool = ThreadPoolExecutor(max_workers=min(self.args.max_concurrency, len(batch)))
-        futures = {pool.submit(self._one, m, s): i for i, (m, s) in enumerate(zip(batch, seeds, strict=True))}
+        futures = {pool.submit(request, m, s): i for i, (m, s) in enumerate(zip(batch, seeds, strict=True))}
         failure: BackendError | None = None
         try:
             for future in as_completed(futures):
-                if future.cancelled():
-                    continue
                 try:
                     generation = future.result()
                 except BackendError as error:
-                    if failure is None:
-                        failure = error
-                        pool.shutdown(wait=False, cancel_futures=True)
+                    failure = failure or error
                     continue
-                yield futures[future], generation
+                if generation is not None:
+                    yield futures[future], generation
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)  # also when the caller stops early (a kill, an error)
+            stop.set()  # also when the caller stops early (a kill, an error): the queued prompts are not sent
+            pool.shutdown(wait=False, cancel_futures=True)
         if failure is not None:
             raise failure
 
