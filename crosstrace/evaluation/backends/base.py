@@ -48,7 +48,7 @@ class Backend(Protocol):
     # resumed run must regenerate whole batches to reproduce an uninterrupted run exactly.
     batch_invariant: bool
     context_length: int | None
-    token_count: str  # "exact" or how the estimate is made
+    token_count: str  # "exact" or how the upper bound is made
 
     def count_tokens(self, messages: Messages) -> int: ...
 
