@@ -115,11 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("evaluate.py %s, configuration:\n%s", command, json.dumps(asdict(args), indent=2, default=str))
 
     from crosstrace.evaluation.backends import BackendError
-    from crosstrace.evaluation.pipeline import run_evaluation, run_scoring
+    from crosstrace.evaluation.pipeline import MissingMetricsError, run_evaluation, run_scoring
 
     try:
         run_dir = run_evaluation(args) if command == "run" else run_scoring(args)
-    except (DataError, BackendError) as error:
+    except (DataError, BackendError, MissingMetricsError) as error:
         logger.error("%s", error)
         return 1
     print(run_dir)

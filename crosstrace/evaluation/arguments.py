@@ -32,6 +32,56 @@ def split_list(value: str | list[str] | None) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
+# The judge's settings, shared by `evaluate.py` and `evaluate.py score` (one definition each).
+def _judge_field(default, help_text: str):
+    return field(default=default, metadata={"help": "crosstrace judge: " + help_text})
+
+
+def _judge_timeout():
+    return _judge_field(
+        120.0,
+        "seconds before a judge request is abandoned; a timed-out request is not retried (the server is still on it).",
+    )
+
+
+def _judge_concurrency():
+    return _judge_field(4, "judge requests in flight at most; after this many timeouts in a row no more are sent.")
+
+
+def _judge_max_tokens():
+    return _judge_field(256, "max_tokens of each judge reply (a reasoning judge needs more).")
+
+
+def _judge_max_retries():
+    return _judge_field(
+        5, "retries per judge request on connection errors, 429 and 5xx (never on timeouts or other 4xx)."
+    )
+
+
+def _judge_temperature():
+    return _judge_field(0.0, "the judge's sampling temperature (recorded in results.json).")
+
+
+def _judge_seed():
+    return _judge_field(0, "the judge's seed; repeat r of --judge_repeats is sent seed + r (recorded).")
+
+
+def _judge_repeats():
+    return _judge_field(
+        1, "judge each pair N times (seeds judge_seed..judge_seed+N-1) and report the judge's own spread."
+    )
+
+
+def _allow_missing_metrics():
+    return field(
+        default=False,
+        metadata={
+            "help": "Exit 0 even when a metric that was asked for (IAScore with a judge) could not be measured; "
+            "without it such a run writes its results, warns and exits 1."
+        },
+    )
+
+
 @dataclass
 class EvalArguments:
     """`python evaluate.py --model ...`: generate with a model, then score."""
@@ -199,18 +249,30 @@ class EvalArguments:
     judge_model: str | None = field(
         default=None,
         metadata={
-            "help": "crosstrace: model name of an OpenAI-compatible judge for IAScore; no judge (no IAScore) when unset. Default: $CROSSTRACE_JUDGE_MODEL."
+            "help": "crosstrace: model name of an OpenAI-compatible judge for IAScore; no judge (no IAScore) when unset. "
+            "Two names 'a,b': a scores IAScore, b is a second judge whose agreement with a is reported. Default: $CROSSTRACE_JUDGE_MODEL."
         },
     )
     judge_base_url: str | None = field(
         default=None,
         metadata={
-            "help": "crosstrace: the judge server's /v1 root. Default: $CROSSTRACE_JUDGE_BASE_URL, else $OPENAI_BASE_URL."
+            "help": "crosstrace: the judge server's /v1 root (comma-separated, one per --judge_model). Default: $CROSSTRACE_JUDGE_BASE_URL, else $OPENAI_BASE_URL."
         },
     )
     judge_api_key_env: str = field(
-        default="OPENAI_API_KEY", metadata={"help": "crosstrace: environment variable holding the judge's API key."}
+        default="CROSSTRACE_JUDGE_API_KEY",
+        metadata={
+            "help": "crosstrace: environment variable(s) holding the judge's API key, one per --judge_model (comma-separated). The model's key is never sent to the judge."
+        },
     )
+    judge_timeout: float = _judge_timeout()
+    judge_concurrency: int = _judge_concurrency()
+    judge_max_tokens: int = _judge_max_tokens()
+    judge_max_retries: int = _judge_max_retries()
+    judge_temperature: float = _judge_temperature()
+    judge_seed: int = _judge_seed()
+    judge_repeats: int = _judge_repeats()
+    allow_missing_metrics: bool = _allow_missing_metrics()
 
     # --- output -------------------------------------------------------------------------------
     output_dir: str | None = field(
@@ -293,8 +355,19 @@ class ScoreArguments:
     )
     judge_base_url: str | None = field(default=None, metadata={"help": "crosstrace: the judge server's /v1 root."})
     judge_api_key_env: str = field(
-        default="OPENAI_API_KEY", metadata={"help": "crosstrace: environment variable holding the judge's API key."}
+        default="CROSSTRACE_JUDGE_API_KEY",
+        metadata={
+            "help": "crosstrace: environment variable(s) holding the judge's API key, one per --judge_model (comma-separated). The model's key is never sent to the judge."
+        },
     )
+    judge_timeout: float = _judge_timeout()
+    judge_concurrency: int = _judge_concurrency()
+    judge_max_tokens: int = _judge_max_tokens()
+    judge_max_retries: int = _judge_max_retries()
+    judge_temperature: float = _judge_temperature()
+    judge_seed: int = _judge_seed()
+    judge_repeats: int = _judge_repeats()
+    allow_missing_metrics: bool = _allow_missing_metrics()
     output_dir: str | None = field(
         default=None,
         metadata={

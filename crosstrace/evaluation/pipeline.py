@@ -61,26 +61,50 @@ _OUTPUT_FIELDS = (
 # ----------------------------------------------------------------------------- tasks from arguments
 
 
-def build_judge(args: EvalArguments | ScoreArguments):
-    """The IAScore judge when a judge model is named (flag or $CROSSTRACE_JUDGE_MODEL), else None.
+def build_judges(args: EvalArguments | ScoreArguments) -> list:
+    """The IAScore judge(s) when a judge model is named (flag or $CROSSTRACE_JUDGE_MODEL), else [].
 
+    `--judge_model a,b` gives two judges (b's agreement with a is reported); `--judge_base_url` and
+    `--judge_api_key_env` list one value per judge, or one for both. Each key is read from the
+    judge's own variable: the model's key (`--api_key_env`) is never sent to a judge host.
     Replies are cached outside the results folder (they quote reference ideas): reruns cost nothing."""
     from crosstrace.scoring.judge import ENV_MODEL, Judge, JudgeConfig
     from crosstrace.tokenization import cache_dir
 
-    model = args.judge_model or os.environ.get(ENV_MODEL)
-    if not model:
-        return None
-    try:
-        config = JudgeConfig.from_env(
-            base_url=args.judge_base_url,
-            model=model,
-            api_key=os.environ.get(args.judge_api_key_env),
-            cache_dir=str(cache_dir() / "judge"),
+    models = split_list(args.judge_model or os.environ.get(ENV_MODEL))
+    if not models:
+        return []
+    base_urls = split_list(args.judge_base_url) or [None]
+    key_envs = split_list(args.judge_api_key_env)
+    if len(models) > 2 or any(len(values) not in (1, len(models)) for values in (base_urls, key_envs)):
+        raise BackendError(
+            f"--judge_model names {len(models)} judge(s) (at most 2): give --judge_base_url and "
+            "--judge_api_key_env once for all, or once per judge"
         )
-    except ValueError as error:
-        raise BackendError(str(error)) from None
-    return Judge(config, seed=args.seed)
+    model_key_env = getattr(args, "api_key_env", None)
+    judges = []
+    for index, model in enumerate(models):
+        key_env = key_envs[index % len(key_envs)]
+        if key_env == model_key_env:
+            logger.warning("the judge %s reads its key from %s, the model's own key variable", model, key_env)
+        try:
+            config = JudgeConfig.from_env(
+                base_url=base_urls[index % len(base_urls)],
+                model=model,
+                api_key=os.environ.get(key_env),
+                cache_dir=str(cache_dir() / "judge"),
+                temperature=args.judge_temperature,
+                seed=args.judge_seed,
+                repeats=args.judge_repeats,
+                max_tokens=args.judge_max_tokens,
+                timeout_s=args.judge_timeout,
+                max_retries=args.judge_max_retries,
+                concurrency=args.judge_concurrency,
+            )
+        except ValueError as error:
+            raise BackendError(str(error)) from None
+        judges.append(Judge(config, seed=args.seed))
+    return judges
 
 
 def build_task(name: str, args: EvalArguments) -> Task:
@@ -92,7 +116,7 @@ def build_task(name: str, args: EvalArguments) -> Task:
             source,
             split_list(args.crosstrace_configs),
             args.split,
-            judge=build_judge(args),
+            judges=build_judges(args),
             bootstrap=args.bootstrap,
             seed=args.seed,
         )
@@ -220,6 +244,7 @@ def run_evaluation(args: EvalArguments) -> Path:
         score = _score_outputs(task, outputs)
         results_tasks[task.name] = task_result(task, score, context.to_dict(), generations)
         results_tasks[task.name]["data"]["prompt_hash"] = hashes[task.name]
+        mark_missing_metrics(task, results_tasks[task.name])
         samples += task.sample_rows(score, outputs)
 
     model = {"name_or_path": args.model, "adapter": args.adapter, "backend": backend.name, **backend.describe()}
@@ -227,7 +252,53 @@ def run_evaluation(args: EvalArguments) -> Path:
         run_id, args.label, model, decoding_settings(args), hashes, results_tasks, *_versions(tasks)
     )
     _finish(run_dir, results, samples, args.plots, tasks)
+    refuse_missing_metrics(results, run_dir, args.allow_missing_metrics)
     return run_dir
+
+
+class MissingMetricsError(RuntimeError):
+    """A metric that was asked for could not be measured (the run folder is written all the same)."""
+
+
+def mark_missing_metrics(task: Task, body: dict[str, Any]) -> None:
+    """Record, in the task's results, each metric asked for that has no value, and why.
+
+    Asked for: IAScore when a judge is named. A metric with nothing to measure by its nature
+    (CARS without trap questions) stays merely undefined."""
+    if not isinstance(task, CrossTraceTask) or task.judge is None or "iascore" in body["metrics"]:
+        return
+    outcomes = (body.get("extra") or {}).get("judge_outcomes")
+    if not outcomes:
+        reason = "no output was scored, so nothing was sent to the judge"
+    else:
+        reason = (
+            f"the judge scored none of {outcomes['pairs']} pair(s): {outcomes['failed']} request(s) failed, "
+            f"{outcomes['unreadable']} reply(ies) had no readable score"
+        )
+        if outcomes.get("stopped_sending"):
+            reason += f"; stopped sending because {outcomes['stopped_sending']}"
+        if outcomes.get("first_error"):
+            reason += f"; first error: {outcomes['first_error']}"
+    body["missing_metrics"] = {"iascore": reason}
+
+
+def refuse_missing_metrics(results: dict[str, Any], run_dir: Path, allowed: bool) -> None:
+    """Warn about every metric asked for but not measured; fail the run unless --allow_missing_metrics."""
+    missing = [
+        f"{task}.{metric}: {reason}"
+        for task, body in results["tasks"].items()
+        for metric, reason in (body.get("missing_metrics") or {}).items()
+    ]
+    if not missing:
+        return
+    for line in missing:
+        logger.warning("NOT MEASURED (asked for): %s", line)
+    if not allowed:
+        raise MissingMetricsError(
+            f"{len(missing)} metric(s) asked for could not be measured ({'; '.join(missing)}). The results are in "
+            f"{run_dir} (report.md says why); fix the cause and rerun (finished work is reused), "
+            "or pass --allow_missing_metrics to accept the run without them"
+        )
 
 
 def _score_outputs(task: Task, outputs: dict[str, str]) -> TaskScore:
@@ -251,6 +322,7 @@ def _versions(tasks: list[Task]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 JUDGE_LOG_NAME = "judge_outputs.jsonl"
+SECOND_JUDGE_LOG_NAME = "judge_outputs_second.jsonl"
 
 
 def _finish(
@@ -258,8 +330,9 @@ def _finish(
 ) -> None:
     results_path, _ = write_results(run_dir, results, samples)
     for task in tasks:
-        if isinstance(task, CrossTraceTask) and task.judge is not None and task.judge.log:
-            task.judge.write_log(run_dir / JUDGE_LOG_NAME)  # every judge reply, beside the scores it gave
+        for index, judge in enumerate(task.judges if isinstance(task, CrossTraceTask) else []):
+            if judge.log:  # every judge reply, beside the scores it gave (the second judge's in its own file)
+                judge.write_log(run_dir / (JUDGE_LOG_NAME if index == 0 else SECOND_JUDGE_LOG_NAME))
     pictures = []
     if plots:
         from crosstrace.evaluation.plots import write_plots
@@ -319,7 +392,7 @@ def _score_task(args: ScoreArguments) -> tuple[Task, Any, dict[str, Any], list[d
             benchmark,
             split_list(args.crosstrace_configs),
             args.split,
-            judge=build_judge(args),
+            judges=build_judges(args),
             bootstrap=args.bootstrap,
             seed=args.seed,
         )
@@ -368,7 +441,9 @@ def run_scoring(args: ScoreArguments) -> Path:
     run_dir = Path(args.output_dir) if args.output_dir else Path(DEFAULT_RESULTS_DIR) / run_id
     body = task_result(task, score, None, None, extra)
     body["data"]["predictions"] = {"file": predictions_path.name, "sha256": sha256_file(predictions_path)}
+    mark_missing_metrics(task, body)
     model = {"name_or_path": args.model_name, "adapter": None, "backend": "predictions-file"}
     results = build_results(run_id, args.label, model, None, {}, {task.name: body}, *_versions([task]))
     _finish(run_dir, results, samples, args.plots, [task])
+    refuse_missing_metrics(results, run_dir, args.allow_missing_metrics)
     return run_dir

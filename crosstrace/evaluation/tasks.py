@@ -171,14 +171,17 @@ class CrossTraceTask(Task):
         source: str,
         configs: list[str],
         split: str = "test",
-        judge: Judge | None = None,
+        judges: list[Judge] | None = None,
         bootstrap: int = 1000,
         seed: int = 0,
     ):
         super().__init__()
         self.source, self.configs, self.split = source, configs, split
-        self.judge, self.bootstrap, self.seed = judge, bootstrap, seed
+        # The first judge gives IAScore; a second one is only compared with it (agreement).
+        self.judges, self.bootstrap, self.seed = list(judges or []), bootstrap, seed
+        self.judge = self.judges[0] if self.judges else None
         self._data: dict[str, Any] = {"configs": {}}
+        self._used: Counter[str] | None = None  # records scored per config, once score() has run
         self.items: list[HypothesisItem] = []
         folder = Path(source)
         if (folder / RELEASE_FILES["test"]).is_file():
@@ -240,17 +243,24 @@ class CrossTraceTask(Task):
                 prompt = Prompt(id=f"{config}/{row_id}", messages=prompt_messages)
                 self.items.append(HypothesisItem(prompt, reference, profile, config, row.get("domain")))
                 used += 1
-            self._data["configs"][config] = {**info, "used": used}
+            self._data["configs"][config] = {**info, "loaded": used}
         self._data["source"] = "built dataset"
 
     def prompts(self) -> list[Prompt]:
         return [item.prompt for item in self.items]
 
     def data_info(self) -> dict[str, Any]:
+        """`used` per config: records actually scored (after --max_samples and the context), once scored."""
+        configs = {
+            name: {**info, **({"used": self._used[name]} if self._used is not None else {})}
+            for name, info in self._data["configs"].items()
+        }
         return {
             **self._data,
+            "configs": configs,
             "split": self.split,
             "records": len(self.items),
+            **({"evaluated": sum(self._used.values())} if self._used is not None else {}),
             "input_problems": len(self.input_problems.skipped),
         }
 
@@ -260,6 +270,7 @@ class CrossTraceTask(Task):
         return {
             "compliance_version": COMPLIANCE_VERSION,
             "judge": self.judge.config.describe() if self.judge else None,
+            **({"second_judge": self.judges[1].config.describe()} if len(self.judges) > 1 else {}),
         }
 
     def _scored_items(self, outputs: dict[str, str]) -> list[HypothesisItem]:
@@ -269,11 +280,14 @@ class CrossTraceTask(Task):
         from crosstrace.scoring.hypothesis import score_hypotheses
 
         items = self._scored_items(outputs)
+        self._used = Counter({config: 0 for config in self._data["configs"]})
+        self._used.update(i.subset for i in items)
         return score_hypotheses(
             [i.reference for i in items],
             [outputs[i.prompt.id] for i in items],
             [i.profile for i in items],
             judge=self.judge,
+            second_judge=self.judges[1] if len(self.judges) > 1 else None,
             # The judge sees what the model saw: the record's research context (the user message).
             contexts=[i.prompt.messages[-1]["content"] for i in items],
             ids=[i.prompt.id for i in items],
