@@ -1,0 +1,65 @@
+"""The IAScore judge inside `evaluate.py score`: a metric asked for but not measured fails the run
+(and the report says why), records scored per config, the judge's settings and its spread."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from judge_server import Script, chat_reply, judge_server_factory
+
+RELEASE = Path(__file__).resolve().parent / "fixtures" / "evaluation" / "crosstrace_release"
+server = pytest.fixture(judge_server_factory)
+OUTPUT = "Core insight: warming breaks the symbiosis.\n\nHypothesis: shaded corals bleach less."
+
+
+@pytest.fixture
+def score_crosstrace(evaluate_script, tmp_path, monkeypatch):
+    """Score outputs for the first two release records against a judge at `base_url`; (exit code, run folder)."""
+    monkeypatch.setenv("CROSSTRACE_CACHE", str(tmp_path / "cache"))
+    for name in ("CROSSTRACE_JUDGE_MODEL", "CROSSTRACE_JUDGE_BASE_URL", "CROSSTRACE_JUDGE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    predictions = tmp_path / "outputs.jsonl"
+    predictions.write_text("".join(json.dumps({"id": f"all/test_ours:{i}", "output": OUTPUT}) + "\n" for i in (1, 2)))
+
+    def run(base_url: str, *flags: str) -> tuple[int, Path]:
+        out = tmp_path / f"run{len(list(tmp_path.glob('run*')))}"
+        data = ["--data", str(RELEASE), "--crosstrace_configs", "all", "--predictions", str(predictions)]
+        output = ["--output_dir", str(out), "--bootstrap", "20", "--plots", "false"]
+        judge = ["--judge_model", "judge", "--judge_base_url", base_url, "--judge_max_retries", "0"]
+        code = evaluate_script.main(["score", "--task", "crosstrace", *data, *output, *judge, *flags])
+        return code, out
+
+    return run
+
+
+def test_a_judge_that_cannot_score_fails_the_run_and_the_report_says_why(server, score_crosstrace):
+    """Defect 2: IAScore asked for and not measured is an error (exit 1), unless --allow_missing_metrics."""
+    script = Script([(404, {}, '{"error": "model judge not found"}')])
+    base_url = server(script)
+    code, out = score_crosstrace(base_url)
+    assert code == 1
+    body = json.loads((out / "results.json").read_text())["tasks"]["crosstrace"]
+    reason = body["missing_metrics"]["iascore"]
+    assert "none of 2 pair(s)" in reason and "HTTP 404" in reason and "not found" in reason
+    report = (out / "report.md").read_text()
+    assert "NOT MEASURED: iascore" in report and "HTTP 404" in report
+    code, _ = score_crosstrace(base_url, "--allow_missing_metrics")
+    assert code == 0
+
+
+def test_a_judged_run_records_what_it_scored_and_the_judges_spread(server, score_crosstrace):
+    """Defect 10 (`used` = records evaluated) and the trust section: seeds, prompt hash, spread."""
+    script = Script([], reply_for=lambda body: chat_reply(f"Score: {0.5 + 0.2 * body['seed']}"))
+    code, out = score_crosstrace(server(script), "--judge_repeats", "2", "--judge_temperature", "0.7")
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    body = results["tasks"]["crosstrace"]
+    assert body["data"]["configs"]["all"]["rows"] == 3 and body["data"]["configs"]["all"]["used"] == 2
+    judge = body["scoring"]["judge"]
+    assert judge["repeat_seeds"] == [0, 1] and judge["temperature"] == 0.7 and len(judge["prompt_sha256"]) == 64
+    assert body["metrics"]["iascore"] == pytest.approx(0.6)
+    assert body["extra"]["judge_spread"]["repeat_means_range"] == pytest.approx([0.5, 0.7])
+    assert len(script.requests) == 4 and "missing_metrics" not in body
+    assert "Judge spread over 2 repeats" in (out / "report.md").read_text()
