@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         from crosstrace.evaluation.compare import run_compare
 
         try:
-            print(run_compare(args.run_dirs, args.output))
+            print(run_compare(args.run_dirs, args.output, args.bootstrap, args.seed))
         except (DataError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1

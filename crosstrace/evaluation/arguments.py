@@ -388,3 +388,7 @@ class CompareArguments:
         metadata={"help": "Two or more run folders (or results.json files); the first is the baseline."}
     )
     output: str | None = field(default=None, metadata={"help": "Also write the table (markdown) to this file."})
+    bootstrap: int = field(
+        default=1000, metadata={"help": "Resamples of the paired bootstrap behind each delta's 95%% interval."}
+    )
+    seed: int = field(default=0, metadata={"help": "Seed of the paired bootstrap."})
