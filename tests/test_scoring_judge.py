@@ -9,14 +9,7 @@ import time
 import pytest
 from judge_server import Script, chat_reply, judge_server_factory
 
-from crosstrace.scoring.judge import (
-    JUDGE_PROMPT_SHA256,
-    JUDGE_PROMPT_VERSION,
-    SYSTEM_PROMPT,
-    Judge,
-    JudgeConfig,
-    parse_score,
-)
+from crosstrace.scoring.judge import JUDGE_PROMPT_VERSION, SYSTEM_PROMPT, Judge, JudgeConfig, parse_score
 
 
 @pytest.mark.parametrize(
@@ -258,6 +251,7 @@ def test_judge_settings_come_from_the_flags(monkeypatch, tmp_path):
 
 def test_repeats_have_their_own_seeds_and_cache_entries(server, tmp_path):
     """Trust: each repeat is sent its own seed and cached under its own key; the spread is reported."""
+    from crosstrace.scoring.judge import JUDGE_PROMPT_SHA256
     from crosstrace.scoring.judge_stats import judge_spread
 
     def reply_for(body):

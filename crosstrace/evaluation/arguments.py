@@ -32,44 +32,30 @@ def split_list(value: str | list[str] | None) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
-# The judge's settings, shared by `evaluate.py` and `evaluate.py score` (one definition each).
-def _judge_field(default, help_text: str):
-    return field(default=default, metadata={"help": "crosstrace judge: " + help_text})
-
-
-def _judge_timeout():
-    return _judge_field(
+# The judge's settings, shared by `evaluate.py` and `evaluate.py score`: (default, help) by flag.
+_JUDGE_SETTINGS = {
+    "judge_timeout": (
         120.0,
         "seconds before a judge request is abandoned; a timed-out request is not retried (the server is still on it).",
-    )
+    ),
+    "judge_concurrency": (4, "judge requests in flight at most; timed-out ones keep their slot."),
+    "judge_max_tokens": (256, "max_tokens of each judge reply (a reasoning judge needs more)."),
+    "judge_max_retries": (
+        5,
+        "retries per judge request on connection errors, 429 and 5xx (never on timeouts or other 4xx).",
+    ),
+    "judge_temperature": (0.0, "the judge's sampling temperature (recorded in results.json)."),
+    "judge_seed": (0, "the judge's seed; repeat r of --judge_repeats is sent seed + r (recorded)."),
+    "judge_repeats": (
+        1,
+        "judge each pair N times (seeds judge_seed..judge_seed+N-1) and report the judge's own spread.",
+    ),
+}
 
 
-def _judge_concurrency():
-    return _judge_field(4, "judge requests in flight at most; after this many timeouts in a row no more are sent.")
-
-
-def _judge_max_tokens():
-    return _judge_field(256, "max_tokens of each judge reply (a reasoning judge needs more).")
-
-
-def _judge_max_retries():
-    return _judge_field(
-        5, "retries per judge request on connection errors, 429 and 5xx (never on timeouts or other 4xx)."
-    )
-
-
-def _judge_temperature():
-    return _judge_field(0.0, "the judge's sampling temperature (recorded in results.json).")
-
-
-def _judge_seed():
-    return _judge_field(0, "the judge's seed; repeat r of --judge_repeats is sent seed + r (recorded).")
-
-
-def _judge_repeats():
-    return _judge_field(
-        1, "judge each pair N times (seeds judge_seed..judge_seed+N-1) and report the judge's own spread."
-    )
+def _judge_setting(name: str):
+    default, help_text = _JUDGE_SETTINGS[name]
+    return field(default=default, metadata={"help": "crosstrace judge: " + help_text})
 
 
 def _allow_missing_metrics():
@@ -265,13 +251,13 @@ class EvalArguments:
             "help": "crosstrace: environment variable(s) holding the judge's API key, one per --judge_model (comma-separated). The model's key is never sent to the judge."
         },
     )
-    judge_timeout: float = _judge_timeout()
-    judge_concurrency: int = _judge_concurrency()
-    judge_max_tokens: int = _judge_max_tokens()
-    judge_max_retries: int = _judge_max_retries()
-    judge_temperature: float = _judge_temperature()
-    judge_seed: int = _judge_seed()
-    judge_repeats: int = _judge_repeats()
+    judge_timeout: float = _judge_setting("judge_timeout")
+    judge_concurrency: int = _judge_setting("judge_concurrency")
+    judge_max_tokens: int = _judge_setting("judge_max_tokens")
+    judge_max_retries: int = _judge_setting("judge_max_retries")
+    judge_temperature: float = _judge_setting("judge_temperature")
+    judge_seed: int = _judge_setting("judge_seed")
+    judge_repeats: int = _judge_setting("judge_repeats")
     allow_missing_metrics: bool = _allow_missing_metrics()
 
     # --- output -------------------------------------------------------------------------------
@@ -360,13 +346,13 @@ class ScoreArguments:
             "help": "crosstrace: environment variable(s) holding the judge's API key, one per --judge_model (comma-separated). The model's key is never sent to the judge."
         },
     )
-    judge_timeout: float = _judge_timeout()
-    judge_concurrency: int = _judge_concurrency()
-    judge_max_tokens: int = _judge_max_tokens()
-    judge_max_retries: int = _judge_max_retries()
-    judge_temperature: float = _judge_temperature()
-    judge_seed: int = _judge_seed()
-    judge_repeats: int = _judge_repeats()
+    judge_timeout: float = _judge_setting("judge_timeout")
+    judge_concurrency: int = _judge_setting("judge_concurrency")
+    judge_max_tokens: int = _judge_setting("judge_max_tokens")
+    judge_max_retries: int = _judge_setting("judge_max_retries")
+    judge_temperature: float = _judge_setting("judge_temperature")
+    judge_seed: int = _judge_setting("judge_seed")
+    judge_repeats: int = _judge_setting("judge_repeats")
     allow_missing_metrics: bool = _allow_missing_metrics()
     output_dir: str | None = field(
         default=None,
