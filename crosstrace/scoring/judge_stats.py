@@ -25,7 +25,9 @@ def judge_spread(results: Sequence[Any]) -> dict[str, Any] | None:
         return None
     table = np.array([[np.nan if s is None else s for s in r.repeat_scores] for r in results], dtype=float)
     repeat_means = [float(np.nanmean(column)) if np.isfinite(column).any() else None for column in table.T]
-    complete = table[np.isfinite(table).all(axis=1)]
+    # Pairs scored 0 without a request (no idea in the output) cannot vary: left out of the per-pair spread.
+    judged = np.array([r.note is None for r in results], dtype=bool)
+    complete = table[np.isfinite(table).all(axis=1) & judged]
     defined = [m for m in repeat_means if m is not None]
     return {
         "repeats": repeats,
@@ -44,7 +46,8 @@ def judge_agreement(first: Sequence[Any], second: Sequence[Any]) -> dict[str, An
         [
             (a.score, b.score)
             for a, b in zip(first, second, strict=True)
-            if a.score is not None and b.score is not None
+            # Both judges scored it, and it was judged (an output with no idea is 0 for both, unasked).
+            if a.score is not None and b.score is not None and a.note is None and b.note is None
         ],
         dtype=float,
     ).reshape(-1, 2)
