@@ -10,6 +10,10 @@
     python train.py --config recipes/smoke.yaml
     python train.py --config recipes/demo.yaml
 
+    # reinforcement learning with verifiable rewards (TRL's GRPOTrainer; see crosstrace/training/grpo.py)
+    python train.py --config recipes/smoke-grpo.yaml
+    python train.py --config recipes/qwen2.5-7b-grpo.yaml
+
     # several GPUs: the same recipe under accelerate (DDP or FSDP)
     accelerate launch --config_file recipes/accelerate/ddp.yaml train.py --config recipes/qwen2.5-7b-qlora.yaml
 
@@ -24,13 +28,14 @@ checkpoint resumes from the last one (unless `--resume_from_checkpoint` names an
 
 What `output_dir` holds at the end, the publishable part: the adapter (`adapter_model.safetensors`,
 `adapter_config.json`), the tokenizer, `train_results.json`, `trainer_state.json`, `recipe.yaml`
-(the resolved configuration) and `run_metadata.json` (library versions, git commit, dataset
-fingerprints, token lengths). The `checkpoint-*` folders beside them hold optimizer state for
+(the resolved configuration) and `run_metadata.json` (library versions, git commit, the resolved
+mixture, dataset fingerprints, token lengths). The `checkpoint-*` folders beside them hold optimizer state for
 resuming; they are not part of a release.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import sys
@@ -40,7 +45,6 @@ from typing import Any
 
 import yaml
 from transformers import AutoTokenizer, set_seed
-from transformers.trainer_utils import get_last_checkpoint
 from trl import (
     ModelConfig,
     ScriptArguments,
@@ -54,7 +58,18 @@ from trl import (
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.models import resolve_model_path
 from crosstrace.tokenization import load_qwen25_tokenizer
-from crosstrace.training.estimate import ASSUMED_TOKENS_PER_SECOND, estimate, format_estimate
+from crosstrace.training import grpo
+from crosstrace.training.attention import choose_attention
+from crosstrace.training.checkpoints import newest_complete_checkpoint
+from crosstrace.training.distributed import LaunchError, launch_setup, ran_mode
+from crosstrace.training.effective import apply_to_recipe, effective_settings
+from crosstrace.training.estimate import (
+    ASSUMED_TOKENS_PER_SECOND,
+    estimate,
+    find_measured,
+    format_estimate,
+    recipe_key,
+)
 from crosstrace.training.length import (
     OverlongError,
     add_token_lengths,
@@ -64,16 +79,25 @@ from crosstrace.training.length import (
 )
 from crosstrace.training.metadata import run_metadata, strip_local_paths
 from crosstrace.training.mixture import COMPLETION, PROMPT, MixtureSource, build_mixture, parse_sources
+from crosstrace.training.recipe_check import check_recipe, config_path
 
 logger = logging.getLogger("train")
 
 REBUILT_QWEN25_TOKENIZER = "builtin:qwen2.5"
+TRAINER_NAMES = ("sft", "grpo")
 
 
 @dataclass
 class CrossTraceScriptArguments(ScriptArguments):
-    """TRL's script arguments plus the dataset mixture and the length policy."""
+    """TRL's script arguments plus the trainer, the dataset mixture and the length policy."""
 
+    trainer: str = field(
+        default="sft",
+        metadata={
+            "help": "'sft' (SFTTrainer) or 'grpo' (GRPOTrainer with the recipe's rewards: crosstrace/training/grpo.py).",
+            "choices": list(TRAINER_NAMES),
+        },
+    )
     mixture: list[dict[str, Any]] = field(
         default_factory=list,
         metadata={
@@ -108,6 +132,13 @@ class CrossTraceScriptArguments(ScriptArguments):
         default=ASSUMED_TOKENS_PER_SECOND,
         metadata={
             "help": "Throughput assumed by --estimate (tokens/s on one H100; see crosstrace/training/estimate.py for its derivation)."
+        },
+    )
+
+    estimate_gpu: str | None = field(
+        default=None,
+        metadata={
+            "help": "Use only throughput reports (bench/results/) measured on a GPU whose name contains this, e.g. H100."
         },
     )
 
@@ -151,9 +182,30 @@ class CrossTraceSFTConfig(SFTConfig):
     )
 
 
-def make_parser() -> TrlParser:
+TRAINERS = {"sft": CrossTraceSFTConfig, "grpo": grpo.CrossTraceGRPOConfig}
+
+
+def make_parser(trainer: str = "sft") -> TrlParser:
     # allow_abbrev=False: argparse would otherwise take a misspelt prefix (--learning_rat) for the full flag
-    return TrlParser((CrossTraceScriptArguments, CrossTraceSFTConfig, CrossTraceModelConfig), allow_abbrev=False)
+    return TrlParser((CrossTraceScriptArguments, TRAINERS[trainer], CrossTraceModelConfig), allow_abbrev=False)
+
+
+def trainer_of(argv: list[str]) -> str:
+    """The trainer a command line asks for (`--trainer`, else the recipe's `trainer:`), to pick its config class."""
+    named = dict(itertools.pairwise(argv))
+    recipe_file = config_path(argv)
+    trainer = named.get("--trainer")
+    if trainer is None:
+        try:
+            recipe = yaml.safe_load(Path(recipe_file).read_text()) if recipe_file else None
+        except (OSError, yaml.YAMLError):
+            recipe = None  # check_recipe reports an unreadable recipe with its file and line
+        trainer = recipe.get("trainer", "sft") if isinstance(recipe, dict) else "sft"
+    if trainer not in TRAINERS:
+        raise DataError(
+            recipe_file or "command line", None, "trainer", f"{trainer!r} is not one of {sorted(TRAINERS)}"
+        )
+    return trainer
 
 
 def load_tokenizer(model_args: CrossTraceModelConfig, model_path: str, trust_remote_code: bool):
@@ -175,41 +227,59 @@ def resolved_recipe(script_args, training_args, model_args) -> dict[str, Any]:
     return recipe
 
 
-def prepare_dataset(sources, tokenizer, training_args, script_args, policy):
-    """Mixture -> token lengths -> length report (printed) -> rows that fit."""
-    mixture = build_mixture(sources, seed=training_args.seed, policy=policy)
+def prepare_dataset(sources, tokenizer, training_args, script_args, policy, prepare=None):
+    """Mixture -> token lengths -> length report (printed) -> rows that fit (GRPO: no max_length, all kept)."""
+    mixture = build_mixture(sources, seed=training_args.seed, policy=policy, prepare=prepare)
+    max_length = getattr(training_args, "max_length", None)
     measured = add_token_lengths(mixture.dataset, tokenizer)
-    report = length_report(measured, training_args.max_length)
+    report = length_report(measured, max_length)
     if not script_args.estimate:  # --estimate prints the same table on stdout
-        logger.info("%s", format_report(report, training_args.max_length))
-    kept, dropped = enforce_max_length(measured, report, training_args.max_length, script_args.drop_overlong)
+        logger.info("%s", format_report(report, max_length))
+    kept, dropped = enforce_max_length(measured, report, max_length, script_args.drop_overlong)
     if dropped:
         logger.warning(
             "dropped %d rows longer than max_length=%d (drop_overlong: true); counted in run_metadata.json",
             dropped,
-            training_args.max_length,
+            max_length,
         )
     return mixture, kept, report, dropped
 
 
 def last_checkpoint(training_args) -> str | None:
+    """The checkpoint named on the command line, else the newest complete one in output_dir (a kill
+    during a save leaves an incomplete folder, which is passed over and named)."""
     if training_args.resume_from_checkpoint is not None:
         return training_args.resume_from_checkpoint
-    output_dir = Path(training_args.output_dir)
-    return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    choice = newest_complete_checkpoint(training_args.output_dir)
+    for folder, reason in choice.passed_over:
+        logger.warning("passing over incomplete checkpoint %s: %s", folder, reason)
+    return str(choice.resume_from) if choice.resume_from else None
 
 
 def main(
-    script_args: CrossTraceScriptArguments, training_args: CrossTraceSFTConfig, model_args: CrossTraceModelConfig
+    script_args: CrossTraceScriptArguments,
+    training_args: CrossTraceSFTConfig,
+    model_args: CrossTraceModelConfig,
+    callbacks: list | None = None,
 ) -> int:
     set_seed(training_args.seed)  # first: PEFT's adapter initialisation and the mixture draw depend on it
+    distributed = launch_setup(training_args)  # before any work: refuses processes that are not one group
     recipe = resolved_recipe(script_args, training_args, model_args)
+    attention = choose_attention(model_args)  # `auto`: flash_attention_2 when flash_attn imports, else sdpa
     if training_args.process_index == 0:
         logger.info("Configuration:\n%s", yaml.safe_dump(recipe, sort_keys=True))
 
     model_path = resolve_model_path(model_args.model_name_or_path)
     tokenizer = load_tokenizer(model_args, model_path, training_args.trust_remote_code)
     policy = ErrorPolicy(on_error=script_args.on_bad_rows)
+    runtime = {"attention": attention, "distributed": distributed}
+    if script_args.trainer == "grpo":  # crosstrace/training/grpo.py
+        with_model_init_kwargs(training_args, model_args)
+        trainer, mixture, train_rows, report, dropped, record = grpo.setup(
+            model_path, tokenizer, script_args, training_args, model_args, policy, prepare_dataset
+        )
+        return finish(trainer, training_args, recipe, mixture, train_rows, report, dropped, policy, runtime, record)
+
     with training_args.main_process_first(desc="building the mixture"):
         mixture, train_rows, report, dropped = prepare_dataset(
             script_args.sources(), tokenizer, training_args, script_args, policy
@@ -224,11 +294,27 @@ def main(
 
     if script_args.estimate:
         print(format_report(report, training_args.max_length))
-        print(
-            format_estimate(estimate(report, training_args.num_train_epochs, script_args.estimate_tokens_per_second))
-        )
+        given = script_args.estimate_tokens_per_second != ASSUMED_TOKENS_PER_SECOND
+        measured = None if given else find_measured(recipe_key(model_args, training_args), script_args.estimate_gpu)
+        epochs = training_args.num_train_epochs
+        print(format_estimate(estimate(report, epochs, script_args.estimate_tokens_per_second, measured)))
         return 0
 
+    trainer = SFTTrainer(
+        model=model_path,
+        args=with_model_init_kwargs(training_args, model_args),
+        train_dataset=train_rows.select_columns([PROMPT, COMPLETION]),
+        eval_dataset=eval_rows.select_columns([PROMPT, COMPLETION]) if eval_rows is not None else None,
+        processing_class=tokenizer,
+        peft_config=get_peft_config(model_args),
+        quantization_config=get_quantization_config(model_args),
+        callbacks=callbacks,
+    )
+    return finish(trainer, training_args, recipe, mixture, train_rows, report, dropped, policy, runtime)
+
+
+def with_model_init_kwargs(training_args, model_args):
+    """`training_args` with the model's revision, attention and dtype added to `model_init_kwargs`."""
     model_init_kwargs = {
         "revision": model_args.model_revision,
         "attn_implementation": model_args.attn_implementation,
@@ -238,16 +324,17 @@ def main(
         **{k: v for k, v in model_init_kwargs.items() if v is not None},
         **(training_args.model_init_kwargs or {}),
     }
-    trainer = SFTTrainer(
-        model=model_path,
-        args=training_args,
-        train_dataset=train_rows.select_columns([PROMPT, COMPLETION]),
-        eval_dataset=eval_rows.select_columns([PROMPT, COMPLETION]) if eval_rows is not None else None,
-        processing_class=tokenizer,
-        peft_config=get_peft_config(model_args),
-        quantization_config=get_quantization_config(model_args),
-    )
+    return training_args
 
+
+def finish(
+    trainer, training_args, recipe, mixture, train_rows, report, dropped, policy, runtime, grpo_record=None
+) -> int:
+    """Train (resuming from the last checkpoint), then write the publishable folder. `runtime` holds the
+    attention choice and the launch's distributed setup; what the built trainer resolved is added here."""
+    effective = effective_settings(trainer)  # e.g. bfd packing turns padding_free on inside TRL
+    recipe = apply_to_recipe(recipe, effective)
+    runtime = {**runtime, "effective": effective, "distributed": ran_mode(runtime["distributed"], trainer.accelerator)}
     checkpoint = last_checkpoint(training_args)
     if checkpoint:
         logger.info("resuming from %s", checkpoint)
@@ -263,8 +350,10 @@ def main(
         output_dir = Path(training_args.output_dir)
         (output_dir / "recipe.yaml").write_text(yaml.safe_dump(strip_local_paths(recipe), sort_keys=True))
         metadata = run_metadata(
-            recipe, mixture.reports, report, dropped, policy.report(), world_size=training_args.world_size
+            recipe, mixture, report, dropped, policy.report(), world_size=training_args.world_size, runtime=runtime
         )
+        if grpo_record is not None:
+            metadata["grpo"] = grpo_record
         (output_dir / "run_metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
         logger.info("saved the adapter, tokenizer, metrics and metadata to %s", output_dir)
     if hasattr(trainer, "end"):
@@ -279,10 +368,17 @@ def cli(argv: list[str] | None = None) -> int:
         # --estimate trains nothing, so a GPU recipe (bf16: true) must still parse on a laptop or CI machine,
         # where TrainingArguments would otherwise refuse bf16 without a GPU.
         argv += ["--use_cpu", "true"]
-    script_args, training_args, model_args = make_parser().parse_args_and_config(argv)
+    recipe_file = config_path(argv)
     try:
+        parser = make_parser(trainer_of(argv))
+        if recipe_file is not None:
+            check_recipe(recipe_file, parser)
+        try:
+            script_args, training_args, model_args = parser.parse_args_and_config(argv)
+        except ValueError as error:  # the argument classes' own checks (combinations of settings)
+            raise DataError(recipe_file or "command line", None, None, str(error)) from None
         return main(script_args, training_args, model_args)
-    except (DataError, OverlongError) as error:
+    except (DataError, OverlongError, LaunchError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
 import pytest
+
+from scripts import load_script
 
 # No Hub access at test time: a Hub id would otherwise wait ~46 s before failing.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -45,10 +46,7 @@ def dacr_mini() -> Path:
 @pytest.fixture(scope="session")
 def evaluate_script():
     """evaluate.py, loaded from its path: `import evaluate` would find Hugging Face's `evaluate` library instead."""
-    spec = importlib.util.spec_from_file_location("evaluate_script", paths.REPO_ROOT / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("evaluate.py")
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +60,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def real_server(tmp_path_factory):
+    """A real OpenAI-compatible server (`transformers serve`) with a tiny Qwen2 model, started once per
+    session on a free port of 127.0.0.1; yields `RealServer(base_url, model)`, where `model` is also the
+    served folder (for the hf backend); its process group is killed at the end (tests/real_server.py)."""
+    from real_server import start_server, write_talkative_tiny_model
+
+    from crosstrace.models import resolve_model_path
+
+    workdir = tmp_path_factory.mktemp("real-server")
+    model_dir = write_talkative_tiny_model(Path(resolve_model_path("builtin:tiny-qwen2")), workdir / "model")
+    yield from start_server(model_dir, workdir)

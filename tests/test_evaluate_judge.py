@@ -35,11 +35,14 @@ def score_crosstrace(evaluate_script, tmp_path, monkeypatch):
 
 
 def test_a_judge_that_cannot_score_fails_the_run_and_the_report_says_why(server, score_crosstrace):
-    """Defect 2: IAScore asked for and not measured is an error (exit 1), unless --allow_missing_metrics."""
+    """Defect 2: IAScore asked for and not measured fails the run (EXIT_NOT_MEASURED, the folder written all
+    the same), unless --allow_missing_metrics."""
+    from crosstrace.evaluation.missing_metrics import EXIT_NOT_MEASURED
+
     script = Script([(404, {}, '{"error": "model judge not found"}')])
     base_url = server(script)
     code, out = score_crosstrace(base_url)
-    assert code == 1
+    assert code == EXIT_NOT_MEASURED != 0
     body = json.loads((out / "results.json").read_text())["tasks"]["crosstrace"]
     reason = body["missing_metrics"]["iascore"]
     assert "none of 2 pair(s)" in reason and "HTTP 404" in reason and "not found" in reason
@@ -63,3 +66,16 @@ def test_a_judged_run_records_what_it_scored_and_the_judges_spread(server, score
     assert body["extra"]["judge_spread"]["repeat_means_range"] == pytest.approx([0.5, 0.7])
     assert len(script.requests) == 4 and "missing_metrics" not in body
     assert "Judge spread over 2 repeats" in (out / "report.md").read_text()
+
+
+def test_schema_1_runs_stay_readable_with_their_count_renamed_loaded():
+    """Defect 10 renamed schema 1's per-config `used` (records loaded) to `loaded`; committed runs still read."""
+    from crosstrace.results_schema import SCHEMA_VERSION, load_runs, read_run
+
+    root = Path(__file__).resolve().parents[1]
+    committed = [root / "dacr_results", root / "tests" / "fixtures" / "publish" / "dacr_results"]
+    runs = [run for folder in committed for run in load_runs(folder)[0]]
+    assert len(runs) >= 4 and all(run.raw["schema_version"] == SCHEMA_VERSION == 2 for run in runs)
+    demo = read_run(root / "dacr_results" / "demo-smollm2-135m-lora" / "results.json")
+    config = demo.tasks["crosstrace"].data["configs"]["all"]
+    assert config["loaded"] == 107 and "used" not in config

@@ -15,15 +15,11 @@ import pytest
 from test_evaluate_backends import _fake_vllm
 
 from crosstrace.evaluation.arguments import EvalArguments
-from crosstrace.evaluation.backends import (
-    BackendError,
-    HFBackend,
-    OpenAIBackend,
-    ScoringSequence,
-    VLLMBackend,
-    encode_continuations,
-    plan_sequences,
-)
+from crosstrace.evaluation.backends import BackendError
+from crosstrace.evaluation.backends.hf import HFBackend
+from crosstrace.evaluation.backends.loglik import ScoringSequence, encode_continuations, plan_sequences
+from crosstrace.evaluation.backends.openai import OpenAIBackend
+from crosstrace.evaluation.backends.vllm import VLLMBackend
 from crosstrace.evaluation.tasks import McqTask
 from crosstrace.paths import REPO_ROOT
 

@@ -10,14 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from crosstrace.errors import DataError
-from crosstrace.evaluation.tasks import (
-    CrossTraceTask,
-    DacrTask,
-    McqTask,
-    check_mcq_record,
-    render_mcq_prompt,
-    sample_row,
-)
+from crosstrace.evaluation.tasks import CrossTraceTask, DacrTask, McqTask, sample_row
+from crosstrace.mcq.format import check_mcq_record, render_mcq_prompt
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "evaluation"
 
@@ -154,3 +148,20 @@ def test_sample_rows_never_carry_reference_text():
         },
     )
     assert row == {"task": "dacr", "id": "c/q01", "raw_output": "raw", "answer": "42", "correct": True}
+
+
+def test_reports_find_a_tasks_skill_breakdown_through_its_class():
+    from crosstrace.evaluation.compare import compare_tables
+    from crosstrace.evaluation.tasks import task_class
+
+    def run(run_id: str, accuracy: float) -> dict:
+        breakdown = {"physics": {"metrics": {"accuracy": accuracy}, "ci95": {}, "n": {"accuracy": 4}}}
+        body = {"metrics": {"accuracy": accuracy}, "breakdowns": {"discipline": breakdown, "category": breakdown}}
+        # A task this version does not know (another version's results) gets no per-skill rows.
+        return {"run_id": run_id, "label": run_id, "tasks": {"mcq": body, "poetry": body}}
+
+    table = compare_tables([run("base", 0.25), run("tuned", 0.75)])
+    mcq, poetry = table.split("## poetry")
+    assert "| discipline physics (accuracy) | 25.0% | 75.0% | +50.0 pts |" in mcq and "category" not in mcq
+    assert "physics" not in poetry and "| accuracy | 25.0% | 75.0% |" in poetry
+    assert task_class("poetry").skill_dimension is None and task_class("dacr").skill_dimension == "category"

@@ -165,7 +165,7 @@ def test_config_from_environment(monkeypatch):
 def test_judge_key_is_its_own_and_never_the_models(server, monkeypatch, tmp_path):
     """Defect 3: with OPENAI_API_KEY=A and CROSSTRACE_JUDGE_API_KEY=B the judge receives B; without B, nothing."""
     from crosstrace.evaluation.arguments import ScoreArguments
-    from crosstrace.evaluation.pipeline import build_judges
+    from crosstrace.evaluation.tasks.crosstrace import build_judges
 
     script = Script([chat_reply("Score: 1")])
     base_url = server(script)
@@ -231,7 +231,7 @@ def test_slow_judge_requests_do_not_pile_up(server):
 def test_judge_settings_come_from_the_flags(monkeypatch, tmp_path):
     """Defect 1: timeout, concurrency, max_tokens and retries are the judge's own flags."""
     from crosstrace.evaluation.arguments import ScoreArguments
-    from crosstrace.evaluation.pipeline import build_judges
+    from crosstrace.evaluation.tasks.crosstrace import build_judges
 
     monkeypatch.setenv("CROSSTRACE_CACHE", str(tmp_path))
     args = ScoreArguments(
@@ -277,7 +277,7 @@ def test_repeats_have_their_own_seeds_and_cache_entries(server, tmp_path):
 def test_two_judges_each_with_their_own_url_and_key(server, monkeypatch, tmp_path):
     """Trust: --judge_model a,b sends each judge to its own server with its own key; agreement is computed."""
     from crosstrace.evaluation.arguments import ScoreArguments
-    from crosstrace.evaluation.pipeline import build_judges
+    from crosstrace.evaluation.tasks.crosstrace import build_judges
     from crosstrace.scoring.judge_stats import judge_agreement
 
     first, second = Script([chat_reply("Score: 0.5")]), Script([chat_reply("Score: 1.0")])

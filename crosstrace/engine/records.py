@@ -5,14 +5,17 @@ Each row carries the same trace in three forms:
 - `prompt` / `completion`: TRL's conversational prompt-completion layout (the prompt is every
   message before the assistant's, the completion is the assistant message), so training puts
   loss on the completion only with any chat template;
-- `gold_answers` (+ the prompt): what a verifier reward needs, each question's gold answer with
-  the spellings a grader should accept.
+- `gold_answers` (+ the prompt): what a verifier reward needs (`crosstrace.rewards`), each
+  question's gold answer with the spellings a grader should accept, the planted and correct value
+  of the trap it targets (the strict rule marks an answer stating the planted value wrong), and
+  its evidence paragraphs (the `[P<n>]` numbers of the paragraphs its reasoning chain reads).
 Rows from the upstream tuning data (`crosstrace.sources.dacr_tuning`) fill the same columns;
 what upstream does not carry (gold answers, domain, seed) is empty or null.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pyarrow as pa
@@ -31,6 +34,9 @@ _GOLD = pa.struct(
         ("hops", pa.int32()),
         ("difficulty", pa.string()),
         ("targets_trap", pa.string()),
+        ("trap_planted_value", pa.string()),  # null when the question targets no trap
+        ("trap_correct_value", pa.string()),
+        ("evidence_paragraphs", pa.list_(pa.int32())),  # [P<n>] numbers; empty for upstream rows
     ]
 )
 TRACE_SCHEMA = pa.schema(
@@ -83,6 +89,8 @@ def engine_row(
         {"role": "user", "content": render_dacr_prompt(challenge, template)},
         {"role": "assistant", "content": render_trace(challenge)},
     ]
+    traps = {t["trapId"]: t for t in challenge["traps"]}
+    facts = {f["factId"]: f for f in challenge["facts"]}
     gold = [
         {
             "question_id": q["questionId"],
@@ -93,6 +101,8 @@ def engine_row(
             "hops": q["hops"],
             "difficulty": q["difficulty"],
             "targets_trap": q["targetsTrap"],
+            **_trap_values(traps.get(q["targetsTrap"])),
+            "evidence_paragraphs": evidence_paragraphs(q, traps, facts),
         }
         for q in challenge["questions"]
     ]
@@ -108,3 +118,26 @@ def engine_row(
         num_questions=len(challenge["questions"]),
         num_traps=len(challenge["traps"]),
     )
+
+
+def _trap_values(trap: dict[str, Any] | None) -> dict[str, str | None]:
+    """A trap's planted and correct values as the text the strict scorer reads (JSON spelling for numbers)."""
+    if trap is None:
+        return {"trap_planted_value": None, "trap_correct_value": None}
+    return {"trap_planted_value": _spelled(trap["wrongValue"]), "trap_correct_value": _spelled(trap["correctValue"])}
+
+
+def _spelled(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def evidence_paragraphs(
+    question: dict[str, Any], traps: dict[str, dict[str, Any]], facts: dict[str, dict[str, Any]]
+) -> list[int]:
+    """The paragraphs (their `[P<n>]` numbers) a question's reasoning chain reads, plus the
+    authoritative statement of the fact its trap targets: what a grounded citation names."""
+    paragraphs = {p for step in question["reasoningChain"] for p in step.get("paragraphs") or ()}
+    trap = traps.get(question["targetsTrap"])
+    if trap is not None:
+        paragraphs.add(facts[trap["targetFactId"]]["location"]["paragraphIndex"])
+    return sorted(paragraphs)

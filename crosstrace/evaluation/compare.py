@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.evaluation.paired import PairedDelta, clip_delta, paired_delta, read_samples
-from crosstrace.evaluation.report import SKILL_DIMENSION, fmt_with_interval, is_percent, table
-from crosstrace.evaluation.results import read_results
+from crosstrace.evaluation.report import fmt_with_interval, is_percent, table
+from crosstrace.evaluation.tasks import task_class
+from crosstrace.results_schema import read_results
 
 Samples = dict[str, dict[str, dict[str, Any]]] | None  # {task: {id: samples.jsonl row}} of one run
 
@@ -98,7 +99,7 @@ def compare_tables(
         for metric in bodies[0]["metrics"]:
             cells = [(b["metrics"].get(metric), b.get("ci95", {}).get(metric)) for b in bodies]
             rows.append(_row(metric, metric, cells, _paired(task, metric, samples, None, resamples, seed)))
-        dimension = SKILL_DIMENSION.get(task)
+        dimension = task_class(task).skill_dimension
         groups = [(b.get("breakdowns") or {}).get(dimension) or {} for b in bodies]
         for value, group in groups[0].items():
             metric = (

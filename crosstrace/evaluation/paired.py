@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from crosstrace.errors import DataError, ErrorPolicy, iter_jsonl
+from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.evaluation.report import is_percent
-from crosstrace.evaluation.results import RESULTS_NAME, SAMPLES_NAME
+from crosstrace.jsonio import iter_jsonl
+from crosstrace.results_schema import RESULTS_NAME, SAMPLES_NAME
 from crosstrace.scoring.stats import Bootstrap, interval
 
 # (task, metric) -> the samples.jsonl field whose mean over records is the metric.

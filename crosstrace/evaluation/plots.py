@@ -3,8 +3,9 @@
 - `<task>_<dimension>.png`: per-skill bars (DACR accuracy per question category, MCQ accuracy per
   discipline, CrossTrace metrics per subset) with 95% interval whiskers;
 - `<task>_metrics.png`: the task's headline metrics with their intervals;
-- `dacr_reliability.png`: the reliability diagram of stated confidence against accuracy over the
-  ECE's ten bins (as the DACR scorer reports them), with the number of answers per bin.
+- plots a task adds (`Task.extra_plots`): `dacr_reliability.png`, the reliability diagram of stated
+  confidence against accuracy over the ECE's ten bins (as the DACR scorer reports them), with the
+  number of answers per bin.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crosstrace.evaluation.report import SKILL_DIMENSION
+from crosstrace.evaluation.tasks import task_class
 
 
 def _pyplot():
@@ -106,7 +107,7 @@ def write_plots(run_dir: Path, results: dict[str, Any]) -> list[Path]:
                     "score",
                 )
             )
-        dimension = SKILL_DIMENSION.get(task)
+        dimension = task_class(task).skill_dimension
         groups = (body.get("breakdowns") or {}).get(dimension) if dimension else None
         metric = _main_metric(groups) if groups else None
         if groups and metric:
@@ -121,7 +122,5 @@ def write_plots(run_dir: Path, results: dict[str, Any]) -> list[Path]:
                     metric,
                 )
             )
-        if task == "dacr":
-            points = reliability_points(body)
-            written.append(reliability_diagram(run_dir / "dacr_reliability.png", points, f"dacr calibration: {label}"))
+        written += task_class(task).extra_plots(run_dir, body, label)
     return written

@@ -28,7 +28,7 @@ class Prompt:
 
     Without `continuations` the model generates a reply to `messages`. With them (label -> text,
     e.g. "C" -> "Answer: C") nothing is generated: each text is scored by its log-probability as
-    the start of the reply (see `backends.encode_continuations`)."""
+    the start of the reply (see `backends.loglik.encode_continuations`)."""
 
     id: str
     messages: Messages
