@@ -1,6 +1,6 @@
 """A scripted OpenAI-compatible judge endpoint on 127.0.0.1 for tests: it answers from a list (or a
 function of the request), can be slow, and records every request, its headers and the most
-requests it had in flight at once."""
+requests it had in flight at once. `judged_scoring`: `evaluate.py score` with any judge server."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+RELEASE = Path(__file__).resolve().parent / "fixtures" / "evaluation" / "crosstrace_release"
+HYPOTHESIS_OUTPUT = "Core insight: warming breaks the symbiosis.\n\nHypothesis: shaded corals bleach less."
 
 
 class Script:
@@ -72,3 +76,26 @@ def judge_server_factory():
     for httpd in started:
         httpd.shutdown()
         httpd.server_close()
+
+
+def judged_scoring(evaluate_script, tmp_path: Path, monkeypatch, records=(1, 2)):
+    """`run(base_url, *flags, model="judge") -> (exit code, run folder)`: `evaluate.py score` of one
+    hypothesis output per release record in `records`, with IAScore from the judge at `base_url`.
+    Each call writes a new run folder; the judge's cache and environment are this test's own."""
+    monkeypatch.setenv("CROSSTRACE_CACHE", str(tmp_path / "cache"))
+    for name in ("CROSSTRACE_JUDGE_MODEL", "CROSSTRACE_JUDGE_BASE_URL", "CROSSTRACE_JUDGE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    predictions = tmp_path / "outputs.jsonl"
+    predictions.write_text(
+        "".join(json.dumps({"id": f"all/test_ours:{i}", "output": HYPOTHESIS_OUTPUT}) + "\n" for i in records)
+    )
+
+    def run(base_url: str, *flags: str, model: str = "judge") -> tuple[int, Path]:
+        out = tmp_path / f"run{len(list(tmp_path.glob('run*')))}"
+        data = ["--data", str(RELEASE), "--crosstrace_configs", "all", "--predictions", str(predictions)]
+        output = ["--output_dir", str(out), "--bootstrap", "20", "--plots", "false"]
+        judge = ["--judge_model", model, "--judge_base_url", base_url]
+        code = evaluate_script.main(["score", "--task", "crosstrace", *data, *output, *judge, *flags])
+        return code, out
+
+    return run

@@ -7,31 +7,16 @@ import json
 from pathlib import Path
 
 import pytest
-from judge_server import Script, chat_reply, judge_server_factory
+from judge_server import Script, chat_reply, judge_server_factory, judged_scoring
 
-RELEASE = Path(__file__).resolve().parent / "fixtures" / "evaluation" / "crosstrace_release"
 server = pytest.fixture(judge_server_factory)
-OUTPUT = "Core insight: warming breaks the symbiosis.\n\nHypothesis: shaded corals bleach less."
 
 
 @pytest.fixture
 def score_crosstrace(evaluate_script, tmp_path, monkeypatch):
-    """Score outputs for the first two release records against a judge at `base_url`; (exit code, run folder)."""
-    monkeypatch.setenv("CROSSTRACE_CACHE", str(tmp_path / "cache"))
-    for name in ("CROSSTRACE_JUDGE_MODEL", "CROSSTRACE_JUDGE_BASE_URL", "CROSSTRACE_JUDGE_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    predictions = tmp_path / "outputs.jsonl"
-    predictions.write_text("".join(json.dumps({"id": f"all/test_ours:{i}", "output": OUTPUT}) + "\n" for i in (1, 2)))
-
-    def run(base_url: str, *flags: str) -> tuple[int, Path]:
-        out = tmp_path / f"run{len(list(tmp_path.glob('run*')))}"
-        data = ["--data", str(RELEASE), "--crosstrace_configs", "all", "--predictions", str(predictions)]
-        output = ["--output_dir", str(out), "--bootstrap", "20", "--plots", "false"]
-        judge = ["--judge_model", "judge", "--judge_base_url", base_url, "--judge_max_retries", "0"]
-        code = evaluate_script.main(["score", "--task", "crosstrace", *data, *output, *judge, *flags])
-        return code, out
-
-    return run
+    """`run(base_url, *flags)`: score two release records' outputs with the judge there, no retries."""
+    run = judged_scoring(evaluate_script, tmp_path, monkeypatch)
+    return lambda base_url, *flags: run(base_url, "--judge_max_retries", "0", *flags)
 
 
 def test_a_judge_that_cannot_score_fails_the_run_and_the_report_says_why(server, score_crosstrace):
