@@ -287,7 +287,7 @@ class JudgeArguments:
         default=False,
         metadata={
             "help": "Exit 0 even when part of the run could not be measured (e.g. IAScore when the judge never "
-            "answered); without it such a run writes its results, warns and exits 1."
+            "answered); without it such a run writes its results, warns and exits 3."
         },
     )
 
