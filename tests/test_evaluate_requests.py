@@ -15,6 +15,7 @@ from crosstrace.evaluation.arguments import EvalArguments
 from crosstrace.evaluation.backends import decoding_settings
 from crosstrace.evaluation.backends.base import SERVER_DEFAULT, chat_text
 from crosstrace.evaluation.backends.openai import OpenAIBackend
+from crosstrace.evaluation.missing_metrics import EXIT_NOT_MEASURED
 from crosstrace.evaluation.pipeline import check_run_folder, generation_settings, run_folder
 from crosstrace.evaluation.prompts import Prompt
 from crosstrace.evaluation.runner import batch_order, generate_all
@@ -219,18 +220,28 @@ def test_a_refused_prompt_is_recorded_and_the_run_goes_on(evaluate_script, tmp_p
     with ChatServer(refuse=lambda user: 400 if "ATP" in user and refusing["ATP"] else None) as server:
         argv = ["--model", "m", "--backend", "openai", "--base_url", server.url, "--tasks", "mcq"]
         argv += ["--mcq_data", str(MCQ), "--bootstrap", "20", "--no_plots", "--output_dir", str(out)]
-        assert evaluate_script.main(argv) == 1  # part of the run could not be measured
+        assert evaluate_script.main(argv) == EXIT_NOT_MEASURED  # written, but part of the run is not measured
         assert len(server.requests) == 3  # the other prompts were still sent, the refusal not retried
         results = json.loads((out / "results.json").read_text())
         failed = results["tasks"]["mcq"]["skipped"]["failed_requests"]
         assert failed["count"] == 1 and failed["items"][0]["id"] == "mcq-fixture-2"
         assert failed["items"][0]["error"].startswith("HTTP 400")
         assert len((out / "samples.jsonl").read_text().splitlines()) == 2  # scored without it
-        assert "Failed requests (not scored; a rerun sends them again): 1" in (out / "report.md").read_text()
+        assert results["tasks"]["mcq"]["missing_metrics"]["generations"].startswith("1 of 3 prompt(s) failed")
+        report = (out / "report.md").read_text()
+        assert (
+            "NOT MEASURED: generations" in report
+            and "Failed requests (not scored; a rerun sends them again): 1" in report
+        )
+        assert (
+            evaluate_script.main([*argv, "--allow_missing_metrics"]) == 0
+        )  # accepted as it is; the refusal sent again
+        assert len(server.requests) == 4
 
         refusing["ATP"] = False  # the cause fixed: the same command sends only the failed prompt
         assert evaluate_script.main(argv) == 0
-        assert len(server.requests) == 4
+        assert len(server.requests) == 5
     results = json.loads((out / "results.json").read_text())
     assert results["tasks"]["mcq"]["skipped"]["failed_requests"]["count"] == 0
+    assert "missing_metrics" not in results["tasks"]["mcq"]
     assert len((out / "samples.jsonl").read_text().splitlines()) == 3

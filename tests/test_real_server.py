@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from crosstrace.evaluation.missing_metrics import EXIT_NOT_MEASURED
 from crosstrace.paths import REPO_ROOT
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "evaluation"
@@ -177,11 +178,12 @@ def test_server_killed_mid_run_then_restarted_rerun_gives_the_uninterrupted_resu
 
 def test_a_field_the_server_refuses_fails_those_prompts_and_is_recorded(evaluate_script, real_server, tmp_path):
     """transformers serve answers 422 to fields outside the OpenAI API, as hosted APIs answer 400: each
-    prompt is recorded as failed (not retried, not fatal), the results are written, and the run exits 1."""
+    prompt is recorded as failed (not retried, not fatal), the results are written, and the run exits 3."""
     out = tmp_path / "refused"
     questions = _sum_questions(tmp_path / "sums.jsonl", 3)
     argv = [*_openai_args(real_server), "--tasks", "mcq", "--mcq_data", str(questions), "--max_new_tokens", "4"]
-    assert evaluate_script.main([*argv, "--send_sampling_extras", "--no_plots", "--output_dir", str(out)]) == 1
+    code = evaluate_script.main([*argv, "--send_sampling_extras", "--no_plots", "--output_dir", str(out)])
+    assert code == EXIT_NOT_MEASURED
     results = json.loads((out / "results.json").read_text())
     failed = results["tasks"]["mcq"]["skipped"]["failed_requests"]
     assert failed["count"] == 3 and all(item["error"].startswith("HTTP 422") for item in failed["items"])

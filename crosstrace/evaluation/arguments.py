@@ -192,7 +192,7 @@ class EngineArguments:
         metadata={
             "help": "openai: retries per request on timeouts, connection errors, 408/409/429 and 5xx, with exponential backoff; "
             "when they run out the run stops (rerun to resume). A prompt the server refuses (400, 413, 422: e.g. too long "
-            "for its context) is not retried: it is recorded as failed and the run goes on."
+            "for its context) is not retried: it is recorded as failed, the run goes on, and it exits 3 unless --allow_missing_metrics."
         },
     )
 
@@ -261,22 +261,70 @@ class ScoringArguments:
 
 @dataclass(kw_only=True)
 class JudgeArguments:
-    """The optional LLM judge of CrossTrace hypotheses (IAScore): run and score."""
+    """The optional LLM judge of CrossTrace hypotheses (IAScore), and what a run does when a metric it was asked for
+    cannot be measured: run and score."""
 
     judge_model: str | None = field(
         default=None,
         metadata={
-            "help": "crosstrace: model name of an OpenAI-compatible judge for IAScore; no judge (no IAScore) when unset. Default: $CROSSTRACE_JUDGE_MODEL."
+            "help": "crosstrace: model name of an OpenAI-compatible judge for IAScore; no judge (no IAScore) when unset. "
+            "Two names 'a,b': a scores IAScore, b is a second judge whose agreement with a is reported. "
+            "Default: $CROSSTRACE_JUDGE_MODEL."
         },
     )
     judge_base_url: str | None = field(
         default=None,
         metadata={
-            "help": "crosstrace: the judge server's /v1 root. Default: $CROSSTRACE_JUDGE_BASE_URL, else $OPENAI_BASE_URL."
+            "help": "crosstrace: the judge server's /v1 root (comma-separated, one per --judge_model). "
+            "Default: $CROSSTRACE_JUDGE_BASE_URL, else $OPENAI_BASE_URL."
         },
     )
     judge_api_key_env: str = field(
-        default="OPENAI_API_KEY", metadata={"help": "crosstrace: environment variable holding the judge's API key."}
+        default="CROSSTRACE_JUDGE_API_KEY",
+        metadata={
+            "help": "crosstrace: environment variable(s) holding the judge's API key, one per --judge_model "
+            "(comma-separated). The model's key is never sent to the judge."
+        },
+    )
+    judge_timeout: float = field(
+        default=120.0,
+        metadata={
+            "help": "crosstrace judge: seconds before a judge request is abandoned; a timed-out request is not retried "
+            "(the server is still on it)."
+        },
+    )
+    judge_concurrency: int = field(
+        default=4, metadata={"help": "crosstrace judge: requests in flight at most; timed-out ones keep their slot."}
+    )
+    judge_max_tokens: int = field(
+        default=256, metadata={"help": "crosstrace judge: max_tokens of each reply (a reasoning judge needs more)."}
+    )
+    judge_max_retries: int = field(
+        default=5,
+        metadata={
+            "help": "crosstrace judge: retries per request on connection errors, 429 and 5xx (never on timeouts or other 4xx)."
+        },
+    )
+    judge_temperature: float = field(
+        default=0.0, metadata={"help": "crosstrace judge: sampling temperature (recorded in results.json)."}
+    )
+    judge_seed: int = field(
+        default=0,
+        metadata={"help": "crosstrace judge: seed; repeat r of --judge_repeats is sent seed + r (recorded)."},
+    )
+    judge_repeats: int = field(
+        default=1,
+        metadata={
+            "help": "crosstrace judge: judge each pair N times (seeds judge_seed..judge_seed+N-1) and report the "
+            "judge's own spread."
+        },
+    )
+    allow_missing_metrics: bool = field(
+        default=False,
+        metadata={
+            "help": "Exit 0 even when part of the run could not be measured (e.g. IAScore when the judge never "
+            "answered); without it such a run writes its results, warns and exits 3."
+        },
     )
 
 
@@ -398,6 +446,10 @@ class CompareArguments:
         metadata={"help": "Two or more run folders (or results.json files); the first is the baseline."}
     )
     output: str | None = field(default=None, metadata={"help": "Also write the table (markdown) to this file."})
+    bootstrap: int = field(
+        default=1000, metadata={"help": "Resamples of the paired bootstrap behind each delta's 95%% interval."}
+    )
+    seed: int = field(default=0, metadata={"help": "Seed of the paired bootstrap."})
 
 
 @dataclass

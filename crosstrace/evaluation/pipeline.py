@@ -25,6 +25,7 @@ from crosstrace.evaluation.arguments import (
 )
 from crosstrace.evaluation.backends import create_backend, decoding_settings
 from crosstrace.evaluation.backends.base import backend_class
+from crosstrace.evaluation.missing_metrics import note_missing, refuse_missing_metrics
 from crosstrace.evaluation.predictions_format import resolve_predictions_format
 from crosstrace.evaluation.prompts import Prompt, fit_to_context, prompts_hash
 from crosstrace.evaluation.report import write_report
@@ -168,7 +169,7 @@ def run_evaluation(args: EvalArguments) -> Path:
     backend = create_backend(args)
     record_run_folder(run_dir, generation_settings(args), args.overwrite_output_dir)
     logger.info("run %s -> %s", run_id, run_dir)
-    results_tasks, samples, hashes, failures = {}, [], {}, {}
+    results_tasks, samples, hashes = {}, [], {}
     for task in tasks:
         selected = _select(task.prompts(), args.max_samples)
         with tqdm(total=len(selected), desc=f"{task.name}: fitting prompts to the context", unit="prompt") as bar:
@@ -198,19 +199,33 @@ def run_evaluation(args: EvalArguments) -> Path:
         outputs = {prompt_id: record["output"] for prompt_id, record in generated.records.items()}
         score = task.score(outputs)
         failed = {"failed_requests": {"count": len(generated.failed), "items": generated.failed}}
-        results_tasks[task.name] = task_result(task, score, context.to_dict(), generated.records, failed)
-        results_tasks[task.name]["data"]["prompt_hash"] = hashes[task.name]
-        _warn_if_counted_short(task.name, results_tasks[task.name]["generation"], backend.token_count)
+        body = results_tasks[task.name] = task_result(task, score, context.to_dict(), generated.records, failed)
+        body["data"]["prompt_hash"] = hashes[task.name]
+        _note_failed_prompts(body, generated.failed, len(kept))
+        _warn_if_counted_short(task.name, body["generation"], backend.token_count)
         samples += task.sample_rows(score, outputs)
-        failures[task.name] = generated.failed
 
     model = {"name_or_path": args.model, "adapter": args.adapter, "backend": backend.name, **backend.describe()}
     results = build_results(
         run_id, args.label, model, decoding_settings(args), hashes, results_tasks, *_versions(tasks)
     )
     _finish(run_dir, results, samples, args.plots, tasks)
-    refuse_failed_prompts(failures, run_dir)
+    refuse_missing_metrics(results, run_dir, args.allow_missing_metrics)
     return run_dir
+
+
+def _note_failed_prompts(body: dict[str, Any], failed: list[dict[str, str]], prompts: int) -> None:
+    """Prompts the server refused are part of the run that could not be measured: the run's one rule
+    (missing_metrics.py) then warns and exits EXIT_NOT_MEASURED unless --allow_missing_metrics. Their
+    failures are not saved, so a rerun of the same command sends only them again."""
+    if failed:
+        note_missing(
+            body,
+            "generations",
+            f"{len(failed)} of {prompts} prompt(s) failed and are left out of every metric (first: {failed[0]['id']}: "
+            f"{failed[0]['error']}); all are listed under skipped.failed_requests. Fix the cause (a prompt over the "
+            "server's context: --max_context_tokens with --long_documents) and rerun: only they are sent again",
+        )
 
 
 def _warn_if_counted_short(task: str, generation: dict[str, Any], token_count: str) -> None:
@@ -223,27 +238,6 @@ def _warn_if_counted_short(task: str, generation: dict[str, Any], token_count: s
             short,
             token_count,
         )
-
-
-class FailedPromptsError(RuntimeError):
-    """Some prompts could not be generated (the run folder is written all the same, without them)."""
-
-
-def refuse_failed_prompts(failures: dict[str, list[dict[str, str]]], run_dir: Path) -> None:
-    """Part of the run could not be measured: say what and why, and fail the run (exit 1).
-
-    The results are written first, each task's failures counted and listed under
-    `skipped.failed_requests`; the failed prompts are not saved, so a rerun sends only them again."""
-    counts = {task: len(failed) for task, failed in failures.items() if failed}
-    if not counts:
-        return
-    task, failed = next((task, failed) for task, failed in failures.items() if failed)
-    raise FailedPromptsError(
-        f"{sum(counts.values())} prompt(s) could not be generated ({', '.join(f'{t}: {n}' for t, n in counts.items())}; "
-        f"first: {task} {failed[0]['id']}: {failed[0]['error']}). The results in {run_dir} leave them out and list them "
-        "(results.json skipped.failed_requests, report.md). Fix the cause (a prompt over the server's context: "
-        "--max_context_tokens with --long_documents truncate or skip) and rerun the same command: only they are sent again"
-    )
 
 
 def _versions(tasks: list[Task]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -313,4 +307,5 @@ def run_scoring(args: ScoreArguments) -> Path:
     model = {"name_or_path": args.model_name, "adapter": None, "backend": "predictions-file"}
     results = build_results(run_id, args.label, model, None, {}, {task.name: body}, *_versions([task]))
     _finish(run_dir, results, samples, args.plots, [task])
+    refuse_missing_metrics(results, run_dir, args.allow_missing_metrics)
     return run_dir

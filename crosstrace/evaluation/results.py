@@ -1,8 +1,8 @@
 """results.json and samples.jsonl: what a run measured, and exactly how.
 
-`results.json` (schema 1; read by `evaluate.py compare`, upload.py and the model card):
+`results.json` (schema 2, see `results_schema.py` for what changed; read by `evaluate.py compare`, upload.py and the model card):
 
-    {"schema_version": 1, "run_id", "timestamp", "label",
+    {"schema_version": 2, "run_id", "timestamp", "label",
      "model": {"name_or_path", "adapter", "backend", ...backend details},
      "decoding": {...}, "prompt_hash",
      "versions": {"benchmarks": {...}, "datasets": {...}, "libraries": {...}, "git_commit"},
@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from crosstrace.evaluation.missing_metrics import note_missing
 from crosstrace.provenance import git_commit, library_versions
 from crosstrace.results_schema import RESULTS_NAME, SAMPLES_NAME, SCHEMA_VERSION
 from crosstrace.sanitize import strip_local_paths
@@ -113,6 +114,8 @@ def task_result(
         "extra": score.extra,
         "problems": {"count": len(score.problems), "items": list(score.problems)},
     }
+    for metric, why in task.missing_metrics(score).items():
+        note_missing(result, metric, why)
     if generations is not None:
         result["generation"] = {
             "outputs": len(generations),

@@ -6,7 +6,8 @@
   rules object per mode) over `dacr_strict` (with `quantities`, `folding`, `dacr_citation`) and
   `dacr_reference`; `dacr_prepare` (prepared questions, caches), `dacr_aggregate` (metrics);
 - hypothesis generation: `hypothesis.score_hypotheses` (structural compliance, spark and
-  hypothesis cosine, ROUGE-L, optional IAScore through `judge.Judge`);
+  hypothesis cosine, ROUGE-L, optional IAScore through `judge.Judge`; `judge_stats`: the judge's
+  spread over repeats and two judges' agreement);
 - multiple choice: `mcq.score_mcq` (final letter), `mcq.score_mcq_loglik` (option log-probs).
 
 Each returns a `types.TaskScore`. Submodules are imported lazily by their users: the DACR
