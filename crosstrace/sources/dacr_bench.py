@@ -4,7 +4,7 @@
     bench = load_benchmark("../shared/data/dacr-bench/dacr_bench_v1.1_mini.json")
     len(bench.challenges), bench.version, bench.defects[:3]
 
-Three shapes are read into the same challenge objects (REFERENCE.md §2):
+Three shapes are read into the same challenge objects (docs/upstream-formats.md §2):
 - the v1.1 wrapper `{"name", "version", "challenges": [...], ...}`;
 - the v1.0 wrapper, whose challenges have no `split`: it is inferred from `source.type`
   (`engine` -> synthetic, `document` -> real), and the v1.0 category `conflict_targeted`

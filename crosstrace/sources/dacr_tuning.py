@@ -4,7 +4,7 @@
     data = read_tuning_data("path/to/grpo_reasoning_v2")        # a folder, or one .jsonl/.json/.parquet
     data.rows["train"][0]["messages"], data.files, policy.skipped
 
-The upstream corpus (REFERENCE.md §3; Hub `botcoinmoney/domain-agnostic-causal-reasoning-tuning`,
+The upstream corpus (docs/upstream-formats.md §3; Hub `botcoinmoney/domain-agnostic-causal-reasoning-tuning`,
 config `grpo_reasoning_v2`: 4,421 / 250 / 242 rows) cannot be downloaded here; this reader
 follows its published description and is tested on fixtures written for this project.
 
