@@ -36,6 +36,7 @@ from crosstrace.engine.records import trace_row
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import sha256_file
 from crosstrace.jsonio import iter_jsonl, read_json
+from crosstrace.schema import SchemaError, chat_messages
 
 SPLIT_ALIASES = {
     "train": "train",
@@ -46,7 +47,6 @@ SPLIT_ALIASES = {
     "test": "test",
 }
 SUFFIXES = (".jsonl", ".json", ".parquet")
-ROLES = ("system", "user", "assistant")
 
 
 @dataclass
@@ -83,24 +83,15 @@ def _iter_rows(path: Path, policy: ErrorPolicy) -> Iterator[tuple[int, dict[str,
 
 
 def _messages(value: Any, path: Path, line: int, name: str) -> list[dict[str, str]]:
+    """A plain string is one message (the user's prompt, the assistant's response); else a chat list."""
     if isinstance(value, str):
         if not value.strip():
             raise DataError(path, line, name, "empty")
         return [{"role": "user" if name == "prompt" else "assistant", "content": value}]
-    if not isinstance(value, list) or not value:
-        raise DataError(
-            path, line, name, f"expected a string or a non-empty list of chat messages, got {type(value).__name__}"
-        )
-    messages = []
-    for index, message in enumerate(value):
-        if (
-            not isinstance(message, dict)
-            or message.get("role") not in ROLES
-            or not isinstance(message.get("content"), str)
-        ):
-            raise DataError(path, line, f"{name}[{index}]", f"expected {{'role': one of {ROLES}, 'content': text}}")
-        messages.append({"role": message["role"], "content": message["content"]})
-    return messages
+    try:
+        return chat_messages(value, name)
+    except SchemaError as error:
+        raise DataError(path, line, error.field, error.reason) from None
 
 
 def tuning_row(record: dict[str, Any], path: Path, line: int, split: str) -> dict[str, Any]:

@@ -54,6 +54,7 @@ from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import MANIFEST_NAME, read_built_split, sha256_file
 from crosstrace.jsonio import iter_jsonl
 from crosstrace.mcq.format import answer_line, check_mcq_record, render_mcq_prompt
+from crosstrace.schema import SchemaError, TraceRecord, chat_messages, parse_assistant, render_assistant, render_user
 
 PROMPT, COMPLETION, SOURCE = "prompt", "completion", "source"
 # The columns the rewards read (crosstrace.rewards.REWARD_COLUMNS), present on every row.
@@ -149,20 +150,11 @@ def _where(source: MixtureSource) -> str:
 
 
 def _check_messages(value: Any, source: MixtureSource, row: int, column: str) -> Messages:
-    if not isinstance(value, list) or not value:
-        raise DataError(
-            _where(source), row + 1, column, f"expected a non-empty list of messages, got {type(value).__name__}"
-        )
-    for i, message in enumerate(value):
-        if (
-            not isinstance(message, dict)
-            or not isinstance(message.get("role"), str)
-            or not isinstance(message.get("content"), str)
-        ):
-            raise DataError(_where(source), row + 1, f"{column}[{i}]", "expected {'role': str, 'content': str}")
-        if not message["content"].strip():
-            raise DataError(_where(source), row + 1, f"{column}[{i}].content", "is empty")
-    return [{"role": m["role"], "content": m["content"]} for m in value]
+    """Any role a chat template knows may train; an empty message would train on nothing."""
+    try:
+        return chat_messages(value, column, roles=None, allow_empty=False)
+    except SchemaError as error:
+        raise DataError(_where(source), row + 1, error.field, error.reason) from None
 
 
 def _from_messages(example: dict[str, Any], source: MixtureSource, row: int) -> tuple[Messages, Messages]:
@@ -198,8 +190,6 @@ HYPOGEN_COLUMNS = ("abstract", "bit", "spark", "chain_of_reasoning", "flip")
 def _hypogen_converter(
     system_prompt: str | None,
 ) -> Callable[[dict[str, Any], MixtureSource, int], tuple[Messages, Messages]]:
-    from crosstrace.schema import SchemaError, TraceRecord, render_assistant, render_user
-
     def convert(example: dict[str, Any], source: MixtureSource, row: int) -> tuple[Messages, Messages]:
         for column in HYPOGEN_COLUMNS:
             if not isinstance(example.get(column), str) or not example[column].strip():
@@ -271,8 +261,6 @@ def system_prompt_of(dataset, source: MixtureSource) -> str:
 
 def reward_columns(example: dict[str, Any], layout: str, completion: Messages) -> dict[str, Any]:
     """The reward columns of one row: what its dataset carries, None for the rest."""
-    from crosstrace.schema import parse_assistant
-
     columns: dict[str, Any] = dict.fromkeys(REWARD_COLUMNS)
     if layout == "mcq":
         columns["answer"] = example["answer"]
