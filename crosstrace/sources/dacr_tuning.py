@@ -25,18 +25,15 @@ file, the line (JSON Lines) or row (parquet, JSON list, 1-based) and the field; 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from crosstrace.engine.records import trace_row
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import sha256_file
-from crosstrace.jsonio import iter_jsonl, read_json
 from crosstrace.schema import SchemaError, chat_messages
+from crosstrace.sources.reader import iter_rows
 
 SPLIT_ALIASES = {
     "train": "train",
@@ -60,26 +57,6 @@ def split_of(path: Path) -> str | None:
     folder when the folder is named exactly like a split (`validation/part-0.jsonl`)."""
     word = path.name.split(".")[0].split("-")[0].split("_")[0].lower()
     return SPLIT_ALIASES.get(word) or SPLIT_ALIASES.get(path.parent.name.lower())
-
-
-def _iter_rows(path: Path, policy: ErrorPolicy) -> Iterator[tuple[int, dict[str, Any]]]:
-    if path.suffix == ".jsonl":
-        yield from iter_jsonl(path, policy)
-        return
-    if path.suffix == ".parquet":
-        try:
-            records = pq.read_table(path).to_pylist()
-        except Exception as exc:  # pyarrow raises several types for a damaged file
-            raise DataError(path, None, None, f"not a readable parquet file ({exc})") from None
-    else:
-        records = read_json(path)
-        if not isinstance(records, list):
-            raise DataError(path, None, None, "expected a JSON list of rows")
-    for number, record in enumerate(records, start=1):
-        if isinstance(record, dict):
-            yield number, record
-        else:
-            policy.handle(DataError(path, number, None, f"expected an object, got {type(record).__name__}"))
 
 
 def _messages(value: Any, path: Path, line: int, name: str) -> list[dict[str, str]]:
@@ -139,7 +116,7 @@ def read_tuning_data(path: str | Path, policy: ErrorPolicy | None = None) -> Tun
                 file, None, None, f"cannot tell the split from the name; name files {sorted(set(SPLIT_ALIASES))}-*"
             )
         kept = 0
-        for line, record in _iter_rows(file, policy):
+        for line, record in iter_rows(file, policy):
             try:
                 data.rows.setdefault(split, []).append(tuning_row(record, file, line, split))
                 kept += 1

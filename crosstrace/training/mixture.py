@@ -223,9 +223,8 @@ def _from_mcq(example: dict[str, Any], source: MixtureSource, row: int) -> tuple
     # Train on exactly the prompt evaluate.py asks with, and the final line its scorer reads.
     try:
         record = check_mcq_record(example)
-    except ValueError as error:
-        field_name, _, reason = str(error).partition(": ")
-        raise DataError(_where(source), row + 1, field_name, reason or str(error)) from None
+    except SchemaError as error:
+        raise DataError(_where(source), row + 1, error.field, error.reason) from None
     return [{"role": "user", "content": render_mcq_prompt(record)}], [
         {"role": "assistant", "content": answer_line(record["answer"])}
     ]
