@@ -28,9 +28,10 @@ import re
 from dataclasses import dataclass, field
 
 from crosstrace.engine import lexicon
-from crosstrace.engine.numbers import exact, fixed, number_words
+from crosstrace.engine.numbers import exact, fixed
 from crosstrace.engine.spec import Categorical, Domain, Numeric
 from crosstrace.engine.world import World
+from crosstrace.number_words import number_words
 
 NEUTRAL, PROVISIONAL, AUTHORITATIVE = "neutral", "provisional", "authoritative"
 SECTION_ORDER = ("abstract", "introduction", "methods", "results", "discussion", "supplement")

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from crosstrace.engine.numbers import exact, fixed, number_words, numeric_aliases
+from crosstrace.engine.numbers import exact, fixed, numeric_aliases
 from crosstrace.engine.spec import Categorical, Domain, Numeric
 from crosstrace.engine.world import View, World
+from crosstrace.number_words import number_words
 
 HOP_ACTIONS = ("lookup", "filter", "argmax", "argmin", "bridge")
 COUNT_WORDS = {2: "two", 3: "three"}
