@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError, ErrorPolicy
-from crosstrace.hub_folder import MANIFEST_NAME, read_built_split, sha256_file
+from crosstrace.hub_folder import MANIFEST_NAME, dataset_fingerprint, read_built_split, sha256_file
 from crosstrace.jsonio import iter_jsonl
 from crosstrace.mcq.format import answer_line, check_mcq_record, render_mcq_prompt
 from crosstrace.schema import SchemaError, TraceRecord, chat_messages, parse_assistant, render_assistant, render_user
@@ -373,7 +373,7 @@ def _load_jsonl_files(files: list[Path], policy: ErrorPolicy):
             raise DataError(path, None, None, "holds no usable JSON record (an empty data file?)")
     columns = list(dict.fromkeys(key for row in rows for key in row))
     try:
-        dataset = Dataset.from_dict({column: [row.get(column) for row in rows] for column in columns})
+        typed = Dataset.from_dict({column: [row.get(column) for row in rows] for column in columns})
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
         raise DataError(
             files[0] if len(files) == 1 else ", ".join(map(str, files)),
@@ -381,9 +381,10 @@ def _load_jsonl_files(files: list[Path], policy: ErrorPolicy):
             None,
             f"a field holds values of different types in different lines ({error})",
         ) from None
+    # The same files give the same fingerprint (datasets' own would hash the table); set through the
+    # constructor's public `fingerprint` argument, as `BuiltSplit.dataset()` does.
     digest = hashlib.sha256("".join(sha256_file(path) for path in files).encode()).hexdigest()[:16]
-    dataset._fingerprint = f"jsonl-{digest}"
-    return dataset
+    return Dataset(typed.data, info=typed.info, fingerprint=f"jsonl-{digest}")
 
 
 def _load_built_folder(source: MixtureSource):
@@ -455,7 +456,7 @@ def build_mixture(
                 layout=layout,
                 available=len(dataset),
                 used=len(drawn),
-                fingerprint=getattr(dataset, "_fingerprint", ""),
+                fingerprint=dataset_fingerprint(dataset),
                 skipped=load_skips[source.label] + policy.report()[skipped_before:],
             )
         )
