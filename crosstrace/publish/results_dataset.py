@@ -12,26 +12,27 @@ name when it is a symbolic link or above its size limit (crosstrace/publish/sour
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 from huggingface_hub import DatasetCardData
 
 from crosstrace.cards import render_dataset_card
+from crosstrace.cli import run_command
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import MANIFEST_NAME, DatasetFolder, sha256_file, size_category
 from crosstrace.jsonio import iter_jsonl
 from crosstrace.paths import REPO_ROOT, refuse_overlap
 from crosstrace.publish.limits import Limits
-from crosstrace.publish.repos import HubOrgError, ReleaseRepos, resolve_hub_org
+from crosstrace.publish.repos import HUB_ORG_ENV, HubOrgError, ReleaseRepos, resolve_hub_org
 from crosstrace.publish.source_tree import SourceRefused, copy_checked, read_text_checked, refusal
 from crosstrace.publish.tables import all_runs_section
-from crosstrace.results_schema import REPORT_NAME, RESULTS_NAME, SAMPLES_NAME, Run, load_runs
+from crosstrace.results_schema import DEFAULT_RESULTS_DIR, REPORT_NAME, RESULTS_NAME, SAMPLES_NAME, Run, load_runs
 from crosstrace.sanitize import strip_local_paths
 
 SPLIT = "train"
@@ -263,39 +264,41 @@ def build_results_dataset(
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m crosstrace.publish.results_dataset",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+@dataclass
+class ResultsDatasetArguments:
+    out: Path = field(metadata={"help": "the dataset folder to write (replaced as a whole)"})
+    results: Path = field(default=REPO_ROOT / DEFAULT_RESULTS_DIR, metadata={"help": "folder of evaluation runs"})
+    hub_org: str | None = field(
+        default=None, metadata={"help": f"Hub user or organisation of the release; unset: ${HUB_ORG_ENV}"}
     )
-    parser.add_argument(
-        "--results",
-        type=Path,
-        default=REPO_ROOT / "dacr_results",
-        help="folder of evaluation runs (default: dacr_results/)",
-    )
-    parser.add_argument("--out", type=Path, required=True, help="the dataset folder to write (replaced as a whole)")
-    parser.add_argument("--hub-org", help="Hub user or organisation of the release (default: $CROSSTRACE_HUB_ORG)")
-    parser.add_argument(
-        "--on-error",
-        choices=["raise", "skip"],
+    on_error: Literal["raise", "skip"] = field(
         default="raise",
-        help="a bad samples line stops the build (raise) or is skipped and listed in the manifest (skip)",
+        metadata={
+            "help": "a bad samples line stops the build (raise) or is skipped and listed in the manifest (skip)"
+        },
     )
-    args = parser.parse_args(argv)
-    try:
-        refuse_overlap(args.out, {"--results": args.results})
-        manifest = build_results_dataset(
-            args.results, args.out, ReleaseRepos(resolve_hub_org(args.hub_org)), ErrorPolicy(args.on_error)
-        )
-    except (DataError, HubOrgError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+
+
+def run(args: ResultsDatasetArguments) -> int:
+    refuse_overlap(args.out, {"--results": args.results})
+    manifest = build_results_dataset(
+        args.results, args.out, ReleaseRepos(resolve_hub_org(args.hub_org)), ErrorPolicy(args.on_error)
+    )
     print(
         f"wrote {args.out}: {manifest['counts']}, {len(manifest['skipped'])} skipped, {manifest['local_paths_replaced']} local path(s) replaced"
     )
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(
+        ResultsDatasetArguments,
+        run,
+        argv,
+        prog="python -m crosstrace.publish.results_dataset",
+        description=__doc__,
+        errors=(DataError, HubOrgError),
+    )
 
 
 if __name__ == "__main__":

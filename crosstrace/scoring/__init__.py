@@ -12,6 +12,9 @@
 
 Each returns a `types.TaskScore`. Submodules are imported lazily by their users: the DACR
 scorer does not pull in sentence-transformers.
+
+May import the core modules (`schema`, `number_words`, `embeddings`, `errors`) and `mcq.format`
+(the letter rule); never `sources/` (callers hand it challenges and predictions) or anything above.
 """
 
 from crosstrace.scoring.types import TaskScore

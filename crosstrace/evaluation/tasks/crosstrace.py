@@ -24,6 +24,7 @@ from crosstrace.evaluation.backends.base import BackendError
 from crosstrace.evaluation.prompts import Messages, Prompt
 from crosstrace.evaluation.tasks.base import Task, file_info, first_problem, sample_row
 from crosstrace.evaluation.tasks.built_split import load_built_split
+from crosstrace.schema import SchemaError, chat_messages
 from crosstrace.scoring.types import TaskScore
 from crosstrace.sources.crosstrace_release import HYPOGEN_TEST_FILE, RELEASE_FILES, read_chat_file
 
@@ -91,22 +92,12 @@ class HypothesisItem:
     domain: str | None
 
 
-def _prompt_messages(messages: Any, where: str) -> tuple[Messages, str]:
+def _prompt_messages(value: Any, where: str) -> tuple[Messages, str]:
     """A record's [..., user, assistant] messages -> (the prompt messages, the reference assistant text)."""
-    if not isinstance(messages, list) or len(messages) < 2:
-        raise ValueError(
-            f"{where}: expected a list of chat messages ending with the assistant's, got {type(messages).__name__}"
-        )
-    for index, message in enumerate(messages):
-        if (
-            not isinstance(message, dict)
-            or not isinstance(message.get("content"), str)
-            or message.get("role") not in ("system", "user", "assistant")
-        ):
-            raise ValueError(f"{where}[{index}]: expected {{role: system|user|assistant, content: str}}")
-    if messages[-1]["role"] != "assistant" or messages[-2]["role"] != "user":
-        raise ValueError(f"{where}: expected the last two messages to be user then assistant")
-    return [{"role": m["role"], "content": m["content"]} for m in messages[:-1]], messages[-1]["content"]
+    messages = chat_messages(value, where)
+    if len(messages) < 2 or messages[-1]["role"] != "assistant" or messages[-2]["role"] != "user":
+        raise SchemaError(where, "expected the last two messages to be user then assistant")
+    return messages[:-1], messages[-1]["content"]
 
 
 class CrossTraceTask(Task):
@@ -201,11 +192,10 @@ class CrossTraceTask(Task):
                     prompt_messages, reference = _prompt_messages(row.get("messages"), "messages")
                     row_id = row.get("id")
                     if not isinstance(row_id, str) or not row_id:
-                        raise ValueError("id: missing or not a string")
-                except ValueError as error:
-                    field_name, _, reason = str(error).partition(": ")
+                        raise SchemaError("id", "missing or not a string")
+                except SchemaError as error:
                     self.input_problems.handle(
-                        DataError(f"{self.source}[{config}/{self.split}]", index + 1, field_name, reason)
+                        DataError(f"{self.source}[{config}/{self.split}]", index + 1, error.field, error.reason)
                     )
                     continue
                 profile = "hypogen" if config == "hypogen" or row.get("source") == "hypogen" else "crosstrace"
