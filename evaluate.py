@@ -134,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
 
-    seed_everything(args.seed, with_torch=command in ("run", "curve"))  # first, before any data is read or model built
+    # First, before any data is read or model built. torch only when a model runs here (a curve's points
+    # load theirs through `run`'s code, whose backend seeds each batch; a curve with no checkpoint loads none).
+    seed_everything(args.seed, with_torch=command == "run")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )

@@ -6,8 +6,10 @@
 
 Wall-clock times mean little without the machine's load: a 2-core machine shared with other jobs
 runs a stage several times slower than a quiet one. So each stage prints, and appends to the
-record (JSON Lines, one line when it starts and one when it ends), its wall time, the 1-, 5- and
-15-minute load averages at its start and end, and the number of CPUs. The command's exit status is
+record (JSON Lines, one line when it starts and one when it ends), its wall time, the CPU time of
+its processes (user + system, all threads: on a quiet machine about the wall time times the cores
+kept busy; threads that spin-wait for a busy core inflate it), the 1-, 5- and 15-minute load
+averages at its start and end, and the number of CPUs. The command's exit status is
 passed on. A stage that ended without an end line (killed) is reported as such, never dropped.
 
 `stage_summary` reads a record back: per stage, the time it took to complete, counting every
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -50,6 +53,12 @@ def _append(record: Path, event: dict[str, Any]) -> None:
         os.fsync(handle.fileno())
 
 
+def _children_cpu_seconds() -> float:
+    """User + system CPU time of the finished child processes so far (the stage's command and its children)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _load_text(load: list[float]) -> str:
     return " ".join(f"{value:.2f}" for value in load)
 
@@ -60,20 +69,29 @@ def run_stage(record: Path, stage: str, command: list[str]) -> int:
     start_load = load_average()
     _append(record, {"event": "start", "stage": stage, "at": _now(), "load": start_load, "cpus": cpus})
     print(f"[stage {stage}] started; load average {_load_text(start_load)} on {cpus} CPUs", flush=True)
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), _children_cpu_seconds()
     try:
         status = subprocess.call(command)
     except KeyboardInterrupt:
         status = 130
     seconds = round(time.monotonic() - started, 1)
+    cpu_seconds = round(_children_cpu_seconds() - cpu_started, 1)
     end_load = load_average()
     _append(
         record,
-        {"event": "end", "stage": stage, "at": _now(), "seconds": seconds, "load": end_load, "exit_code": status},
+        {
+            "event": "end",
+            "stage": stage,
+            "at": _now(),
+            "seconds": seconds,
+            "cpu_seconds": cpu_seconds,
+            "load": end_load,
+            "exit_code": status,
+        },
     )
     outcome = "done" if status == 0 else f"exit status {status}"
     print(
-        f"[stage {stage}] {outcome} in {seconds:.0f} s ({seconds / 60:.1f} min) wall; "
+        f"[stage {stage}] {outcome} in {seconds:.0f} s ({seconds / 60:.1f} min) wall, {cpu_seconds:.0f} s CPU; "
         f"load average {_load_text(start_load)} at the start, {_load_text(end_load)} at the end, {cpus} CPUs",
         flush=True,
     )
@@ -91,6 +109,7 @@ class StageTime:
 
     stage: str
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # user + system time of the stage's processes, over all its threads
     attempts: int = 0  # runs counted in `seconds` (more than one: it was interrupted and resumed)
     killed: int = 0  # runs that started and never recorded an end (their time is unknown)
     completed: bool = False
@@ -123,6 +142,7 @@ def stage_summary(record: Path) -> list[StageTime]:
         open_starts[name] = 0
         entry.attempts += 1
         entry.seconds += float(event.get("seconds", 0.0))
+        entry.cpu_seconds += float(event.get("cpu_seconds", 0.0))
         entry.loads.append(event.get("load"))
         entry.completed = event.get("exit_code") == 0
     for name, still_open in open_starts.items():
@@ -141,17 +161,19 @@ def format_summary(stages: list[StageTime]) -> str:
         extra = f", {entry.attempts} runs" if entry.attempts > 1 else ""
         extra += f", {entry.killed} killed run(s) of unknown length" if entry.killed else ""
         lines.append(
-            f"{entry.stage:>10}: {entry.seconds / 60:6.1f} min{state}{extra}; highest 1-min load average {peak:.2f}"
+            f"{entry.stage:>10}: {entry.seconds / 60:6.1f} min wall, {entry.cpu_seconds / 60:6.1f} min CPU{state}{extra}; "
+            f"highest 1-min load average {peak:.2f}"
         )
-    total = sum(entry.seconds for entry in stages)
-    lines.append(f"{'total':>10}: {total / 60:6.1f} min wall")
+    total, cpu = sum(entry.seconds for entry in stages), sum(entry.cpu_seconds for entry in stages)
+    lines.append(f"{'total':>10}: {total / 60:6.1f} min wall, {cpu / 60:6.1f} min CPU")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Plain argparse, not crosstrace.cli's shared parser: this runs around every stage of a script, and
+    # that parser imports transformers (over a second of CPU each time). The flags are spelt the same way.
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv[argv.index("--") + 1 :] if "--" in argv else []
-    own = argv[: argv.index("--")] if "--" in argv else argv
+    split = argv.index("--") if "--" in argv else len(argv)  # the stage's own command follows "--"
     parser = argparse.ArgumentParser(
         prog="python -m crosstrace.stage_times",
         description=__doc__,
@@ -160,10 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record", type=Path, required=True, help="the stages' JSON Lines record (appended to)")
     parser.add_argument("--stage", help="the stage's name, e.g. train")
     parser.add_argument("--skipped", metavar="REASON", help="record the stage as skipped (nothing to do), with why")
-    parser.add_argument("--summary", action="store_true", help="print each stage's time from the record")
-    args = parser.parse_args(own)
+    parser.add_argument("--summary", action="store_true", help="print each stage's time from the record, run nothing")
+    args, command = parser.parse_args(argv[:split]), argv[split + 1 :]
     if args.summary:
-        print(format_summary(stage_summary(args.record)))
+        try:
+            print(format_summary(stage_summary(args.record)))
+        except DataError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         return 0
     if not args.stage:
         parser.error("--stage is required to run or skip a stage")

@@ -235,6 +235,11 @@ def test_repository_readme_results_block_is_in_sync():
     assert readme_results.current_block(readme) == readme_results.render_block(REPO_ROOT / "dacr_results"), (
         "README.md's results block is stale: run python -m crosstrace.publish.readme_results"
     )
+    # The demo section's stage times and learning curve, from the demo's record in dacr_results/.
+    demo = readme_results.current_block(readme, readme_results.DEMO_START, readme_results.DEMO_END)
+    assert demo == readme_results.render_demo_block(REPO_ROOT / "dacr_results"), (
+        "README.md's demo block is stale: run python -m crosstrace.publish.readme_results"
+    )
 
 
 def test_repository_model_card_is_in_sync():

@@ -1,6 +1,6 @@
 """Evaluation behind `evaluate.py`: tasks, backends, resumable generation, results, reports.
 
-arguments.py          the command-line dataclasses (run, score, compare)
+arguments.py          the command-line dataclasses (run, score, compare, report, curve)
 tasks/                crosstrace / dacr / mcq behind one interface: prompts, parsing, scoring, report pieces
 predictions_format.py the predictions files `score` reads, told apart (auto) or checked (stated)
 prompts.py            the prompt type and the long-document policy (skip or truncate, always counted)
@@ -12,6 +12,7 @@ report.py             report.md from results.json
 plots.py              per-skill bars and the reliability diagram (PNG)
 compare.py            the baseline / fine-tuned / delta table
 paired.py             compare's deltas: a paired bootstrap over the records both runs scored
+learning_curve.py     `curve`: a training run's checkpoints evaluated resumably, drawn with its loss
 pipeline.py           the sub-commands put together
 
 May import the core modules, `scoring/`, `sources/` and `mcq/` (the MCQ format), never

@@ -1,4 +1,4 @@
-"""Publishing behind `upload.py`: staging, checks, push, the model card, the results dataset, the README table.
+"""Publishing behind `upload.py`: staging, checks, push, the model card, the results dataset, the README blocks.
 
 Owns what is published and how it is checked. May import the core modules (`crosstrace.sanitize`,
 `results_schema`, `hub_folder`, `base_configs`, ...) and `cards/`, never `training/` or

@@ -41,11 +41,19 @@ def _stage_cell(entry: StageTime) -> str:
 
 
 def stages_table(stages: list[StageTime]) -> str:
-    rows = [[entry.stage, _stage_cell(entry), _load_cell(entry)] for entry in stages]
+    rows = [
+        [
+            entry.stage,
+            _stage_cell(entry),
+            _minutes(entry.cpu_seconds) if entry.attempts else NO_VALUE,
+            _load_cell(entry),
+        ]
+        for entry in stages
+    ]
     cpus = next((entry.cpus for entry in stages if entry.cpus), None)
-    total = sum(entry.seconds for entry in stages)
-    rows.append(["total", _minutes(total), f"{cpus} CPUs" if cpus else NO_VALUE])
-    return markdown_table(["stage", "wall time", "1-min load average, start → end"], rows)
+    total, cpu = sum(entry.seconds for entry in stages), sum(entry.cpu_seconds for entry in stages)
+    rows.append(["total", _minutes(total), _minutes(cpu), f"{cpus} CPUs" if cpus else NO_VALUE])
+    return markdown_table(["stage", "wall time", "CPU time (all threads)", "1-min load average, start → end"], rows)
 
 
 def _percent(value: float | None, ci95: list[float] | None = None) -> str:
