@@ -341,6 +341,9 @@ def test_loss_mask_smollm2_template():
         pytest.skip(str(error))
     mixture, batch = _first_batch(tokenizer, packing=False)
     _assert_only_assistant_tokens_carry_loss(tokenizer, mixture, batch, "<|im_end|>\n")
+    # The trained end of turn is the token generation stops on (the hf backend stops on the tokenizer's eos,
+    # which load_smollm2_instruct also writes into the model's generation_config), and padding is not it.
+    assert tokenizer.eos_token == "<|im_end|>" and tokenizer.pad_token_id != tokenizer.eos_token_id
 
 
 # ----------------------------------------------------------------------------- 4-bit
