@@ -17,11 +17,12 @@ Fields compared, each on its own (the text a model is trained on or shown at eva
 Method, per n-gram size (13, as lm-evaluation-harness and WildSci use; 8 in the second column):
 1. Text is lowercased and split into words (runs of letters and digits, regex `\\w+`). An n-gram
    never crosses a line break, a field or a record, so a label or prompt cannot run into content.
-2. Format n-grams: an n-gram is format when it occurs in at least max(`common_min`, `common_share`
-   of the records) of either set of the pair (system prompts, section labels, task instructions,
-   the engine's sentence templates, the MCQ preambles). The words every occurrence of a format
-   n-gram covers are blanked in both sets: a blank breaks the text like a line break, so format
-   can neither match by itself nor join content into a match.
+2. Format: a 6-gram is format in a set when it occurs in at least max(`common_min`, `common_share`
+   of the records) of its records (system prompts, task instructions, section labels) or in at least
+   `common_min` distinct lines (the fixed words of templates whose slots vary: the engine's sentence
+   templates, MCQ question stems). The words covered by a format 6-gram of either set of a pair are
+   blanked in both sets: a blank breaks the text like a line break, so format can neither match by
+   itself nor join content into a match.
 3. An evaluation record is flagged for a training set when it shares one remaining n-gram (that
    is, n consecutive words of content) with any training row of that set.
 Flagged records are listed by id, with (up to five of) the ids of the training rows they match:
