@@ -24,6 +24,10 @@ Compare runs, baseline first (the paper-style table, with intervals):
 
     python evaluate.py compare dacr_results/<baseline-run> dacr_results/<fine-tuned-run>
 
+Rewrite a run folder's report.md from its results.json and plots (after a report format change):
+
+    python evaluate.py report dacr_results/<run-id> [more run folders]
+
 Each run writes dacr_results/<run-id>/: results.json, samples.jsonl, report.md, *.png, and the raw
 outputs under generations/. Rerunning the same command resumes it: finished prompts are skipped.
 """
@@ -48,37 +52,31 @@ if __name__ == "evaluate":
     finally:
         sys.path[:] = _saved_path
 
-import argparse
 import json
 import logging
 from dataclasses import asdict
 
+from crosstrace.cli import parse_args
 from crosstrace.errors import DataError
-from crosstrace.evaluation.arguments import CompareArguments, EvalArguments, ScoreArguments
+from crosstrace.evaluation.arguments import CompareArguments, EvalArguments, ReportArguments, ScoreArguments
 
 logger = logging.getLogger("evaluate")
 
-COMMANDS = {"run": EvalArguments, "score": ScoreArguments, "compare": CompareArguments}
+COMMANDS = {"run": EvalArguments, "score": ScoreArguments, "compare": CompareArguments, "report": ReportArguments}
+# Sub-commands whose run folders may be given as positional arguments.
+_POSITIONAL_RUN_DIRS = ("compare", "report")
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """--help keeps the docstring's layout and shows each flag's default."""
-
-
-def parse_command_line(argv: list[str]) -> tuple[str, EvalArguments | ScoreArguments | CompareArguments]:
-    """`[score|compare] <flags>` -> (command, its arguments); a bare flag list is a generation run."""
-    command = argv[0] if argv and argv[0] in ("score", "compare") else "run"
+def parse_command_line(
+    argv: list[str],
+) -> tuple[str, EvalArguments | ScoreArguments | CompareArguments | ReportArguments]:
+    """`[score|compare|report] <flags>` -> (command, its arguments); a bare flag list is a generation run."""
+    command = argv[0] if argv and argv[0] in COMMANDS and argv[0] != "run" else "run"
     rest = argv[1:] if command != "run" else argv
-    if command == "compare" and rest and not rest[0].startswith("-"):
+    if command in _POSITIONAL_RUN_DIRS and rest and not rest[0].startswith("-"):
         rest = ["--run_dirs", *rest]  # `compare <dir> <dir>`: positional run folders
     prog = "evaluate.py" if command == "run" else f"evaluate.py {command}"
-    from trl import TrlParser
-
-    parser = TrlParser(COMMANDS[command], prog=prog, description=__doc__, formatter_class=_HelpFormatter)
-    try:
-        (args,) = parser.parse_args_and_config(rest)
-    except (ValueError, OSError) as error:  # unknown flags or YAML keys, bad values, unreadable --config
-        parser.error(str(error))
+    (args,) = parse_args(COMMANDS[command], rest, prog=prog, description=__doc__)
     return command, args
 
 
@@ -104,6 +102,16 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(run_compare(args.run_dirs, args.output))
         except (DataError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        return 0
+    if command == "report":
+        from crosstrace.evaluation.report import rewrite_reports
+
+        try:
+            for path in rewrite_reports(args.run_dirs):
+                print(path)
+        except DataError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
         return 0

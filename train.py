@@ -28,8 +28,8 @@ checkpoint resumes from the last one (unless `--resume_from_checkpoint` names an
 
 What `output_dir` holds at the end, the publishable part: the adapter (`adapter_model.safetensors`,
 `adapter_config.json`), the tokenizer, `train_results.json`, `trainer_state.json`, `recipe.yaml`
-(the resolved configuration) and `run_metadata.json` (library versions, git commit, dataset
-fingerprints, token lengths). The `checkpoint-*` folders beside them hold optimizer state for
+(the resolved configuration) and `run_metadata.json` (library versions, git commit, the resolved
+mixture, dataset fingerprints, token lengths). The `checkpoint-*` folders beside them hold optimizer state for
 resuming; they are not part of a release.
 """
 
@@ -45,7 +45,6 @@ from typing import Any
 
 import yaml
 from transformers import AutoTokenizer, set_seed
-from transformers.trainer_utils import get_last_checkpoint
 from trl import (
     ModelConfig,
     ScriptArguments,
@@ -60,7 +59,17 @@ from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.models import resolve_model_path
 from crosstrace.tokenization import load_qwen25_tokenizer
 from crosstrace.training import grpo
-from crosstrace.training.estimate import ASSUMED_TOKENS_PER_SECOND, estimate, format_estimate
+from crosstrace.training.attention import choose_attention
+from crosstrace.training.checkpoints import newest_complete_checkpoint
+from crosstrace.training.distributed import LaunchError, launch_setup, ran_mode
+from crosstrace.training.effective import apply_to_recipe, effective_settings
+from crosstrace.training.estimate import (
+    ASSUMED_TOKENS_PER_SECOND,
+    estimate,
+    find_measured,
+    format_estimate,
+    recipe_key,
+)
 from crosstrace.training.length import (
     OverlongError,
     add_token_lengths,
@@ -70,6 +79,7 @@ from crosstrace.training.length import (
 )
 from crosstrace.training.metadata import run_metadata, strip_local_paths
 from crosstrace.training.mixture import COMPLETION, PROMPT, MixtureSource, build_mixture, parse_sources
+from crosstrace.training.recipe_check import check_recipe, config_path
 
 logger = logging.getLogger("train")
 
@@ -125,6 +135,13 @@ class CrossTraceScriptArguments(ScriptArguments):
         },
     )
 
+    estimate_gpu: str | None = field(
+        default=None,
+        metadata={
+            "help": "Use only throughput reports (bench/results/) measured on a GPU whose name contains this, e.g. H100."
+        },
+    )
+
     def sources(self) -> list[MixtureSource]:
         if self.mixture:
             return parse_sources(self.mixture)
@@ -176,12 +193,18 @@ def make_parser(trainer: str = "sft") -> TrlParser:
 def trainer_of(argv: list[str]) -> str:
     """The trainer a command line asks for (`--trainer`, else the recipe's `trainer:`), to pick its config class."""
     named = dict(itertools.pairwise(argv))
-    if "--trainer" in named:
-        return named["--trainer"]
-    recipe = yaml.safe_load(Path(named["--config"]).read_text()) if "--config" in named else None
-    trainer = (recipe or {}).get("trainer", "sft")
+    recipe_file = config_path(argv)
+    trainer = named.get("--trainer")
+    if trainer is None:
+        try:
+            recipe = yaml.safe_load(Path(recipe_file).read_text()) if recipe_file else None
+        except (OSError, yaml.YAMLError):
+            recipe = None  # check_recipe reports an unreadable recipe with its file and line
+        trainer = recipe.get("trainer", "sft") if isinstance(recipe, dict) else "sft"
     if trainer not in TRAINERS:
-        raise ValueError(f"trainer: {trainer!r} is not one of {sorted(TRAINERS)}")
+        raise DataError(
+            recipe_file or "command line", None, "trainer", f"{trainer!r} is not one of {sorted(TRAINERS)}"
+        )
     return trainer
 
 
@@ -223,29 +246,39 @@ def prepare_dataset(sources, tokenizer, training_args, script_args, policy, prep
 
 
 def last_checkpoint(training_args) -> str | None:
+    """The checkpoint named on the command line, else the newest complete one in output_dir (a kill
+    during a save leaves an incomplete folder, which is passed over and named)."""
     if training_args.resume_from_checkpoint is not None:
         return training_args.resume_from_checkpoint
-    output_dir = Path(training_args.output_dir)
-    return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    choice = newest_complete_checkpoint(training_args.output_dir)
+    for folder, reason in choice.passed_over:
+        logger.warning("passing over incomplete checkpoint %s: %s", folder, reason)
+    return str(choice.resume_from) if choice.resume_from else None
 
 
 def main(
-    script_args: CrossTraceScriptArguments, training_args: CrossTraceSFTConfig, model_args: CrossTraceModelConfig
+    script_args: CrossTraceScriptArguments,
+    training_args: CrossTraceSFTConfig,
+    model_args: CrossTraceModelConfig,
+    callbacks: list | None = None,
 ) -> int:
     set_seed(training_args.seed)  # first: PEFT's adapter initialisation and the mixture draw depend on it
+    distributed = launch_setup(training_args)  # before any work: refuses processes that are not one group
     recipe = resolved_recipe(script_args, training_args, model_args)
+    attention = choose_attention(model_args)  # `auto`: flash_attention_2 when flash_attn imports, else sdpa
     if training_args.process_index == 0:
         logger.info("Configuration:\n%s", yaml.safe_dump(recipe, sort_keys=True))
 
     model_path = resolve_model_path(model_args.model_name_or_path)
     tokenizer = load_tokenizer(model_args, model_path, training_args.trust_remote_code)
     policy = ErrorPolicy(on_error=script_args.on_bad_rows)
+    runtime = {"attention": attention, "distributed": distributed}
     if script_args.trainer == "grpo":  # crosstrace/training/grpo.py
         with_model_init_kwargs(training_args, model_args)
         trainer, mixture, train_rows, report, dropped, record = grpo.setup(
             model_path, tokenizer, script_args, training_args, model_args, policy, prepare_dataset
         )
-        return finish(trainer, training_args, recipe, mixture, train_rows, report, dropped, policy, record)
+        return finish(trainer, training_args, recipe, mixture, train_rows, report, dropped, policy, runtime, record)
 
     with training_args.main_process_first(desc="building the mixture"):
         mixture, train_rows, report, dropped = prepare_dataset(
@@ -261,9 +294,10 @@ def main(
 
     if script_args.estimate:
         print(format_report(report, training_args.max_length))
-        print(
-            format_estimate(estimate(report, training_args.num_train_epochs, script_args.estimate_tokens_per_second))
-        )
+        given = script_args.estimate_tokens_per_second != ASSUMED_TOKENS_PER_SECOND
+        measured = None if given else find_measured(recipe_key(model_args, training_args), script_args.estimate_gpu)
+        epochs = training_args.num_train_epochs
+        print(format_estimate(estimate(report, epochs, script_args.estimate_tokens_per_second, measured)))
         return 0
 
     trainer = SFTTrainer(
@@ -274,8 +308,9 @@ def main(
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
         quantization_config=get_quantization_config(model_args),
+        callbacks=callbacks,
     )
-    return finish(trainer, training_args, recipe, mixture, train_rows, report, dropped, policy)
+    return finish(trainer, training_args, recipe, mixture, train_rows, report, dropped, policy, runtime)
 
 
 def with_model_init_kwargs(training_args, model_args):
@@ -292,8 +327,14 @@ def with_model_init_kwargs(training_args, model_args):
     return training_args
 
 
-def finish(trainer, training_args, recipe, mixture, train_rows, report, dropped, policy, grpo_record=None) -> int:
-    """Train (resuming from the last checkpoint), then write the publishable folder."""
+def finish(
+    trainer, training_args, recipe, mixture, train_rows, report, dropped, policy, runtime, grpo_record=None
+) -> int:
+    """Train (resuming from the last checkpoint), then write the publishable folder. `runtime` holds the
+    attention choice and the launch's distributed setup; what the built trainer resolved is added here."""
+    effective = effective_settings(trainer)  # e.g. bfd packing turns padding_free on inside TRL
+    recipe = apply_to_recipe(recipe, effective)
+    runtime = {**runtime, "effective": effective, "distributed": ran_mode(runtime["distributed"], trainer.accelerator)}
     checkpoint = last_checkpoint(training_args)
     if checkpoint:
         logger.info("resuming from %s", checkpoint)
@@ -309,7 +350,7 @@ def finish(trainer, training_args, recipe, mixture, train_rows, report, dropped,
         output_dir = Path(training_args.output_dir)
         (output_dir / "recipe.yaml").write_text(yaml.safe_dump(strip_local_paths(recipe), sort_keys=True))
         metadata = run_metadata(
-            recipe, mixture.reports, report, dropped, policy.report(), world_size=training_args.world_size
+            recipe, mixture, report, dropped, policy.report(), world_size=training_args.world_size, runtime=runtime
         )
         if grpo_record is not None:
             metadata["grpo"] = grpo_record
@@ -327,10 +368,17 @@ def cli(argv: list[str] | None = None) -> int:
         # --estimate trains nothing, so a GPU recipe (bf16: true) must still parse on a laptop or CI machine,
         # where TrainingArguments would otherwise refuse bf16 without a GPU.
         argv += ["--use_cpu", "true"]
-    script_args, training_args, model_args = make_parser(trainer_of(argv)).parse_args_and_config(argv)
+    recipe_file = config_path(argv)
     try:
+        parser = make_parser(trainer_of(argv))
+        if recipe_file is not None:
+            check_recipe(recipe_file, parser)
+        try:
+            script_args, training_args, model_args = parser.parse_args_and_config(argv)
+        except ValueError as error:  # the argument classes' own checks (combinations of settings)
+            raise DataError(recipe_file or "command line", None, None, str(error)) from None
         return main(script_args, training_args, model_args)
-    except (DataError, OverlongError) as error:
+    except (DataError, OverlongError, LaunchError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

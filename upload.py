@@ -15,29 +15,24 @@
 
 The organisation comes from --hub-org, else $CROSSTRACE_HUB_ORG; the token from $HF_TOKEN or
 `hf auth login`. Staged folders go to --stage-dir (default build/stage), one per repository.
-Paths are relative to the working directory: run it from the repository root. What is checked,
+Options may come from `--config <yaml>` (keys = option names; flags override). Paths are
+relative to the working directory: run it from the repository root. What is checked,
 and why, is in crosstrace/publish/checks.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from transformers import HfArgumentParser
-
+from crosstrace.cli import make_parser, parse
 from crosstrace.publish.release import TARGETS, UploadArguments, main
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """The docstring's commands as written, and every option's default."""
-
-
 def cli(argv: list[str] | None = None) -> int:
-    parser = HfArgumentParser(UploadArguments, description=__doc__, formatter_class=_HelpFormatter)
+    parser = make_parser(UploadArguments, prog="upload.py", description=__doc__)
     parser.add_argument("target", choices=TARGETS, help="what to stage and check (and push with --push)")
-    args, rest = parser.parse_args_into_dataclasses(args=argv)
-    return main(rest.target, args)
+    (args,), namespace = parse(parser, sys.argv[1:] if argv is None else argv)
+    return main(namespace.target, args)
 
 
 if __name__ == "__main__":

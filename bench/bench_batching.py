@@ -28,13 +28,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from crosstrace import paths
+from crosstrace.tokenization import load_qwen25_tokenizer
+from crosstrace.training.length import TOTAL_TOKENS, add_token_lengths
+from crosstrace.training.mixture import MixtureSource, build_mixture
 
-from crosstrace import paths  # noqa: E402
-from crosstrace.tokenization import load_qwen25_tokenizer  # noqa: E402
-from crosstrace.training.length import TOTAL_TOKENS, add_token_lengths  # noqa: E402
-from crosstrace.training.mixture import MixtureSource, build_mixture  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 UPSTREAM_PAD_TO = 2048
 UPSTREAM_BATCH = 4  # upstream's per-device batch size
@@ -115,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         help="CrossTrace train: a built folder (config all) or the released train_ours_only.jsonl (default: ../shared)",
     )
     parser.add_argument(
-        "--dacr-traces", help="a built engine-traces folder (python -m crosstrace.build dacr-traces ...)"
+        "--dacr-traces", help="a built engine-traces folder (python -m crosstrace.builders dacr-traces ...)"
     )
     parser.add_argument(
         "--pack-lengths", type=int, nargs="+", default=[2048, 8192], help="bin sizes to report for packing"
@@ -150,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     else:
         print(
-            "\nEngine traces: not measured (build them with `python -m crosstrace.build dacr-traces ...` and pass --dacr-traces)"
+            "\nEngine traces: not measured (build them with `python -m crosstrace.builders dacr-traces ...` and pass --dacr-traces)"
         )
 
     if not args.skip_timing:

@@ -30,10 +30,9 @@ START = time.perf_counter()
 START_CPU = time.process_time()
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crosstrace import paths  # noqa: E402
-from crosstrace.build.crosstrace_dataset import BuildOptions, StageTimer, build  # noqa: E402
+from crosstrace.builders.crosstrace_dataset import BuildOptions, StageTimer, build  # noqa: E402
 
 IMPORT_WALL, IMPORT_CPU = time.perf_counter() - START, time.process_time() - START_CPU
 
@@ -65,7 +64,7 @@ def run_builds(source: str, repeat: int) -> None:
 
 
 def compare_features(source: str, cv_seeds: int) -> None:
-    from crosstrace.build.crosstrace_dataset import read_sources
+    from crosstrace.builders.crosstrace_dataset import read_sources
     from crosstrace.domains import (
         DOMAINS,
         RELEASE_DOMAIN_TOTALS,

@@ -10,7 +10,7 @@ What it measures and how:
    re-solves every question independently, and regenerates on rejection). Wall clock ->
    challenges per second; target >= 50/s. The verification share and the trace rendering
    (not part of the target) are timed separately on the same challenges.
-2. The dataset build: `python -m crosstrace.build dacr-traces --n 5000` (its `build` function)
+2. The dataset build: `python -m crosstrace.builders dacr-traces --n 5000` (its `build` function)
    into a temporary folder with --workers processes: generation, traces, the shortcut audit,
    parquet, card and manifest. Wall clock; target < 300 s.
 3. Token lengths with the real Qwen2.5 tokenizer (`crosstrace.tokenization`, the vocabulary of
@@ -32,9 +32,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from crosstrace.build import dacr_traces
+from crosstrace.builders import dacr_traces
 from crosstrace.engine import DOMAINS, generate_challenge, verify_challenge
 from crosstrace.engine.audit import audit_table, shortcut_audit
 from crosstrace.engine.records import engine_row
@@ -76,11 +74,7 @@ def bench_speed(n: int) -> list[dict]:
 
 def bench_build(n: int, workers: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        parser = argparse.ArgumentParser()
-        dacr_traces.add_arguments(parser)
-        args = parser.parse_args(
-            ["--n", str(n), "--seed", "0", "--out", str(Path(tmp) / "dacr-traces"), "--workers", str(workers)]
-        )
+        args = dacr_traces.DacrTracesArguments(n=n, seed=0, out=Path(tmp) / "dacr-traces", workers=workers)
         manifest, cpu, wall = _timed(lambda: dacr_traces.build(args))
         size = sum(p.stat().st_size for p in (Path(tmp) / "dacr-traces").rglob("*") if p.is_file())
     print("\n## 2. Dataset build")

@@ -1,16 +1,16 @@
 """Blind-baseline audit and build time of the ten-option question dataset (crosstrace-mcq).
 
-    python -m crosstrace.build crosstrace --source ../shared/data/crosstrace --out build/crosstrace
+    python -m crosstrace.builders crosstrace --source ../shared/data/crosstrace --out build/crosstrace
     python bench/bench_mcq.py --crosstrace build/crosstrace --out build/mcq
     python bench/bench_mcq.py --folder build/mcq                  # audit a folder already built
     python bench/bench_mcq.py --folder build/mcq --embedding-sample 300   # quicker, sampled
     python bench/bench_mcq.py --folder build/mcq --save-audit build/mcq-audit.json
-    python -m crosstrace.build mcq --crosstrace build/crosstrace --out build/mcq --audit-results build/mcq-audit.json
+    python -m crosstrace.builders mcq --crosstrace build/crosstrace --out build/mcq --audit-results build/mcq-audit.json
                                    # the same questions, with the full audit in the card
 
 What it measures, and how:
 
-1. Build time: `python -m crosstrace.build mcq` with its defaults (all configs: CrossTrace
+1. Build time: `python -m crosstrace.builders mcq` with its defaults (all configs: CrossTrace
    questions, 200 engine challenges, WildSci when --wildsci is given), run in this process;
    wall-clock seconds, this process's CPU seconds (all threads), and the machine's load average
    when it started (a shared machine stretches wall time, not CPU time).
@@ -36,18 +36,16 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 
+from crosstrace.builders import mcq_dataset
+from crosstrace.errors import ErrorPolicy
+from crosstrace.mcq import audit
+from crosstrace.mcq.crosstrace_questions import HYPOTHESIS_MATCHING, NEAR_DUPLICATE_THRESHOLD
+from crosstrace.mcq.crosstrace_rows import read_crosstrace_folder
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import numpy as np  # noqa: E402
-
-from crosstrace.build import mcq_dataset  # noqa: E402
-from crosstrace.errors import ErrorPolicy  # noqa: E402
-from crosstrace.mcq import audit  # noqa: E402
-from crosstrace.mcq.crosstrace_questions import HYPOTHESIS_MATCHING, NEAR_DUPLICATE_THRESHOLD  # noqa: E402
-from crosstrace.mcq.crosstrace_rows import read_crosstrace_folder  # noqa: E402
 
 
 def read_folder(folder: Path) -> dict[str, list[dict]]:
@@ -59,13 +57,10 @@ def read_folder(folder: Path) -> dict[str, list[dict]]:
 
 
 def timed_build(args: argparse.Namespace) -> dict[str, float]:
-    parser = argparse.ArgumentParser()
-    mcq_dataset.add_arguments(parser)
-    argv = ["--crosstrace", str(args.crosstrace), "--out", str(args.out)]
-    argv += ["--wildsci", str(args.wildsci)] if args.wildsci else []
+    options = mcq_dataset.McqArguments(crosstrace=args.crosstrace, out=args.out, wildsci=args.wildsci)
     load = os.getloadavg()[0]
     wall, cpu = time.perf_counter(), time.process_time()
-    mcq_dataset.build(parser.parse_args(argv))
+    mcq_dataset.build(options)
     return {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu, "load_1min": load}
 
 
@@ -126,7 +121,7 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the embedding sample")
     parser.add_argument(
-        "--save-audit", type=Path, help="save the audit (JSON) for `python -m crosstrace.build mcq --audit-results`"
+        "--save-audit", type=Path, help="save the audit (JSON) for `python -m crosstrace.builders mcq --audit-results`"
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)

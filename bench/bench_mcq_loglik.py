@@ -7,7 +7,7 @@
 
 What it measures and how:
 1. Questions: N ten-option questions over engine challenges, made on the fly exactly as
-   `python -m crosstrace.build mcq --engine-n ...` makes its engine_facts config (or read from
+   `python -m crosstrace.builders mcq --engine-n ...` makes its engine_facts config (or read from
    --data, a .jsonl file or a built folder), turned into the prompts and continuations
    "Answer: A" .. "Answer: J" that `evaluate.py --tasks mcq --mcq_scoring loglik` scores.
 2. The model loaded once with `--backend hf` on the CPU (default `builtin:smollm2-135m-instruct`,
@@ -34,18 +34,16 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from crosstrace.evaluation.arguments import EvalArguments  # noqa: E402
-from crosstrace.evaluation.backends import LoglikRequest  # noqa: E402
-from crosstrace.evaluation.backends.hf import HFBackend  # noqa: E402
-from crosstrace.evaluation.prompts import Prompt  # noqa: E402
-from crosstrace.evaluation.runner import batch_order  # noqa: E402
-from crosstrace.evaluation.tasks import McqTask  # noqa: E402
-from crosstrace.mcq.engine_questions import engine_drafts  # noqa: E402
-from crosstrace.mcq.options import assemble  # noqa: E402
+from crosstrace.evaluation.arguments import EvalArguments
+from crosstrace.evaluation.backends import LoglikRequest
+from crosstrace.evaluation.backends.hf import HFBackend
+from crosstrace.evaluation.prompts import Prompt
+from crosstrace.evaluation.runner import batch_order
+from crosstrace.evaluation.tasks import McqTask
+from crosstrace.mcq.engine_questions import engine_drafts
+from crosstrace.mcq.options import assemble
 
 
 def engine_questions(n: int, seed: int) -> list[dict]:

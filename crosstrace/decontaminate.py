@@ -1,6 +1,6 @@
 """N-gram overlap between the training data we publish and every evaluation set we score on.
 
-    python -m crosstrace.build decontaminate --folders build/crosstrace build/dacr-traces build/mcq \\
+    python -m crosstrace.builders decontaminate --folders build/crosstrace build/dacr-traces build/mcq \\
         --dacr-bench ../shared/data/dacr-bench/dacr_bench_v1.1_mini.json --out build/decontamination.json
 
 Training sets are the `train` split of every config in the given built folders; evaluation sets
@@ -35,7 +35,6 @@ compared; format text is in far more records (prompts and instructions in all of
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import math
@@ -300,24 +299,29 @@ def markdown_table(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--folders", nargs="+", type=Path, required=True, help="built dataset folders to compare")
-    parser.add_argument(
-        "--dacr-bench", nargs="*", type=Path, default=[], help="DACR-Bench files scored on (evaluation sets)"
+@dataclass
+class DecontaminateArguments:
+    """`python -m crosstrace.builders decontaminate`: the n-gram overlap of the built training sets with
+    every evaluation set."""
+
+    folders: list[Path] = field(default_factory=list, metadata={"help": "built dataset folders to compare"})
+    dacr_bench: list[Path] = field(
+        default_factory=list, metadata={"help": "DACR-Bench files scored on (evaluation sets)"}
     )
-    parser.add_argument("--out", type=Path, default=Path("build/decontamination.json"), help="the JSON report")
-    parser.add_argument(
-        "--common-share",
-        type=float,
-        default=DEFAULT_COMMON_SHARE,
-        help="share of a set's records that makes an n-gram format",
+    out: Path = field(default=Path("build/decontamination.json"), metadata={"help": "the JSON report"})
+    common_share: float = field(
+        default=DEFAULT_COMMON_SHARE, metadata={"help": "share of a set's records that makes an n-gram format"}
     )
-    parser.add_argument(
-        "--common-min", type=int, default=DEFAULT_COMMON_MIN, help="fewest records that make an n-gram format"
+    common_min: int = field(
+        default=DEFAULT_COMMON_MIN, metadata={"help": "fewest records (or distinct lines) that make an n-gram format"}
     )
 
+    def __post_init__(self):
+        if not self.folders:
+            raise ValueError("--folders: give at least one built dataset folder")
 
-def run(args: argparse.Namespace) -> int:
+
+def run(args: DecontaminateArguments) -> int:
     training, evaluation, covered = collect_sets(args.folders, args.dacr_bench)
     result = report(training, evaluation, covered, args.common_share, args.common_min)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,6 @@ error is recorded instead of raised, so that whatever is skipped is counted and 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -55,35 +53,3 @@ class ErrorPolicy:
     def report(self) -> list[dict[str, Any]]:
         """The skipped records, for a manifest or a results file."""
         return [asdict(s) for s in self.skipped]
-
-
-def iter_jsonl(path: str | Path, policy: ErrorPolicy) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-blank line of a JSON Lines file.
-
-    Lines that are not UTF-8, not JSON, or not a JSON object go to `policy`.
-    """
-    path = Path(path)
-    with path.open("rb") as handle:
-        for line_number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                policy.handle(
-                    DataError(path, line_number, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})")
-                )
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                policy.handle(
-                    DataError(
-                        path, line_number, None, f"not valid JSON ({exc.msg} at column {exc.colno}); truncated line?"
-                    )
-                )
-                continue
-            if not isinstance(obj, dict):
-                policy.handle(DataError(path, line_number, None, f"expected a JSON object, got {type(obj).__name__}"))
-                continue
-            yield line_number, obj

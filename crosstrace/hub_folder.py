@@ -1,6 +1,6 @@
 """Hub-ready dataset folders: one parquet file per config and split, a manifest, a card.
 
-Every builder (`python -m crosstrace.build ...`) writes through `DatasetFolder`, so all our
+Every builder (`python -m crosstrace.builders ...`) writes through `DatasetFolder`, so all our
 datasets share one layout:
 
     <out>/<config>/<split>.parquet      one format for the whole folder (datasets 5.x needs that)
@@ -18,7 +18,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Sequence
-from importlib.metadata import version
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from huggingface_hub import DatasetCard
 
-from crosstrace import __version__
+from crosstrace.jsonio import read_json_object
+from crosstrace.provenance import library_versions
 
 MANIFEST_NAME = "manifest.json"
 CARD_NAME = "README.md"
@@ -40,10 +41,6 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def library_versions() -> dict[str, str]:
-    return {"crosstrace": __version__, **{name: version(name) for name in _RECORDED_LIBRARIES}}
 
 
 class DatasetFolder:
@@ -101,7 +98,7 @@ class DatasetFolder:
             **(
                 {"config_columns": {c: s.names for c, s in self.config_schemas.items()}} if self.config_schemas else {}
             ),
-            "library_versions": library_versions(),
+            "library_versions": library_versions(_RECORDED_LIBRARIES),
             **(extra or {}),
         }
 
@@ -143,7 +140,7 @@ def size_category(rows: int) -> str:
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
-    return json.loads((Path(folder) / MANIFEST_NAME).read_text(encoding="utf-8"))
+    return read_json_object(Path(folder) / MANIFEST_NAME)
 
 
 def verify_checksums(folder: str | Path) -> list[str]:
@@ -195,3 +192,88 @@ def local_split_files(folder: str | Path, config: str | None, split: str) -> lis
             folder, None, None, f"no data files for config {config!r} split {split!r} (looked for {patterns})"
         )
     return files
+
+
+def manifest_sha256(folder: str | Path) -> str | None:
+    """sha256 of a folder's manifest.json (which lists the sha256 of every data file, so it pins them all), else None."""
+    manifest = Path(folder) / MANIFEST_NAME
+    return sha256_file(manifest) if manifest.is_file() else None
+
+
+@dataclass(frozen=True)
+class BuiltSplit:
+    """One config/split of a local dataset folder, read from its parquet files and checked against its manifest."""
+
+    folder: Path
+    config: str | None
+    split: str
+    files: tuple[Path, ...]
+    checksums: tuple[str, ...]  # sha256 of each file, as read (and, with a manifest, as it lists them)
+    manifest_sha256: str | None
+    table: pa.Table
+
+    @property
+    def fingerprint(self) -> str:
+        """The one identity of a split's data: the same files give the same value, whoever reads them.
+
+        A digest of the data files' checksums (not of paths or times), prefixed with folder, config
+        and split so it reads well in metadata; it is also the `datasets` fingerprint of `dataset()`.
+        """
+        digest = hashlib.sha256("".join(self.checksums).encode()).hexdigest()[:16]
+        return f"{self.folder.name}-{self.config}-{self.split}-{digest}"
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self.table.to_pylist()
+
+    def dataset(self):
+        """The split as a `datasets.Dataset` whose fingerprint is `self.fingerprint`."""
+        from datasets import Dataset
+
+        return Dataset(self.table, fingerprint=self.fingerprint)
+
+    def data_info(self) -> dict[str, Any]:
+        """What identifies the split in a results file or run metadata."""
+        info: dict[str, Any] = {
+            "source": self.folder.name,
+            "config": self.config,
+            "split": self.split,
+            "rows": self.table.num_rows,
+            "files": [
+                {"file": path.relative_to(self.folder).as_posix(), "sha256": digest}
+                for path, digest in zip(self.files, self.checksums, strict=True)
+            ],
+            "fingerprint": self.fingerprint,
+        }
+        if self.manifest_sha256 is not None:
+            info["manifest_sha256"] = self.manifest_sha256
+        return info
+
+
+def read_built_split(folder: str | Path, config: str | None, split: str) -> BuiltSplit:
+    """The one reader of a local dataset folder's config/split, for training, evaluation and publishing.
+
+    The files come from the card's `configs:` (see `local_split_files`: not `load_dataset`, whose
+    cache would serve a previous build). When the folder has a manifest.json (every folder our
+    builders write), each file must be listed there with the same sha256, so a folder changed after
+    its build is refused rather than read as if it were the build. Raises `DataError`.
+    """
+    from crosstrace.errors import DataError
+
+    folder = Path(folder)
+    files = local_split_files(folder, config, split)
+    checksums = tuple(sha256_file(path) for path in files)
+    manifest = read_manifest(folder) if (folder / MANIFEST_NAME).is_file() else None
+    if manifest is not None:
+        listed = manifest.get("files") or {}
+        for path, digest in zip(files, checksums, strict=True):
+            relative = path.relative_to(folder).as_posix()
+            if listed.get(relative) != digest:
+                state = "is not listed there" if relative not in listed else "has another sha256 there"
+                raise DataError(
+                    folder / MANIFEST_NAME,
+                    None,
+                    f"files.{relative}",
+                    f"the data file {state}: the folder changed after it was built; rebuild it",
+                )
+    table = pa.concat_tables([pq.read_table(path) for path in files])
+    return BuiltSplit(folder, config, split, tuple(files), checksums, manifest_sha256(folder), table)

@@ -36,3 +36,30 @@ def dacr_prompt_template_file() -> Path | None:
     root = shared_data_dir()
     path = root / "dacr-bench" / "prompt_template.txt" if root else None
     return path if path and path.is_file() else None
+
+
+def refuse_overlap(output: str | Path, inputs: dict[str, str | Path | None], output_flag: str = "--out") -> None:
+    """Raise a DataError when `output`, a folder replaced as a whole, is, holds or lies inside one of `inputs`
+    (flag -> path; None and non-local locations such as hf:// are ignored): replacing it would delete the input."""
+    from crosstrace.errors import DataError
+
+    out = Path(output).resolve()
+    for flag, given in inputs.items():
+        if given is None or "://" in str(given):
+            continue
+        source = Path(given).resolve()
+        if source == out:
+            relation = "is the same folder as"
+        elif out in source.parents:
+            relation = "contains"
+        elif source in out.parents:
+            relation = "lies inside"
+        else:
+            continue
+        raise DataError(
+            output,
+            None,
+            output_flag,
+            f"{relation} {flag} {given}: the output is replaced as a whole, which would delete that input; "
+            f"choose an {output_flag} outside it",
+        )

@@ -22,15 +22,15 @@ SHARED="${CROSSTRACE_SHARED_DATA:-../shared/data}"
 if [ -d "$SHARED/crosstrace" ]; then
   RECIPE=recipes/demo.yaml ADAPTER=outputs/demo RUN=demo-smollm2-135m
   CROSSTRACE=build/crosstrace
-  [ -f "$CROSSTRACE/manifest.json" ] || python -m crosstrace.build crosstrace --source "$SHARED/crosstrace" --out "$CROSSTRACE"
+  [ -f "$CROSSTRACE/manifest.json" ] || python -m crosstrace.builders crosstrace --source "$SHARED/crosstrace" --out "$CROSSTRACE"
   TASKS=(--tasks crosstrace)
 else
   echo "note: no CrossTrace release at $SHARED/crosstrace (set CROSSTRACE_SHARED_DATA to use it);" \
        "the demo runs on the project's fixture records and engine questions" >&2
   RECIPE=recipes/demo-fixtures.yaml ADAPTER=outputs/demo-fixtures RUN=demo-fixtures-smollm2-135m
   CROSSTRACE=build/crosstrace-fixtures MCQ=build/mcq-fixtures
-  [ -f "$CROSSTRACE/manifest.json" ] || python -m crosstrace.build crosstrace --source tests/fixtures/crosstrace/release --out "$CROSSTRACE"
-  [ -f "$MCQ/manifest.json" ] || python -m crosstrace.build mcq --crosstrace "$CROSSTRACE" --engine-n 40 --out "$MCQ"
+  [ -f "$CROSSTRACE/manifest.json" ] || python -m crosstrace.builders crosstrace --source tests/fixtures/crosstrace/release --out "$CROSSTRACE"
+  [ -f "$MCQ/manifest.json" ] || python -m crosstrace.builders mcq --crosstrace "$CROSSTRACE" --engine-n 40 --out "$MCQ"
   TASKS=(--tasks crosstrace,mcq --mcq_data "$MCQ" --mcq_config engine_facts)
 fi
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
 import pytest
+
+from scripts import load_script
 
 # No Hub access at test time: a Hub id would otherwise wait ~46 s before failing.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -45,10 +46,7 @@ def dacr_mini() -> Path:
 @pytest.fixture(scope="session")
 def evaluate_script():
     """evaluate.py, loaded from its path: `import evaluate` would find Hugging Face's `evaluate` library instead."""
-    spec = importlib.util.spec_from_file_location("evaluate_script", paths.REPO_ROOT / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("evaluate.py")
 
 
 @pytest.fixture(scope="module")

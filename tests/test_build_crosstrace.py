@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import load_dataset
 
-from crosstrace.build.__main__ import main as build_main
-from crosstrace.build.crosstrace_dataset import COLUMNS, BuildOptions, build
+from crosstrace.builders.__main__ import main as build_main
+from crosstrace.builders.crosstrace_dataset import COLUMNS, BuildOptions, build
 from crosstrace.errors import DataError
 from crosstrace.hub_folder import verify_checksums
 

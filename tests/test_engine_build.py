@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 from datasets import load_dataset
 
-from crosstrace.build import dacr_traces
+from crosstrace.builders import dacr_traces
 from crosstrace.engine import HELDOUT_DOMAINS, verify_challenge
 from crosstrace.hub_folder import read_manifest, verify_checksums
 from crosstrace.sources.dacr_bench import load_benchmark
@@ -17,13 +16,8 @@ from crosstrace.sources.dacr_bench import load_benchmark
 N = 24
 
 
-def _args(out: Path, **overrides) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    dacr_traces.add_arguments(parser)
-    args = parser.parse_args(["--n", str(N), "--seed", "3", "--out", str(out)])
-    for key, value in overrides.items():
-        setattr(args, key, value)
-    return args
+def _args(out: Path, **overrides) -> dacr_traces.DacrTracesArguments:
+    return dacr_traces.DacrTracesArguments(n=N, seed=3, out=out, **overrides)
 
 
 @pytest.fixture(scope="module")

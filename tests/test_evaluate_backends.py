@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import threading
@@ -17,6 +16,7 @@ from crosstrace.evaluation.backends import BackendError
 from crosstrace.evaluation.backends.openai import OpenAIBackend
 from crosstrace.evaluation.backends.vllm import VLLMBackend
 from crosstrace.paths import REPO_ROOT
+from scripts import load_script
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "evaluation"
 
@@ -280,9 +280,7 @@ def _answer_like_a_good_model(prompt: str) -> str:
 
 
 def test_openai_backend_end_to_end_run(tmp_path):
-    spec = importlib.util.spec_from_file_location("evaluate_script", REPO_ROOT / "evaluate.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("evaluate.py")
     out = tmp_path / "run"
     with ChatServer(reply=_answer_like_a_good_model) as server:
         argv = [

@@ -10,14 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from crosstrace.errors import DataError
-from crosstrace.evaluation.tasks import (
-    CrossTraceTask,
-    DacrTask,
-    McqTask,
-    check_mcq_record,
-    render_mcq_prompt,
-    sample_row,
-)
+from crosstrace.evaluation.tasks import CrossTraceTask, DacrTask, McqTask, sample_row
+from crosstrace.mcq.format import check_mcq_record, render_mcq_prompt
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "evaluation"
 

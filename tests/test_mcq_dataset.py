@@ -1,9 +1,8 @@
-"""`python -m crosstrace.build mcq` end to end on small inputs of our own: a CrossTrace-like folder
+"""`python -m crosstrace.builders mcq` end to end on small inputs of our own: a CrossTrace-like folder
 written from the fixture studies, 20 engine challenges and a WildSci fixture."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 
@@ -12,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 from scipy.stats import chisquare
 
-from crosstrace.build import mcq_dataset
+from crosstrace.builders import mcq_dataset
+from crosstrace.cli import parse_args
 from crosstrace.errors import DataError
 from crosstrace.hub_folder import read_manifest, verify_checksums
 from crosstrace.mcq.record import LETTERS, record_problems
@@ -37,9 +37,9 @@ def crosstrace_folder(fixture_rows, tmp_path_factory):
 
 
 def build_args(crosstrace_folder, out, *extra):
-    parser = argparse.ArgumentParser()
-    mcq_dataset.add_arguments(parser)
-    return parser.parse_args(["--crosstrace", str(crosstrace_folder), "--out", str(out), "--engine-n", "20", *extra])
+    argv = ["--crosstrace", str(crosstrace_folder), "--out", str(out), "--engine-n", "20", *extra]
+    (args,) = parse_args(mcq_dataset.McqArguments, argv, prog="mcq", description=None)
+    return args
 
 
 @pytest.fixture(scope="module")
@@ -135,12 +135,12 @@ def test_bad_rows_are_skipped_and_reported(fixture_rows, tmp_path):
 
 
 def test_a_missing_crosstrace_folder_says_how_to_build_it(tmp_path):
-    with pytest.raises(DataError, match=r"python -m crosstrace\.build crosstrace"):
+    with pytest.raises(DataError, match=r"python -m crosstrace\.builders crosstrace"):
         mcq_dataset.build(build_args(tmp_path / "nowhere", tmp_path / "out"))
 
 
 def test_command_line_reports_bad_input_without_a_traceback(tmp_path, capsys):
-    from crosstrace.build.__main__ import main
+    from crosstrace.builders.__main__ import main
 
     with pytest.raises(SystemExit) as help_exit:
         main(["mcq", "--help"])
@@ -154,7 +154,7 @@ def test_command_line_reports_bad_input_without_a_traceback(tmp_path, capsys):
 @pytest.mark.shared_data
 def test_release_build_keeps_splits_apart_and_baselines_blind(crosstrace_release, tmp_path):
     """The whole pipeline on the real CrossTrace release: CrossTrace folder, then questions."""
-    from crosstrace.build.__main__ import main
+    from crosstrace.builders.__main__ import main
     from crosstrace.mcq import audit
 
     assert main(["crosstrace", "--source", str(crosstrace_release), "--out", str(tmp_path / "crosstrace")]) == 0

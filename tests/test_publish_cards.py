@@ -16,9 +16,9 @@ from crosstrace.paths import REPO_ROOT
 from crosstrace.publish import model_card, readme_results
 from crosstrace.publish.repos import ReleaseRepos
 from crosstrace.publish.results_dataset import build_results_dataset
-from crosstrace.publish.runs import load_runs
 from crosstrace.publish.tables import all_runs_section
 from crosstrace.publish.training_facts import TrainingFacts
+from crosstrace.results_schema import load_runs
 
 REPOS = ReleaseRepos("test-org")
 ADAPTER_RUN = json.loads((RESULTS_FIXTURE / "fixture-qwen25-7b-crosstrace-qlora" / "results.json").read_text())
@@ -105,6 +105,18 @@ def test_training_facts_fill_the_training_section(tmp_path):
     assert "model_name_or_path: <local>/base" in text and str(tmp_path) not in str(card)
     assert "Trained from commit `0123abc`." in text
     assert "Versions recorded by the training run" in text and "| crosstrace | 0.1.0 |" in text
+
+
+def test_the_mixture_table_is_the_one_the_training_run_resolved(tmp_path):
+    out = write_training_output(tmp_path / "out", tmp_path / "base")
+    metadata = json.loads((out / "run_metadata.json").read_text())
+    resolved = {"label": "crosstrace", "path": "build/crosstrace", "name": "all", "split": "train", "weight": 1.0}
+    resolved |= {"data_files": None, "revision": None, "replacement": False, "cap_ratio": None, "cap_source": None}
+    metadata["mixture"] = [resolved, {**resolved, "label": "crosstrace-resampled", "replacement": True}]
+    (out / "run_metadata.json").write_text(json.dumps(metadata))
+    text = render(RESULTS_FIXTURE, TrainingFacts.from_training_dir(out))[0].text
+    assert "| label | path | name | split | weight | replacement |" in text  # no cap_ratio column: no source sets one
+    assert "| crosstrace-resampled | test-org/crosstrace | all | train | 1 | True |" in text
 
 
 def test_model_card_command_keeps_the_facts_and_checks_sync(tmp_path, capsys):

@@ -17,8 +17,8 @@ from crosstrace.publish.checks import (
     run_checks,
 )
 from crosstrace.publish.repos import ReleaseRepos
-from crosstrace.publish.sanitize import find_local_paths, find_secrets, strip_local_paths, strip_local_paths_in_text
 from crosstrace.publish.stage import StagedRepo, stage_adapter, stage_datasets
+from crosstrace.sanitize import find_local_paths, find_secrets, strip_local_paths, strip_local_paths_in_text
 
 REPOS = ReleaseRepos("test-org")
 FAKE_HF_TOKEN = "hf_" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3h"  # the format of a token, not a token
@@ -105,7 +105,7 @@ def test_strip_local_paths_rewrites_and_counts():
 @pytest.mark.parametrize("checkout", ["/check/work/main", "/builds/ci/crosstrace"])
 def test_paths_inside_the_checkout_become_relative_whatever_its_root(checkout, monkeypatch):
     # CI checks out under /check/..., a root the generic pattern does not list; a sibling folder is not the checkout.
-    import crosstrace.publish.sanitize as sanitize
+    import crosstrace.sanitize as sanitize
 
     monkeypatch.setattr(sanitize, "REPO_ROOT", Path(checkout))
     text, n = strip_local_paths_in_text(
@@ -203,7 +203,7 @@ def test_stub_text_in_a_card_fails(dataset_stage):
 def test_a_missing_built_folder_is_a_failed_stage(tmp_path):
     (staged,) = stage_datasets(tmp_path / "build", ["mcq"], REPOS, tmp_path / "stage")
     (result,) = run_checks(staged)
-    assert not result.passed and "python -m crosstrace.build mcq" in result.problems[0]
+    assert not result.passed and "python -m crosstrace.builders mcq" in result.problems[0]
 
 
 # --- the adapter -------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from crosstrace.scoring import dacr
+from crosstrace.scoring import dacr_aggregate
 from crosstrace.scoring.dacr import score_dacr
 from crosstrace.scoring.types import TaskScore
 
@@ -177,7 +177,7 @@ def test_the_garbage_collector_is_paused_during_a_call_and_left_as_it_was(bench,
         states.append(gc.isenabled())
         raise RuntimeError("aggregation failed")
 
-    monkeypatch.setattr(dacr, "_aggregate", failing_aggregate)
+    monkeypatch.setattr(dacr_aggregate, "aggregate", failing_aggregate)
     with pytest.raises(RuntimeError, match="aggregation failed"):
         score_dacr(bench, PREDICTIONS, bootstrap=0)
     assert states == [False]  # paused while scoring

@@ -6,6 +6,7 @@ import pytest
 from nltk.tokenize import wordpunct_tokenize
 
 from crosstrace.scoring import dacr_strict as strict
+from crosstrace.scoring import folding, quantities
 
 
 def gold(answer, aliases=(), question="What is it?"):
@@ -47,7 +48,7 @@ def gold(answer, aliases=(), question="What is it?"):
     ],
 )
 def test_parse_quantities(text, values):
-    assert [q.value for q in strict.parse_quantities(text)] == pytest.approx(values)
+    assert [q.value for q in quantities.parse_quantities(text)] == pytest.approx(values)
 
 
 @pytest.mark.parametrize(
@@ -70,7 +71,7 @@ def test_parse_quantities(text, values):
     ],
 )
 def test_units(text, dimension):
-    assert strict.parse_quantities(text)[0].dimension == dimension
+    assert quantities.parse_quantities(text)[0].dimension == dimension
 
 
 @pytest.mark.parametrize(
@@ -227,8 +228,8 @@ def test_answer_format(gold_answer, answer_format):
 )
 def test_words_are_nltk_wordpunct_word_tokens(text):
     # The strict text rule tokenizes like nltk's wordpunct_tokenize, through a precompiled regex.
-    expected = [t for t in wordpunct_tokenize(strict.fold(text)) if t[0].isalnum() or t[0] == "_"]
-    assert strict.words(text) == [t for t in expected if t not in strict.ARTICLES]
+    expected = [t for t in wordpunct_tokenize(folding.fold(text)) if t[0].isalnum() or t[0] == "_"]
+    assert folding.words(text) == [t for t in expected if t not in folding.ARTICLES]
 
 
 def _challenge():
@@ -303,7 +304,7 @@ def test_strict_citation(citation, question, score):
     ],
 )
 def test_extreme_or_odd_numbers_are_read_without_crashing(text, values):
-    assert [q.value for q in strict.parse_quantities(text)] == values
+    assert [q.value for q in quantities.parse_quantities(text)] == values
     assert gold("12").match(text) == (False, "foreign_value")
 
 

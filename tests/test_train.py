@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -15,6 +14,7 @@ import yaml
 from process_group import run_or_fail
 
 from crosstrace.paths import REPO_ROOT
+from scripts import load_script
 
 RECIPES = REPO_ROOT / "recipes"
 TRAINING_RECIPES = sorted(RECIPES.glob("*.yaml"))
@@ -24,15 +24,7 @@ ACCELERATE_CONFIGS = sorted((RECIPES / "accelerate").glob("*.yaml"))
 SMOKE = ["--config", "recipes/smoke.yaml"]
 
 
-def _load_train_module():
-    spec = importlib.util.spec_from_file_location("train_script", REPO_ROOT / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
-    spec.loader.exec_module(module)
-    return module
-
-
-train = _load_train_module()
+train = load_script("train.py")
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +76,7 @@ def test_release_recipe_is_the_published_qlora_setup():
     assert training_args.bf16 and training_args.activation_checkpointing
     assert training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps == 8
     assert training_args.packing and training_args.packing_strategy == "bfd"
-    assert model_args.attn_implementation == "flash_attention_2"
+    assert model_args.attn_implementation == "auto"  # FA2 when flash_attn imports, else sdpa
     assert training_args.num_train_epochs == 1
 
 
@@ -116,7 +108,26 @@ def test_unknown_keys_are_errors(tmp_path):
 def test_estimate_prints_tokens_and_hours(capsys):
     assert train.cli([*SMOKE, "--estimate"]) == 0
     out = capsys.readouterr().out
-    assert "crosstrace-fixture" in out and "tokens per epoch" in out and "Assumption:" in out
+    assert "crosstrace-fixture" in out and "tokens per epoch" in out and "Throughput: QLoRA on one H100" in out
+
+
+def test_estimate_uses_a_matching_measured_report(capsys, tmp_path, monkeypatch):
+    from crosstrace.training import estimate as estimate_module
+
+    _, training_args, model_args = parse(SMOKE)
+    key = estimate_module.recipe_key(model_args, training_args)
+    row = {**key, "tokens_per_second": 1234.0, "peak_memory_gib": 1.0}
+    report = {
+        "machine": {"gpu": "NVIDIA H200"},
+        "results": [{**row, "max_length": 4096, "tokens_per_second": 9.0}, row],
+    }
+    (tmp_path / "fixture.json").write_text(json.dumps(report))
+    monkeypatch.setattr(estimate_module, "MEASURED_DIR", tmp_path)
+    assert train.cli([*SMOKE, "--estimate"]) == 0
+    out = capsys.readouterr().out
+    assert "at 1,234 tokens/s" in out and "measured by bench/bench_train_throughput.py on NVIDIA H200" in out
+    assert train.cli([*SMOKE, "--estimate", "--estimate_gpu", "H100"]) == 0  # another GPU's report: the assumption
+    assert "at 3,000 tokens/s" in capsys.readouterr().out
 
 
 def test_overlong_rows_stop_the_run_with_a_clear_message(capsys, tmp_path):
@@ -161,6 +172,9 @@ def test_smoke_run_writes_the_publishable_folder(smoke_run):
     assert metadata["libraries"]["trl"] and metadata["libraries"]["crosstrace"] and metadata["world_size"] == 1
     assert metadata["git"]["commit"] is None or len(metadata["git"]["commit"]) == 40
     assert {d["label"] for d in metadata["datasets"]} == {"crosstrace-fixture", "dacr-traces-fixture"}
+    # The resolved mixture, every field filled in: what the model card's mixture table reads.
+    assert [m["label"] for m in metadata["mixture"]] == [d["label"] for d in metadata["datasets"]]
+    assert all({"weight", "replacement", "cap_ratio", "split"} <= set(m) for m in metadata["mixture"])
     assert all(d["fingerprint"] for d in metadata["datasets"])
     assert {d["data_files"] for d in metadata["datasets"]} == {
         "tests/fixtures/train/crosstrace_chat.jsonl",
@@ -168,6 +182,22 @@ def test_smoke_run_writes_the_publishable_folder(smoke_run):
     }
     state = json.loads((smoke_run / "trainer_state.json").read_text())
     assert state["global_step"] > 0 and any("loss" in entry for entry in state["log_history"])
+
+
+def test_smoke_run_records_what_trl_ran(smoke_run):
+    # bfd packing turns padding-free on inside TRL although the recipe leaves padding_free at false
+    recipe = yaml.safe_load((smoke_run / "recipe.yaml").read_text())
+    assert recipe["packing_strategy"] == "bfd" and recipe["padding_free"] is True
+    runtime = json.loads((smoke_run / "run_metadata.json").read_text())["runtime"]
+    assert runtime["effective"]["padding_free"] is True and runtime["effective"]["completion_only_loss"] is True
+    assert runtime["effective"]["attn_implementation"] == recipe["attn_implementation"] == "sdpa"
+    assert runtime["attention"]["requested"] is None  # the smoke recipe leaves it to transformers
+    distributed = runtime["distributed"]
+    assert (distributed["distributed_type"], distributed["num_processes"], distributed["process_group"]) == (
+        "NO",
+        1,
+        False,
+    )
 
 
 def test_smoke_adapter_reloads_with_peft_and_generates(smoke_run):
@@ -379,6 +409,9 @@ def test_accelerate_launch_two_cpu_processes(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     metadata = json.loads((tmp_path / "run_metadata.json").read_text())
     assert metadata["world_size"] == 2
+    distributed = metadata["runtime"]["distributed"]
+    assert distributed["distributed_type"] == "MULTI_CPU" and distributed["num_processes"] == 2
+    assert distributed["process_group"] and distributed["process_group_size"] == 2
     assert json.loads((tmp_path / "trainer_state.json").read_text())["global_step"] == 2
     assert (
         done.stderr.count("Configuration:") + done.stdout.count("Configuration:") == 1

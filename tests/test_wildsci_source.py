@@ -16,7 +16,7 @@ def test_reads_valid_questions_as_released(fixtures_dir):
     first = records[0]
     assert list(first) == list(COLUMNS)
     assert first["id"] == "wildsci/000001" and first["source"] == "wildsci"
-    assert tuple(first["options"]) == LETTERS
+    assert tuple(first["options"]) == tuple(LETTERS)
     assert first["voting_answers"] == ["A"] * 8 and first["voting_type"] == "all_aligned"
     assert records[2]["voting_answers"] is None  # absent votes stay null
 

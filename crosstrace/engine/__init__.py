@@ -10,7 +10,7 @@ Modules: `spec` (what a domain declares), `domains/` (the libraries), `world` (h
 `traces` (step-by-step training traces), `records` (the dataset rows), `audit` (shortcut audit),
 `numbers` (exact arithmetic and number spellings), `lexicon` (shared wording and authority cues).
 
-Dataset: `python -m crosstrace.build dacr-traces --n 5000 --seed 0 --out build/dacr-traces`.
+Dataset: `python -m crosstrace.builders dacr-traces --n 5000 --seed 0 --out build/dacr-traces`.
 Figures: `python bench/bench_engine.py`.
 """
 

@@ -11,4 +11,8 @@ report.py             report.md from results.json
 plots.py              per-skill bars and the reliability diagram (PNG)
 compare.py            the baseline / fine-tuned / delta table
 pipeline.py           the sub-commands put together
+
+May import the core modules, `scoring/`, `sources/` and `mcq/` (the MCQ format), never
+`training/` or `publish/` (tests/test_layering.py); the results.json schema it writes is
+`crosstrace.results_schema`, shared with publishing.
 """

@@ -1,14 +1,24 @@
-"""The command-line arguments of `evaluate.py`, one dataclass per sub-command.
+"""The command-line arguments of `evaluate.py`: focused groups, composed into one dataclass per sub-command.
 
-They are parsed by TRL's `TrlParser` (an `HfArgumentParser` that also reads `--config <yaml>`):
-YAML keys are field names, the command line overrides the YAML, and any unknown key or flag
-is an error. Every field has `help` text, shown by `python evaluate.py --help`.
+Groups, by what they change:
+  GenerationArguments    the model, backend, decoding, prompts and context: what a generated output
+                         depends on (the run id is meant to hash exactly this group)
+  EngineArguments        how a backend runs (memory, parallelism, retries, credentials)
+  DataArguments          which tasks a run evaluates and where their records come from
+  BuiltDatasetArguments  configs and split of built datasets              (run and score)
+  ScoringArguments       scoring mode and bootstrap                         (run and score)
+  JudgeArguments         the optional IAScore judge                          (run and score)
+  OutputArguments        the run folder and what goes in it                  (run and score)
+
+They are parsed by `crosstrace.cli` (`HfArgumentParser` plus `--config <yaml>`): YAML keys are
+field names, the command line overrides the YAML, and any unknown key or flag is an error.
+Every field has `help` text, shown by `python evaluate.py --help`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
 
 TASK_NAMES = ("crosstrace", "dacr", "mcq")
 MCQ_SCORING_HELP = (
@@ -32,11 +42,18 @@ def split_list(value: str | list[str] | None) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
-@dataclass
-class EvalArguments:
-    """`python evaluate.py --model ...`: generate with a model, then score."""
+# The groups below are composed (by inheritance, so `args.<field>` stays flat) into one
+# dataclass per sub-command: `run` = every group, `score` = the shared ones plus its own.
+# kw_only: a composed class may then mix required and defaulted fields in any order.
 
-    # --- what to evaluate -------------------------------------------------------------------
+
+@dataclass(kw_only=True)
+class GenerationArguments:
+    """What a generated output depends on besides its prompt: the model, how it runs, the decoding, the prompts.
+
+    This group is the boundary the run id is meant to hash (changing any of these makes other
+    generations); everything in the other groups only decides what is scored, how, and where it goes."""
+
     model: str = field(
         metadata={
             "help": "Base model: a Hub id or a local folder (hf, vllm), or the model name the server serves (openai)."
@@ -54,58 +71,28 @@ class EvalArguments:
             "help": "hf: transformers; vllm: vLLM engine (CUDA); openai: any OpenAI-compatible /v1/chat/completions server."
         },
     )
-    tasks: str = field(
-        default="crosstrace,dacr",
-        metadata={"help": f"Comma-separated tasks among {', '.join(TASK_NAMES)} (mcq needs --mcq_data)."},
-    )
-    label: str | None = field(
+    tokenizer: str | None = field(
         default=None,
         metadata={
-            "help": "Name of this run in reports and comparisons, e.g. 'baseline' or 'fine-tuned'. Default: 'fine-tuned' with an adapter, else 'baseline'."
+            "help": "openai: tokenizer (Hub id or folder) to count prompt tokens exactly; otherwise estimated at 3 characters a token."
         },
     )
-
-    # --- data ---------------------------------------------------------------------------------
-    crosstrace_data: str | None = field(
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = field(
+        default="auto", metadata={"help": "Weights dtype (hf, vllm). auto: the checkpoint's."}
+    )
+    device: str = field(
+        default="auto", metadata={"help": "hf: 'auto' (cuda when available, else cpu), 'cpu', 'cuda', 'cuda:1', ..."}
+    )
+    load_in_4bit: bool = field(
+        default=False,
+        metadata={"help": "hf: load the base model in 4-bit NF4 (bitsandbytes), as it was trained with QLoRA."},
+    )
+    trust_remote_code: bool = field(default=False, metadata={"help": "Allow model code from the Hub (hf, vllm)."})
+    base_url: str | None = field(
         default=None,
         metadata={
-            "help": "CrossTrace test data: a built dataset folder or Hub id (loaded with datasets), or the upstream release folder "
-            "(test_ours.jsonl, test_hypogen.jsonl). Default: ../shared/data/crosstrace when present."
+            "help": "openai: server root ending in /v1, e.g. http://localhost:8000/v1. Default: $OPENAI_BASE_URL."
         },
-    )
-    crosstrace_configs: str = field(
-        default="all,hypogen",
-        metadata={
-            "help": "Configs of a built CrossTrace dataset to evaluate (the test split of each); 'hypogen' is scored with the HypoGen profile."
-        },
-    )
-    dacr_benchmarks: str | None = field(
-        default=None,
-        metadata={
-            "help": "Comma-separated DACR-Bench JSON files (upstream or engine benchmarks). Default: ../shared/data/dacr-bench/dacr_bench_v1.1_mini.json when present."
-        },
-    )
-    dacr_split: Literal["all", "real", "synthetic"] = field(
-        default="all", metadata={"help": "Evaluate only the challenges of this DACR split."}
-    )
-    prompt_template: str | None = field(
-        default=None,
-        metadata={
-            "help": "DACR prompt template file with {document} and {questions} placeholders, e.g. upstream's prompt_template.txt. Default: the project's own template."
-        },
-    )
-    mcq_data: str | None = field(
-        default=None,
-        metadata={"help": "MCQ records in the WildSci format: a .jsonl file, a built dataset folder or a Hub id."},
-    )
-    mcq_config: str | None = field(
-        default=None, metadata={"help": "Config of a built MCQ dataset (folder or Hub id)."}
-    )
-    mcq_scoring: Literal["generate", "loglik"] = field(default="generate", metadata={"help": MCQ_SCORING_HELP})
-    split: str = field(default="test", metadata={"help": "Split read from built datasets (CrossTrace, MCQ)."})
-    max_samples: int | None = field(
-        default=None,
-        metadata={"help": "Evaluate only the first N prompts of each task (after filters), for quick checks."},
     )
 
     # --- decoding -----------------------------------------------------------------------------
@@ -119,17 +106,26 @@ class EvalArguments:
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass; used only when temperature > 0."})
     seed: int = field(
         default=42,
-        metadata={"help": "Seed set before anything else; sampling is re-seeded per batch so a resumed run matches."},
+        metadata={
+            "help": "Seed set before anything else; sampling is re-seeded per batch so a resumed run matches. Also seeds the bootstrap."
+        },
     )
     batch_size: int = field(
         default=8,
         metadata={
-            "help": "Prompts per generation call (hf: one padded batch; vllm: one engine call; openai: requests in flight per round). "
+            "help": "Prompts per generation call (hf: one padded batch, which can change numerics; vllm: one engine call; openai: requests in flight per round). "
             "With --mcq_scoring loglik, questions per call (hf: one sequence per question when the options differ only in their last token; vllm: one per option)."
         },
     )
 
-    # --- long documents against the model's context -----------------------------------------
+    # --- prompts and the model's context ----------------------------------------------------
+    prompt_template: str | None = field(
+        default=None,
+        metadata={
+            "help": "DACR prompt template file with {document} and {questions} placeholders, e.g. upstream's prompt_template.txt. Default: the project's own template."
+        },
+    )
+    mcq_scoring: Literal["generate", "loglik"] = field(default="generate", metadata={"help": MCQ_SCORING_HELP})
     long_documents: Literal["skip", "truncate"] = field(
         default="skip",
         metadata={
@@ -143,34 +139,17 @@ class EvalArguments:
         },
     )
 
-    # --- hf backend ---------------------------------------------------------------------------
-    dtype: Literal["auto", "bfloat16", "float16", "float32"] = field(
-        default="auto", metadata={"help": "Weights dtype (hf, vllm). auto: the checkpoint's."}
-    )
-    device: str = field(
-        default="auto", metadata={"help": "hf: 'auto' (cuda when available, else cpu), 'cpu', 'cuda', 'cuda:1', ..."}
-    )
-    load_in_4bit: bool = field(
-        default=False,
-        metadata={"help": "hf: load the base model in 4-bit NF4 (bitsandbytes), as it was trained with QLoRA."},
-    )
-    trust_remote_code: bool = field(default=False, metadata={"help": "Allow model code from the Hub (hf, vllm)."})
 
-    # --- vllm backend -------------------------------------------------------------------------
+@dataclass(kw_only=True)
+class EngineArguments:
+    """How a backend runs (memory, parallelism, retries, credentials): never what it outputs."""
+
     gpu_memory_utilization: float = field(
         default=0.9, metadata={"help": "vllm: share of GPU memory the engine may take."}
     )
     tensor_parallel_size: int = field(default=1, metadata={"help": "vllm: GPUs to shard the model over."})
     max_lora_rank: int = field(
         default=64, metadata={"help": "vllm: largest LoRA rank to allocate for (the release adapter has r=32)."}
-    )
-
-    # --- openai backend -----------------------------------------------------------------------
-    base_url: str | None = field(
-        default=None,
-        metadata={
-            "help": "openai: server root ending in /v1, e.g. http://localhost:8000/v1. Default: $OPENAI_BASE_URL."
-        },
     )
     api_key_env: str = field(
         default="OPENAI_API_KEY",
@@ -183,19 +162,71 @@ class EvalArguments:
     max_retries: int = field(
         default=5, metadata={"help": "openai: retries per request on timeouts, 429 and 5xx, with exponential backoff."}
     )
-    tokenizer: str | None = field(
+
+
+@dataclass(kw_only=True)
+class DataArguments:
+    """Which data a run evaluates: the tasks and where their records come from."""
+
+    tasks: str = field(
+        default="crosstrace,dacr",
+        metadata={"help": f"Comma-separated tasks among {', '.join(TASK_NAMES)} (mcq needs --mcq_data)."},
+    )
+    crosstrace_data: str | None = field(
         default=None,
         metadata={
-            "help": "openai: tokenizer (Hub id or folder) to count prompt tokens exactly; otherwise estimated at 3 characters a token."
+            "help": "CrossTrace test data: a built dataset folder or Hub id (loaded with datasets), or the upstream release folder "
+            "(test_ours.jsonl, test_hypogen.jsonl). Default: ../shared/data/crosstrace when present."
         },
     )
+    dacr_benchmarks: str | None = field(
+        default=None,
+        metadata={
+            "help": "Comma-separated DACR-Bench JSON files (upstream or engine benchmarks). Default: ../shared/data/dacr-bench/dacr_bench_v1.1_mini.json when present."
+        },
+    )
+    dacr_split: Literal["all", "real", "synthetic"] = field(
+        default="all", metadata={"help": "Evaluate only the challenges of this DACR split."}
+    )
+    mcq_data: str | None = field(
+        default=None,
+        metadata={"help": "MCQ records in the WildSci format: a .jsonl file, a built dataset folder or a Hub id."},
+    )
+    max_samples: int | None = field(
+        default=None,
+        metadata={"help": "Evaluate only the first N prompts of each task (after filters), for quick checks."},
+    )
 
-    # --- scoring ------------------------------------------------------------------------------
+
+@dataclass(kw_only=True)
+class BuiltDatasetArguments:
+    """Which part of a built dataset (folder or Hub id) the prompts or predictions belong to: run and score."""
+
+    crosstrace_configs: str = field(
+        default="all,hypogen",
+        metadata={
+            "help": "crosstrace: configs of a built dataset to read (the test split of each); 'hypogen' is scored with the HypoGen profile."
+        },
+    )
+    mcq_config: str | None = field(default=None, metadata={"help": "mcq: config of a built dataset."})
+    split: str = field(default="test", metadata={"help": "Split read from built datasets (CrossTrace, MCQ)."})
+
+
+@dataclass(kw_only=True)
+class ScoringArguments:
+    """How answers are scored and summarised: run and score."""
+
     scoring: Literal["strict", "reference"] = field(
         default="strict",
         metadata={"help": "DACR scoring: strict (ours, documented) or reference (upstream's rules, quirks included)."},
     )
     bootstrap: int = field(default=1000, metadata={"help": "Bootstrap resamples for the 95%% intervals."})
+
+
+@dataclass(kw_only=True)
+class JudgeArguments:
+    """The optional LLM judge of CrossTrace hypotheses (IAScore): run and score."""
+
     judge_model: str | None = field(
         default=None,
         metadata={
@@ -212,23 +243,54 @@ class EvalArguments:
         default="OPENAI_API_KEY", metadata={"help": "crosstrace: environment variable holding the judge's API key."}
     )
 
-    # --- output -------------------------------------------------------------------------------
+
+@dataclass(kw_only=True)
+class OutputArguments:
+    """Where the run folder goes and what is written there: run and score."""
+
     output_dir: str | None = field(
         default=None,
         metadata={
-            "help": "Run folder. Default: dacr_results/<run-id>. Rerunning the same command resumes there, skipping every finished prompt."
+            "help": "Run folder (results.json, samples.jsonl, report.md, plots). Default: dacr_results/<run-id>. "
+            "A generation run rerun with the same settings resumes there, skipping every finished prompt."
         },
     )
     run_id: str | None = field(
         default=None,
         metadata={
-            "help": "Run id. Default: model and adapter names plus a hash of every setting that changes the outputs."
+            "help": "Run id. Default (run): model and adapter names plus a hash of every setting that changes the outputs; "
+            "(score): 'score-<task>-<predictions file stem>-<mode>'."
+        },
+    )
+    plots: bool = field(default=True, metadata={"help": "Write PNG plots beside results.json."})
+
+
+def group_values(args: object, group: type) -> dict[str, Any]:
+    """The values of one argument group's fields in `args`, e.g. `group_values(args, GenerationArguments)`."""
+    return {f.name: getattr(args, f.name) for f in fields(group)}
+
+
+@dataclass(kw_only=True)
+class EvalArguments(
+    OutputArguments,
+    JudgeArguments,
+    ScoringArguments,
+    BuiltDatasetArguments,
+    DataArguments,
+    EngineArguments,
+    GenerationArguments,
+):
+    """`python evaluate.py --model ...`: generate with a model, then score."""
+
+    label: str | None = field(
+        default=None,
+        metadata={
+            "help": "Name of this run in reports and comparisons, e.g. 'baseline' or 'fine-tuned'. Default: 'fine-tuned' with an adapter, else 'baseline'."
         },
     )
     overwrite_output_dir: bool = field(
         default=False, metadata={"help": "Start over: discard the generations already in the run folder."}
     )
-    plots: bool = field(default=True, metadata={"help": "Write PNG plots beside results.json."})
 
     def __post_init__(self) -> None:
         self.task_list = split_list(self.tasks)
@@ -248,8 +310,8 @@ class EvalArguments:
             self.label = "fine-tuned" if self.adapter else "baseline"
 
 
-@dataclass
-class ScoreArguments:
+@dataclass(kw_only=True)
+class ScoreArguments(OutputArguments, JudgeArguments, ScoringArguments, BuiltDatasetArguments):
     """`python evaluate.py score ...`: score saved outputs of any model or API; no model is loaded."""
 
     task: Literal["crosstrace", "dacr", "mcq"] = field(metadata={"help": "Which task the predictions answer."})
@@ -274,45 +336,17 @@ class ScoreArguments:
             "help": "The reference data: dacr: a DACR-Bench JSON file; crosstrace: the release folder, a built folder or Hub id; mcq: a .jsonl, folder or Hub id.",
         },
     )
-    crosstrace_configs: str = field(
-        default="all,hypogen",
-        metadata={"help": "crosstrace: configs of a built dataset whose test split the predictions answer."},
-    )
-    mcq_config: str | None = field(default=None, metadata={"help": "mcq: config of a built dataset."})
     mcq_scoring: Literal["generate", "loglik"] = field(
         default="generate",
         metadata={
             "help": "mcq: generate (outputs are answers; their final letter is scored) or loglik (outputs are a run's option log-prob tables, e.g. its generations/mcq-loglik.jsonl)."
         },
     )
-    split: str = field(default="test", metadata={"help": "Split read from built datasets."})
-    scoring: Literal["strict", "reference"] = field(
-        default="strict", metadata={"help": "dacr: strict (ours) or reference (upstream's rules)."}
-    )
-    bootstrap: int = field(default=1000, metadata={"help": "Bootstrap resamples for the 95%% intervals."})
     seed: int = field(default=42, metadata={"help": "Seed for the bootstrap."})
     label: str = field(default="predictions", metadata={"help": "Name of this run in reports and comparisons."})
     model_name: str | None = field(
         default=None, metadata={"help": "The model or API that wrote the predictions, recorded in results.json."}
     )
-    judge_model: str | None = field(
-        default=None,
-        metadata={"help": "crosstrace: OpenAI-compatible judge model for IAScore (default $CROSSTRACE_JUDGE_MODEL)."},
-    )
-    judge_base_url: str | None = field(default=None, metadata={"help": "crosstrace: the judge server's /v1 root."})
-    judge_api_key_env: str = field(
-        default="OPENAI_API_KEY", metadata={"help": "crosstrace: environment variable holding the judge's API key."}
-    )
-    output_dir: str | None = field(
-        default=None,
-        metadata={
-            "help": "Where results.json, samples.jsonl, report.md and plots go. Default: dacr_results/<run-id>."
-        },
-    )
-    run_id: str | None = field(
-        default=None, metadata={"help": "Run id. Default: 'score-<task>-<predictions file stem>-<mode>'."}
-    )
-    plots: bool = field(default=True, metadata={"help": "Write PNG plots beside results.json."})
 
 
 @dataclass
@@ -323,3 +357,10 @@ class CompareArguments:
         metadata={"help": "Two or more run folders (or results.json files); the first is the baseline."}
     )
     output: str | None = field(default=None, metadata={"help": "Also write the table (markdown) to this file."})
+
+
+@dataclass
+class ReportArguments:
+    """`python evaluate.py report <run-folder> ...`: rewrite each run's report.md from its results.json."""
+
+    run_dirs: list[str] = field(metadata={"help": "Run folders whose report.md is rewritten."})

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.evaluation.report import fmt_with_interval, is_percent, table
-from crosstrace.evaluation.results import read_results
 from crosstrace.evaluation.tasks import task_class
+from crosstrace.results_schema import read_results
 
 
 def delta_cell(

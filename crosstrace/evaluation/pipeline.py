@@ -21,7 +21,6 @@ from crosstrace.evaluation.predictions_format import resolve_predictions_format
 from crosstrace.evaluation.prompts import Prompt, fit_to_context, prompts_hash
 from crosstrace.evaluation.report import write_report
 from crosstrace.evaluation.results import (
-    DEFAULT_RESULTS_DIR,
     build_results,
     settings_hash,
     slug,
@@ -30,6 +29,8 @@ from crosstrace.evaluation.results import (
 )
 from crosstrace.evaluation.runner import GENERATIONS_DIR, generate_all, generations_path
 from crosstrace.evaluation.tasks import TASKS, Task
+from crosstrace.jsonio import read_json_object
+from crosstrace.results_schema import DEFAULT_RESULTS_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def check_run_folder(run_dir: Path, settings: dict[str, Any], overwrite: bool) -
     config_path = run_dir / RUN_CONFIG_NAME
     if overwrite or not config_path.is_file() or not (run_dir / GENERATIONS_DIR).exists():
         return
-    previous = json.loads(config_path.read_text(encoding="utf-8"))
+    previous = read_json_object(config_path)
     changed = [k for k in _OUTPUT_FIELDS if previous.get(k) != settings.get(k)]
     if changed:
         raise DataError(

@@ -1,6 +1,6 @@
 """report.md, generated from results.json alone (so it can be regenerated from any run folder).
 
-    python -m crosstrace.evaluation.report dacr_results/<run-id> [more run folders]
+    python evaluate.py report dacr_results/<run-id> [more run folders]
 
 Fractions (accuracy, pass rate, CARS, compliance, ...) are shown as percentages, everything
 else (ECE, Brier, cosine, ROUGE-L) with three decimals; each with its bootstrap 95% interval and n.
@@ -8,11 +8,10 @@ else (ECE, Brier, cosine, ROUGE-L) with three decimals; each with its bootstrap 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-REPORT_NAME = "report.md"
+from crosstrace.results_schema import REPORT_NAME
 
 # Metrics read as "share of items": shown in percent. Others keep their own scale.
 PERCENT_METRICS = frozenset(
@@ -178,24 +177,9 @@ def write_report(run_dir: Path, results: dict[str, Any], plots: list[Path] | Non
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Rewrite report.md of each run folder given, from its results.json and the plots beside it."""
-    from crosstrace.errors import DataError
-    from crosstrace.evaluation.results import read_results
+def rewrite_reports(folders: list[str]) -> list[Path]:
+    """Rewrite report.md of each run folder given, from its results.json and the plots beside it
+    (`python evaluate.py report <run-folder> ...`). A folder without readable results is a DataError."""
+    from crosstrace.results_schema import read_results
 
-    folders = sys.argv[1:] if argv is None else argv
-    if not folders:
-        print("usage: python -m crosstrace.evaluation.report <run-folder> [<run-folder> ...]", file=sys.stderr)
-        return 2
-    for folder in map(Path, folders):
-        try:
-            results = read_results(folder)
-        except DataError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        print(write_report(folder, results, sorted(folder.glob("*.png"))))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return [write_report(folder, read_results(folder), sorted(folder.glob("*.png"))) for folder in map(Path, folders)]

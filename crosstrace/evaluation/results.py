@@ -23,26 +23,20 @@ import logging
 import math
 import platform
 import re
-import subprocess
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from crosstrace.errors import DataError
-from crosstrace.paths import REPO_ROOT
-from crosstrace.publish.sanitize import strip_local_paths
+from crosstrace.provenance import git_commit, library_versions
+from crosstrace.results_schema import RESULTS_NAME, SAMPLES_NAME, SCHEMA_VERSION
+from crosstrace.sanitize import strip_local_paths
 from crosstrace.scoring.types import json_safe
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-RESULTS_NAME = "results.json"
-SAMPLES_NAME = "samples.jsonl"
-DEFAULT_RESULTS_DIR = "dacr_results"
 
+# The libraries that decide what an evaluation run computes; those not installed are left out.
 _LIBRARIES = (
-    "crosstrace",
     "torch",
     "transformers",
     "peft",
@@ -58,33 +52,9 @@ _LIBRARIES = (
 )
 
 
-def library_versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for name in _LIBRARIES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return found
-
-
-def git_commit() -> str | None:
-    """The checkout's commit, `-dirty` when tracked files have changes; None outside a git checkout."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return commit + ("-dirty" if status.strip() else "")
+def installed_versions() -> dict[str, str]:
+    installed = {name: found for name, found in library_versions(_LIBRARIES).items() if found is not None}
+    return {"python": platform.python_version(), **installed}
 
 
 def utc_timestamp() -> str:
@@ -174,7 +144,7 @@ def build_results(
         "versions": {
             "benchmarks": benchmarks,
             "datasets": datasets,
-            "libraries": library_versions(),
+            "libraries": installed_versions(),
             "git_commit": git_commit(),
         },
         "tasks": tasks,
@@ -203,14 +173,3 @@ def _write_atomic(path: Path, text: str) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(text, encoding="utf-8")
     partial.replace(path)
-
-
-def read_results(path: str | Path) -> dict[str, Any]:
-    """A results.json, given the file or its run folder (raises DataError naming the file)."""
-    from crosstrace.publish.runs import read_run
-
-    path = Path(path)
-    path = path / RESULTS_NAME if path.is_dir() else path
-    if not path.is_file():
-        raise DataError(path, None, None, "not found: pass a run folder written by evaluate.py (or its results.json)")
-    return read_run(path).raw

@@ -74,7 +74,7 @@ def read_generations(path: Path, repair: bool = False) -> dict[str, dict[str, An
             os.fsync(handle.fileno())
         raw = raw[:cut]
     finished: dict[str, dict[str, Any]] = {}
-    for line_number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), start=1):
+    for line_number, line in enumerate(raw.decode("utf-8", "replace").split("\n"), start=1):
         if not line.strip():
             continue
         try:

@@ -1,7 +1,7 @@
 """WildSci-style ten-option science questions with verifiable answers.
 
 One record per question, in WildSci's format plus `id` and `source` (`record.py`), built by
-`python -m crosstrace.build mcq` (crosstrace/build/mcq_dataset.py). The pieces:
+`python -m crosstrace.builders mcq` (crosstrace/builders/mcq_dataset.py). The pieces:
 
 - `record.py`            the format, its pyarrow schema and its validation;
 - `labels.py`            discipline / nc_domain / nc_subdomain for CrossTrace and engine domains;
@@ -16,8 +16,9 @@ Rules every generator keeps: a question's options come from the same split as th
 from the build seed and the question's id; the ten options are different texts.
 """
 
+from crosstrace.mcq.format import LETTERS
 from crosstrace.mcq.labels import Labels, labels_for
 from crosstrace.mcq.options import Draft, assemble
-from crosstrace.mcq.record import COLUMNS, LETTERS, SCHEMA, record_problems
+from crosstrace.mcq.record import COLUMNS, SCHEMA, record_problems
 
 __all__ = ["COLUMNS", "LETTERS", "SCHEMA", "Draft", "Labels", "assemble", "labels_for", "record_problems"]

@@ -1,4 +1,4 @@
-"""Read the CrossTrace dataset folder (`python -m crosstrace.build crosstrace`) for question making.
+"""Read the CrossTrace dataset folder (`python -m crosstrace.builders crosstrace`) for question making.
 
 Reads `<folder>/all/{train,validation,test}.parquet` and, when present, `<folder>/hypogen/test.parquet`
 (HypoGen is a test-only config), keeping the columns the generators use. A row that cannot make a
@@ -79,7 +79,7 @@ def read_crosstrace_folder(folder: str | Path, policy: ErrorPolicy) -> dict[str,
         raise DataError(
             folder, None, None,
             "not a CrossTrace dataset folder (no all/ config); build it first: "
-            "python -m crosstrace.build crosstrace --source ../shared/data/crosstrace --out build/crosstrace",
+            "python -m crosstrace.builders crosstrace --source ../shared/data/crosstrace --out build/crosstrace",
         )  # fmt: skip
     rows: dict[str, list[dict[str, Any]]] = {}
     for split, paths in crosstrace_files(folder).items():

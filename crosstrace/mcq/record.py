@@ -17,7 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 
-LETTERS = tuple("ABCDEFGHIJ")
+from crosstrace.mcq.format import LETTERS
+
 NUM_OPTIONS = len(LETTERS)
 
 WILDSCI_FIELDS = (
@@ -62,7 +63,7 @@ def record_problems(record: dict[str, Any]) -> list[str]:
         if not isinstance(record[name], str) or not record[name].strip():
             problems.append(f"{name}: expected a non-empty string")
     options = record["options"]
-    if not isinstance(options, dict) or tuple(sorted(options)) != LETTERS:
+    if not isinstance(options, dict) or tuple(sorted(options)) != tuple(LETTERS):
         keys = sorted(options) if isinstance(options, dict) else type(options).__name__
         problems.append(f"options: expected exactly the keys A-J, got {keys}")
     else:

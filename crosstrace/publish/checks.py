@@ -42,8 +42,8 @@ import pyarrow.parquet as pq
 from crosstrace.cards import shared_pieces
 from crosstrace.hub_folder import MANIFEST_NAME, read_manifest, verify_checksums
 from crosstrace.publish.repos import ORG_PLACEHOLDER, is_hub_id
-from crosstrace.publish.sanitize import Finding, find_local_paths, find_secrets
 from crosstrace.publish.stage import ADAPTER_WEIGHTS, TEXT_SUFFIXES, VOCABULARY_FILES, StagedRepo
+from crosstrace.sanitize import Finding, find_local_paths, find_secrets
 
 MAX_FILE_BYTES = 2 * 1024**3  # larger than any file of ours; a merged 7B model would be
 # `upload_folder` (huggingface_hub 2.4, with hf_xet) splits a folder into several commits past
@@ -380,7 +380,7 @@ def check_adapter_loads(repo: StagedRepo) -> CheckResult:
     from peft import PeftConfig, PeftModel, get_peft_model_state_dict
     from transformers import AutoModelForCausalLM
 
-    from crosstrace.publish.base_configs import BaseConfigNotFound, find_base_config
+    from crosstrace.base_configs import BaseConfigNotFound, find_base_config
 
     problems = []
     try:

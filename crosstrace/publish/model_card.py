@@ -19,7 +19,7 @@ import argparse
 import os
 import shutil
 import sys
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from crosstrace.cards import CARDS_DIR, shared_pieces
 from crosstrace.errors import DataError
 from crosstrace.paths import REPO_ROOT
 from crosstrace.publish.repos import DATASET_REPOS, HUB_ORG_ENV, HubOrgError, ReleaseRepos, is_hub_id, resolve_hub_org
-from crosstrace.publish.runs import RELEASE_BASE_MODEL, Comparison, Run, load_runs, release_comparisons
+from crosstrace.publish.runs import RELEASE_BASE_MODEL, Comparison, release_comparisons
 from crosstrace.publish.tables import (
     NO_VALUE,
     all_runs_section,
@@ -41,7 +41,7 @@ from crosstrace.publish.tables import (
     task_title,
 )
 from crosstrace.publish.training_facts import TrainingFacts
-from crosstrace.training.mixture import MixtureSource
+from crosstrace.results_schema import Run, load_runs
 
 TEMPLATE = CARDS_DIR / "model_card.md"
 PLOTS_DIR = "plots"
@@ -138,18 +138,14 @@ def _mixture_section(facts: TrainingFacts, repos: ReleaseRepos) -> str:
             + ", ".join(f"`{repo}`" for repo in repos.datasets)
             + "."
         )
-    # A key a source leaves out takes MixtureSource's default (weight 1.0, split train, ...).
-    defaults = {f.name: f.default for f in fields(MixtureSource) if f.default is not MISSING}
+    # A column only where some source sets it: a resampling or a cap is worth a column, `false` everywhere is not.
     columns = [
         key
         for key in ("label", "path", "name", "split", "weight", "replacement", "cap_ratio")
-        if any(key in s for s in sources)
+        if any(s.get(key) not in (None, False) for s in sources)
     ]
     rows = [
-        [
-            _hub_name(str(s.get(key, "")), repos) if key == "path" else _scalar(s.get(key, defaults.get(key)))
-            for key in columns
-        ]
+        [_hub_name(str(s.get(key, "")), repos) if key == "path" else _scalar(s.get(key)) for key in columns]
         for s in sources
     ]
     return (

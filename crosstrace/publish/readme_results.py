@@ -16,8 +16,8 @@ from pathlib import Path
 
 from crosstrace.errors import DataError
 from crosstrace.paths import REPO_ROOT
-from crosstrace.publish.runs import load_runs
 from crosstrace.publish.tables import all_runs_section
+from crosstrace.results_schema import load_runs
 
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"

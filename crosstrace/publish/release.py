@@ -10,6 +10,7 @@ from typing import Literal
 from huggingface_hub.errors import HfHubHTTPError
 
 from crosstrace.errors import DataError, ErrorPolicy
+from crosstrace.paths import refuse_overlap
 from crosstrace.publish.checks import CheckResult, human_size, run_checks
 from crosstrace.publish.push import PushError, push_staged, validate_target
 from crosstrace.publish.repos import (
@@ -56,7 +57,7 @@ class UploadArguments:
     datasets_dir: str = field(
         default="build",
         metadata={
-            "help": "Folder holding the built datasets (<dir>/crosstrace, <dir>/dacr-traces, <dir>/mcq) from `python -m crosstrace.build`."
+            "help": "Folder holding the built datasets (<dir>/crosstrace, <dir>/dacr-traces, <dir>/mcq) from `python -m crosstrace.builders`."
         },
     )
     datasets: str = field(
@@ -168,6 +169,10 @@ def main(target: str, args: UploadArguments) -> int:
             resolve_hub_org(args.hub_org), adapter_name=args.adapter_name, results_name=args.results_name
         )
         validate_target(args.revision, args.create_pr)
+        # the dataset folders themselves, not --datasets-dir: the default stage build/stage lies inside build/
+        inputs = {f"--datasets-dir's {key}": Path(args.datasets_dir) / key for key in args.dataset_keys()}
+        inputs.update({"--results-dir": args.results_dir, "--adapter-dir": args.adapter_dir})
+        refuse_overlap(args.stage_dir, inputs, "--stage-dir")
         staged = stage(target, args, repos)
     except (HubOrgError, PushError, ValueError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)

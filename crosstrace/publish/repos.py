@@ -17,7 +17,7 @@ ORG_PLACEHOLDER = "<org>/"
 _NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 
-# dataset built by `python -m crosstrace.build <key>` -> its repository name
+# dataset built by `python -m crosstrace.builders <key>` -> its repository name
 DATASET_REPOS = {"crosstrace": "crosstrace", "dacr-traces": "crosstrace-dacr-traces", "mcq": "crosstrace-mcq"}
 ADAPTER_REPO = "crosstrace-qwen2.5-7b-instruct-qlora"
 RESULTS_REPO = "crosstrace-results"

@@ -22,13 +22,14 @@ import pyarrow as pa
 from huggingface_hub import DatasetCardData
 
 from crosstrace.cards import render_dataset_card
-from crosstrace.errors import DataError, ErrorPolicy, iter_jsonl
+from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import MANIFEST_NAME, DatasetFolder, sha256_file, size_category
-from crosstrace.paths import REPO_ROOT
+from crosstrace.jsonio import iter_jsonl
+from crosstrace.paths import REPO_ROOT, refuse_overlap
 from crosstrace.publish.repos import HubOrgError, ReleaseRepos, resolve_hub_org
-from crosstrace.publish.runs import REPORT_NAME, RESULTS_NAME, Run, load_runs
-from crosstrace.publish.sanitize import strip_local_paths
 from crosstrace.publish.tables import all_runs_section
+from crosstrace.results_schema import REPORT_NAME, RESULTS_NAME, Run, load_runs
+from crosstrace.sanitize import strip_local_paths
 
 SPLIT = "train"
 RUNS_DIR = "runs"
@@ -251,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
+        refuse_overlap(args.out, {"--results": args.results})
         manifest = build_results_dataset(
             args.results, args.out, ReleaseRepos(resolve_hub_org(args.hub_org)), ErrorPolicy(args.on_error)
         )

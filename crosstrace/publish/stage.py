@@ -1,6 +1,6 @@
 """Stage exactly the folder trees that would be pushed, one folder per Hub repository.
 
-    <stage>/datasets/<name>/     a built dataset folder, as `python -m crosstrace.build` wrote it
+    <stage>/datasets/<name>/     a built dataset folder, as `python -m crosstrace.builders` wrote it
     <stage>/models/<name>/       the adapter: weights, config, tokenizer, model card, training facts
     <stage>/datasets/<results>/  dacr_results/ as a dataset (crosstrace/publish/results_dataset.py)
 
@@ -20,9 +20,9 @@ from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.publish.model_card import build_model_card, card_text, write_card
 from crosstrace.publish.repos import DATASET_REPOS, ORG_PLACEHOLDER, ReleaseRepos
 from crosstrace.publish.results_dataset import build_results_dataset
-from crosstrace.publish.runs import load_runs
-from crosstrace.publish.sanitize import strip_local_paths_in_text
 from crosstrace.publish.training_facts import ADAPTER_CONFIG, TrainingFacts
+from crosstrace.results_schema import load_runs
+from crosstrace.sanitize import strip_local_paths_in_text
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 # Tokenizer files `save_pretrained` writes; published so the adapter repository loads on its own.
@@ -90,7 +90,7 @@ def stage_datasets(datasets_dir: Path, keys: list[str], repos: ReleaseRepos, sta
         source = datasets_dir / key
         if not (source / "README.md").is_file():
             repo.problems.append(
-                f"{source} is not a built dataset folder: build it with `python -m crosstrace.build {key} --out {source}`"
+                f"{source} is not a built dataset folder: build it with `python -m crosstrace.builders {key} --out {source}`"
             )
             staged.append(repo)
             continue

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from crosstrace.publish.reference_figures import REFERENCE_SETS
-from crosstrace.publish.runs import Comparison, Run, TaskResult, tasks_of
-from crosstrace.publish.sanitize import strip_local_paths_in_text
+from crosstrace.publish.runs import Comparison, tasks_of
+from crosstrace.results_schema import Run, TaskResult
+from crosstrace.sanitize import strip_local_paths_in_text
 
 # Metrics every DACR result carries (the results contract), in the order the tables show them.
 HEADLINE_METRICS = {"dacr": ("accuracy", "pass_rate", "cars", "trap_evasion", "ece")}

@@ -16,8 +16,9 @@ from typing import Any
 import yaml
 
 from crosstrace.errors import DataError
+from crosstrace.jsonio import read_json_object
 from crosstrace.paths import REPO_ROOT
-from crosstrace.publish.sanitize import strip_local_paths
+from crosstrace.sanitize import strip_local_paths
 
 ADAPTER_CONFIG = "adapter_config.json"
 # What `train.py` writes beside the adapter (see its docstring); the same names are used for the
@@ -28,16 +29,6 @@ TRAIN_RESULTS = "train_results.json"
 # The committed release recipe, shown when no training run has been recorded yet.
 RELEASE_RECIPE = REPO_ROOT / "recipes" / "qwen2.5-7b-qlora.yaml"
 RESOLVED = "the resolved recipe of the training run that produced this adapter"
-
-
-def _load_json(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(path, getattr(exc, "lineno", None), None, f"not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise DataError(path, None, None, "expected a JSON object")
-    return value
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
@@ -60,7 +51,7 @@ def release_output_dir() -> str | None:
 
 
 def _optional_json(path: Path) -> dict[str, Any] | None:
-    return _load_json(path) if path.is_file() else None
+    return read_json_object(path) if path.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -95,7 +86,7 @@ class TrainingFacts:
 
         recipe = clean(_load_yaml(folder / RECIPE)) if (folder / RECIPE).is_file() else None
         return cls(
-            adapter_config=clean(_load_json(folder / ADAPTER_CONFIG)),
+            adapter_config=clean(read_json_object(folder / ADAPTER_CONFIG)),
             recipe=recipe,
             recipe_origin=RESOLVED if recipe else f"not recorded: the training folder has no {RECIPE}",
             run_metadata=clean(_optional_json(folder / RUN_METADATA)),
@@ -151,8 +142,9 @@ class TrainingFacts:
         return (self.adapter_config or {}).get("base_model_name_or_path") or None
 
     def mixture(self) -> list[dict[str, Any]]:
-        """The recipe's `mixture:` sources (see crosstrace/training/mixture.py), when it has any."""
-        sources = (self.recipe or {}).get("mixture")
+        """The training mixture: as the run resolved it (run_metadata.json `mixture`, every field
+        filled in), else the recipe's `mixture:` entries as written; empty when neither has one."""
+        sources = (self.run_metadata or {}).get("mixture") or (self.recipe or {}).get("mixture")
         return [s for s in sources if isinstance(s, dict)] if isinstance(sources, list) else []
 
 

@@ -1,7 +1,10 @@
 """Every metric of the project, as plain functions (no model needed).
 
-- DACR: `dacr.score_dacr` (strict or reference mode), `dacr_parse.extract_answers` (raw model
-  text -> answers), `predictions.load_predictions` (upstream and own prediction files);
+- DACR: `dacr.score_dacr` (strict or reference mode), `dacr_verdict.judge_answer` (one answer
+  to one question), `dacr_parse.extract_answers` (raw model text -> answers),
+  `predictions.load_predictions` (upstream and own prediction files). Inside: `dacr_rules` (one
+  rules object per mode) over `dacr_strict` (with `quantities`, `folding`, `dacr_citation`) and
+  `dacr_reference`; `dacr_prepare` (prepared questions, caches), `dacr_aggregate` (metrics);
 - hypothesis generation: `hypothesis.score_hypotheses` (structural compliance, spark and
   hypothesis cosine, ROUGE-L, optional IAScore through `judge.Judge`);
 - multiple choice: `mcq.score_mcq` (final letter), `mcq.score_mcq_loglik` (option log-probs).

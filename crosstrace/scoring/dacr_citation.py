@@ -30,10 +30,10 @@ import operator
 import re
 from typing import Any
 
-from crosstrace.scoring.dacr_strict import STOPWORDS, exact_form, fold, parse_quantities
+from crosstrace.scoring.folding import STOPWORDS, WORD, exact_form, fold
+from crosstrace.scoring.quantities import parse_quantities
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
-_WORD = re.compile(r"\w+")
 # "paragraph 7", "paras. 3, 7 and 9", "¶ 4-5", "paragraph_7", "[P12]"
 _PARAGRAPH_NUMBERS = re.compile(
     r"(?:\bparagraphs?|\bparas?\.?|¶|\bparagraph_|\bp_)\s*#?\s*(\d{1,5}(?:\s*(?:,|and|&|-|–|to)\s*\d{1,5})*)|\[P(\d{1,5})\]",
@@ -49,10 +49,10 @@ _UNINFORMATIVE_SECTIONS = {"", "generated_prose", "injected", "document", "text"
 
 def _content(text: str) -> set[str]:
     """The distinct content words of `text`, folded (stopwords and one-letter words dropped)."""
-    return {w for w in _WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1}
+    return {w for w in WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1}
 
 
-def _paragraph_numbers(citation: str) -> set[int]:
+def paragraph_numbers(citation: str) -> set[int]:
     """Paragraph numbers a citation names, ranges expanded ("4-6" -> 4, 5, 6; at most 20)."""
     numbers: set[int] = set()
     for listed, bracketed in _PARAGRAPH_NUMBERS.findall(citation):
@@ -122,7 +122,7 @@ class EvidenceIndex:
         self._word_bits: dict[str, int] = {}
         for index, paragraph in enumerate(self._accent_folded):
             bit = 1 << index
-            for word in {w for w in _WORD.findall(paragraph) if w not in STOPWORDS and len(w) > 1}:
+            for word in {w for w in WORD.findall(paragraph) if w not in STOPWORDS and len(w) > 1}:
                 self._word_bits[word] = self._word_bits.get(word, 0) | bit
         self._facts = {f.get("factId"): f for f in challenge.get("facts") or [] if isinstance(f, dict)}
         self._fact_paragraphs: dict[Any, set[int]] = {}
@@ -213,7 +213,7 @@ class EvidenceIndex:
         # A substring test first: the paragraph-number pattern is costly on every citation.
         if "para" in lowered or "¶" in lowered or "p_" in lowered or "[p" in lowered:
             count = len(self.paragraphs)
-            for number in _paragraph_numbers(citation):  # 0-based or 1-based: both count
+            for number in paragraph_numbers(citation):  # 0-based or 1-based: both count
                 if 0 <= number < count:
                     pointed |= 1 << number
                 if 1 <= number <= count:

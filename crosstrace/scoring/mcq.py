@@ -21,64 +21,18 @@ options is scored wrong for the same reason.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from crosstrace.mcq.format import LETTERS, extract_letter
 from crosstrace.scoring.stats import DEFAULT_RESAMPLES, mean_and_interval
 from crosstrace.scoring.types import TaskScore
 
 MCQ_VERSION = "crosstrace-mcq-final-letter-1.0"
 # Log-likelihood selection: the option with the highest finite log-prob; a tie at the top is no answer.
 MCQ_LOGLIK_VERSION = "crosstrace-mcq-loglik-1.0"
-LETTERS = "ABCDEFGHIJ"
-_L = f"[{LETTERS}]"
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-# One letter as an answer names it: "C", "(C)", "**C**", "[C]", "C)", "C."
-_LETTER_TOKEN = rf"[\(\[\*]*\s*({_L})\s*[\)\]\*]*(?![\w])"
-_STATEMENT = re.compile(
-    r"(?:final\s+answer|correct\s+(?:answer|option|choice)|best\s+(?:answer|option|choice)|answer|\b(?:pick|choose|select))"
-    r"(?:\s+(?:is|would\s+be|will\s+be|should\s+be|must\s+be))?\s*(?:[:=]|is)?\s*"
-    rf"(?P<body>{_LETTER_TOKEN}(?:\s*(?:,|/|or|and|&)\s*{_LETTER_TOKEN})*)",
-    re.IGNORECASE,
-)
-_OPTION_IS_CORRECT = re.compile(rf"\boption\s+{_LETTER_TOKEN}\s+is\s+(?:the\s+)?correct", re.IGNORECASE)
-_BOXED = re.compile(rf"\\boxed\{{\s*(?:\\text\{{)?\s*({_L})\s*\}}", re.IGNORECASE)
-_BARE = re.compile(rf"^\s*[\(\[\*]*\s*({_L})\s*[\)\]\*]*\s*(?:[.:)\-]\s*.*)?$", re.DOTALL)
-_LETTER_IN = re.compile(rf"(?<![A-Za-z])({_L})(?![A-Za-z])")
-
-
-def extract_letter(text: str) -> str | None:
-    """The single option letter (A-J) a model's output commits to, or None."""
-    if not isinstance(text, str):
-        return None
-    text = _THINK.sub("", text)
-    if "</think>" in text.lower():
-        text = text[text.lower().rindex("</think>") + len("</think>") :]
-    text = text.strip()
-    if not text:
-        return None
-    statements: list[tuple[int, set[str]]] = []
-    for match in _BOXED.finditer(text):
-        statements.append((match.start(), {match.group(1).upper()}))
-    for match in _OPTION_IS_CORRECT.finditer(text):
-        statements.append((match.start(), {match.group(1).upper()}))
-    for match in _STATEMENT.finditer(text):
-        body = match.group("body")
-        letters = {letter.upper() for letter in _LETTER_IN.findall(body.upper())}
-        # A lowercase "a" after "answer is" is an article ("the answer is a mix of..."), not option A.
-        if body.strip("()[]* ") == "a":
-            continue
-        statements.append((match.start(), letters))
-    if statements:
-        _, letters = max(statements, key=lambda item: item[0])
-        return next(iter(letters)) if len(letters) == 1 else None
-    bare = _BARE.match(text)
-    if bare and (len(text) <= 3 or text[1:2] in ".:) " or text[0] in "([*"):
-        return bare.group(1).upper()
-    return None
 
 
 def _record_fields(record: dict[str, Any]) -> tuple[str | None, str, str]:

@@ -254,7 +254,7 @@ def read_predictions_object(data: Any, log: ProblemLog) -> dict[str, dict[str, E
 
 def _read_jsonl(text: str, log: ProblemLog) -> dict[str, dict[str, Entry]]:
     predictions: dict[str, dict[str, Entry]] = {}
-    for line_number, line in enumerate(text.splitlines(), start=1):
+    for line_number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -274,7 +274,7 @@ def _read_jsonl(text: str, log: ProblemLog) -> dict[str, dict[str, Entry]]:
 def _looks_like_jsonl(text: str) -> bool:
     """JSON Lines when the first non-blank line is a JSON object by itself (a broken
     pretty-printed JSON file is one error, not one error per line)."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    first = next((line for line in text.split("\n") if line.strip()), "")
     try:
         return isinstance(json.loads(first), dict)
     except json.JSONDecodeError:

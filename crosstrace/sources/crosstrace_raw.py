@@ -24,7 +24,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crosstrace.errors import DataError, ErrorPolicy, iter_jsonl
+from crosstrace.errors import DataError, ErrorPolicy
+from crosstrace.jsonio import iter_jsonl
 from crosstrace.schema import Grounding, PriorWork, SchemaError, TraceRecord
 from crosstrace.sources.crosstrace_release import SourceRecord, read_metadata, require
 

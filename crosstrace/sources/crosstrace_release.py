@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crosstrace.errors import DataError, ErrorPolicy, iter_jsonl
+from crosstrace.errors import DataError, ErrorPolicy
+from crosstrace.jsonio import iter_jsonl, read_json_object
 from crosstrace.schema import SchemaError, TraceRecord, parse_chat
 
 RELEASE_FILES = {"train": "train_ours_only.jsonl", "validation": "val.jsonl", "test": "test_ours.jsonl"}
@@ -110,13 +111,7 @@ def read_split_settings(folder: Path) -> dict[str, Any]:
     path = folder / RELEASE_MANIFEST
     if not path.is_file():
         return {}
-    try:
-        settings = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DataError(path, None, None, f"not a valid JSON manifest ({error})") from None
-    if not isinstance(settings, dict):
-        raise DataError(path, None, None, "expected a JSON object")
-    return settings
+    return read_json_object(path)
 
 
 def has_release(folder: str | Path) -> bool:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError, ErrorPolicy
+from crosstrace.jsonio import read_json
 
 CATEGORIES = (
     "direct_extraction",
@@ -111,15 +112,7 @@ def _require(obj: dict[str, Any], key: str, types: type | tuple[type, ...], wher
 
 
 def _read_json(path: Path) -> tuple[Any, str]:
-    if not path.is_file():
-        raise DataError(path, None, None, "file not found")
-    raw = path.read_bytes()
-    try:
-        return json.loads(raw.decode("utf-8")), hashlib.sha256(raw).hexdigest()
-    except UnicodeDecodeError as exc:
-        raise DataError(path, None, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(path, exc.lineno, None, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    return read_json(path), hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def load_benchmark(path: str | Path, policy: ErrorPolicy | None = None) -> Benchmark:

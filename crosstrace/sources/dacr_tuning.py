@@ -24,7 +24,6 @@ file, the line (JSON Lines) or row (parquet, JSON list, 1-based) and the field; 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,8 +33,9 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from crosstrace.engine.records import trace_row
-from crosstrace.errors import DataError, ErrorPolicy, iter_jsonl
+from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import sha256_file
+from crosstrace.jsonio import iter_jsonl, read_json
 
 SPLIT_ALIASES = {
     "train": "train",
@@ -72,10 +72,7 @@ def _iter_rows(path: Path, policy: ErrorPolicy) -> Iterator[tuple[int, dict[str,
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise DataError(path, None, None, f"not a readable parquet file ({exc})") from None
     else:
-        try:
-            records = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DataError(path, getattr(exc, "lineno", None), None, f"not valid JSON ({exc})") from None
+        records = read_json(path)
         if not isinstance(records, list):
             raise DataError(path, None, None, "expected a JSON list of rows")
     for number, record in enumerate(records, start=1):

@@ -22,7 +22,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from crosstrace.errors import DataError, ErrorPolicy, iter_jsonl
+from crosstrace.errors import DataError, ErrorPolicy
+from crosstrace.jsonio import iter_jsonl
 from crosstrace.schema import DEFAULT_SYSTEM_PROMPT, SchemaError, TraceRecord
 from crosstrace.sources.crosstrace_release import SourceRecord, require
 

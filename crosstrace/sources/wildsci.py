@@ -5,7 +5,7 @@ object per line: `question`, `options` (exactly the ten keys A-J), `answer` (one
 `paper_id`, `discipline`, `nc_domain`, `nc_subdomain`, `voting_type`, `voting_answers`.
 The file is not redistributed here; a user who has it passes its path:
 
-    python -m crosstrace.build mcq --wildsci path/to/wildsci.jsonl --out build/mcq
+    python -m crosstrace.builders mcq --wildsci path/to/wildsci.jsonl --out build/mcq
 
     from crosstrace.errors import ErrorPolicy
     from crosstrace.sources.wildsci import read_wildsci
@@ -24,7 +24,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crosstrace.errors import DataError, ErrorPolicy, iter_jsonl
+from crosstrace.errors import DataError, ErrorPolicy
+from crosstrace.jsonio import iter_jsonl
 from crosstrace.mcq.record import LETTERS
 
 SOURCE = "wildsci"

@@ -1,0 +1,6 @@
+"""Training behind `train.py`: the dataset mixture, the length report, run metadata, the time estimate.
+
+May import the core modules (`hub_folder`, `schema`, `sanitize`, `provenance`, ...) and `mcq.format`
+(to train on the exact MCQ prompt evaluation asks with), never `evaluation/` or `publish/`: what they
+need from a run they read from run_metadata.json (tests/test_layering.py enforces this).
+"""

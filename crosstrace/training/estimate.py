@@ -23,7 +23,24 @@ Override it with `--estimate_tokens_per_second` once a real run has logged its o
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
+from crosstrace.paths import REPO_ROOT
 from crosstrace.training.length import SourceLengths
+
+# Throughput reports of bench/bench_train_throughput.py, committed after a GPU run (none yet: no GPU here).
+MEASURED_DIR = REPO_ROOT / "bench" / "results"
+# A measured figure is used only when a report's row equals the recipe on every one of these fields.
+MATCH_KEY = (
+    "model",
+    "quantization",
+    "attn_implementation",
+    "max_length",
+    "per_device_train_batch_size",
+    "activation_checkpointing",
+)
 
 ASSUMED_TOKENS_PER_SECOND = 3000.0
 ASSUMPTION = (
@@ -33,7 +50,49 @@ ASSUMPTION = (
 )
 
 
-def estimate(report: list[SourceLengths], epochs: float, tokens_per_second: float) -> dict:
+def recipe_key(model_args, training_args) -> dict[str, Any]:
+    """The recipe's values of MATCH_KEY (attention already resolved by crosstrace.training.attention)."""
+    if model_args.load_in_4bit:
+        quantization = f"nf4{'-double' if model_args.use_bnb_nested_quant else ''}"
+    else:
+        quantization = str(model_args.dtype or "float32")
+    return {
+        "model": model_args.model_name_or_path,
+        "quantization": quantization,
+        "attn_implementation": model_args.attn_implementation,
+        "max_length": training_args.max_length,
+        "per_device_train_batch_size": training_args.per_device_train_batch_size,
+        "activation_checkpointing": bool(training_args.activation_checkpointing),
+    }
+
+
+def find_measured(key: dict[str, Any], gpu: str | None = None, folder: Path | None = None) -> dict | None:
+    """{"tokens_per_second", "machine", "report"} from the first report row matching `key` (and `gpu`, a
+    substring of the report's GPU name, when given), else None. Reports are read in name order."""
+    folder = MEASURED_DIR if folder is None else folder
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        machine = report.get("machine", {})
+        if gpu and gpu.lower() not in str(machine.get("gpu", "")).lower():
+            continue
+        for row in report.get("results", []):
+            if all(row.get(field) == key[field] for field in MATCH_KEY):
+                return {"tokens_per_second": row["tokens_per_second"], "machine": machine, "report": path.name}
+    return None
+
+
+def estimate(
+    report: list[SourceLengths], epochs: float, tokens_per_second: float, measured: dict | None = None
+) -> dict:
+    """`measured` (from find_measured) replaces `tokens_per_second` and names the machine that measured it."""
+    if measured is not None:
+        result = estimate(report, epochs, measured["tokens_per_second"])
+        machine = measured["machine"]
+        result["assumption"] = (
+            f"measured by bench/bench_train_throughput.py on {machine.get('gpu', 'an unnamed GPU')} "
+            f"(bench/results/{measured['report']}), matching the recipe on {', '.join(MATCH_KEY)}"
+        )
+        return result
     tokens = sum(r.tokens for r in report)
     seconds = tokens * epochs / tokens_per_second
     return {
@@ -51,6 +110,6 @@ def estimate(report: list[SourceLengths], epochs: float, tokens_per_second: floa
 def format_estimate(result: dict) -> str:
     return (
         f"Estimate: {result['rows']:,} rows, {result['tokens_per_epoch']:,} tokens per epoch x {result['epochs']} epoch(s) "
-        f"at {result['tokens_per_second']:,.0f} tokens/s -> {result['hours']} h on one H100.\n"
-        f"Assumption: {result['assumption']}"
+        f"at {result['tokens_per_second']:,.0f} tokens/s -> {result['hours']} h on one GPU.\n"
+        f"Throughput: {result['assumption']}"
     )

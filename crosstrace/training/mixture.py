@@ -1,7 +1,7 @@
 """The training mixture: several datasets, each weighted, turned into one prompt/completion set.
 
 A recipe lists its sources; each is read with `datasets.load_dataset`, so a source is a Hub id,
-a local folder built by `python -m crosstrace.build ...`, or a file loader with `data_files`:
+a local folder built by `python -m crosstrace.builders ...`, or a file loader with `data_files`:
 
     mixture:
       - label: crosstrace                   # the name used in reports and metadata
@@ -26,7 +26,7 @@ template, with no `{% generation %}` markers needed. Rows come from these layout
   - `messages` (CrossTrace, chat datasets): [..., assistant] -> prompt [...], completion [assistant]
   - `prompt` + `completion` (the engine traces): kept; plain strings become user/assistant messages
   - WildSci-format MCQs (`question`, `options`, `answer`): the prompt evaluate.py asks with
-    (`crosstrace.evaluation.tasks.render_mcq_prompt`), completion "Answer: <letter>"
+    (`crosstrace.mcq.format.render_mcq_prompt`), completion "Answer: <letter>"
   - raw HypoGen (`abstract`, `bit`, `spark`, `chain_of_reasoning`, `flip`): rendered in the
     CrossTrace layout by `crosstrace.schema`, with the system message of the source named by
     `system_prompt_from` (upstream trained HypoGen rows under the CrossTrace system prompt)
@@ -51,7 +51,9 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError, ErrorPolicy
-from crosstrace.hub_folder import MANIFEST_NAME, local_split_files, sha256_file
+from crosstrace.hub_folder import MANIFEST_NAME, read_built_split, sha256_file
+from crosstrace.jsonio import iter_jsonl
+from crosstrace.mcq.format import answer_line, check_mcq_record, render_mcq_prompt
 
 PROMPT, COMPLETION, SOURCE = "prompt", "completion", "source"
 # The columns the rewards read (crosstrace.rewards.REWARD_COLUMNS), present on every row.
@@ -76,6 +78,10 @@ class MixtureSource:
     system_prompt_from: str | None = None
 
     def __post_init__(self) -> None:
+        for name in ("weight", "cap_ratio"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise ValueError(f"mixture source {self.label!r}: {name} must be a number, got {value!r}")
         if self.weight < 0 or not math.isfinite(self.weight):
             raise ValueError(f"mixture source {self.label!r}: weight must be a finite number >= 0, got {self.weight}")
         if (self.cap_ratio is None) != (self.cap_source is None):
@@ -225,15 +231,13 @@ MCQ_COLUMNS = ("question", "options", "answer")
 
 def _from_mcq(example: dict[str, Any], source: MixtureSource, row: int) -> tuple[Messages, Messages]:
     # Train on exactly the prompt evaluate.py asks with, and the final line its scorer reads.
-    from crosstrace.evaluation.tasks import check_mcq_record, render_mcq_prompt
-
     try:
         record = check_mcq_record(example)
     except ValueError as error:
         field_name, _, reason = str(error).partition(": ")
         raise DataError(_where(source), row + 1, field_name, reason or str(error)) from None
     return [{"role": "user", "content": render_mcq_prompt(record)}], [
-        {"role": "assistant", "content": f"Answer: {record['answer']}"}
+        {"role": "assistant", "content": answer_line(record["answer"])}
     ]
 
 
@@ -326,45 +330,79 @@ class SourceReport:
 
 @dataclass
 class Mixture:
-    """The mixed rows (prompt, completion, source) and what each source contributed."""
+    """The mixed rows (prompt, completion, source), the sources as resolved, and what each contributed."""
 
     dataset: Any  # datasets.Dataset with columns prompt, completion, source and REWARD_COLUMNS
     reports: list[SourceReport]
+    sources: list[MixtureSource] = field(default_factory=list)
 
 
-def load_source(source: MixtureSource):
+def load_source(source: MixtureSource, policy: ErrorPolicy | None = None):
     from datasets import load_dataset
+    from datasets.exceptions import DatasetGenerationError
 
     if source.data_files is None and (Path(source.path) / MANIFEST_NAME).is_file():
-        # A folder written by `python -m crosstrace.build`; any other folder goes to load_dataset.
+        # A folder written by `python -m crosstrace.builders`; any other folder goes to load_dataset.
         return _load_built_folder(source)
+    local_jsonl = _local_jsonl_files(source)
+    if local_jsonl:
+        return _load_jsonl_files(local_jsonl, policy or ErrorPolicy())
     try:
         return load_dataset(**source.load_kwargs())
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError, DatasetGenerationError) as error:
+        cause = error.__cause__ or error  # datasets wraps the reader's own error, which says what is wrong
         raise DataError(
             source.path,
             None,
             None,
-            f"cannot load mixture source {source.label!r} ({error}); build it first, e.g. `python -m crosstrace.build ...`",
+            f"cannot load mixture source {source.label!r} ({type(cause).__name__}: {cause}); "
+            "build it first, e.g. `python -m crosstrace.builders ...`",
         ) from None
 
 
-def _load_built_folder(source: MixtureSource):
-    """A folder written by `python -m crosstrace.build`, read from its parquet files directly.
+def _local_jsonl_files(source: MixtureSource) -> list[Path]:
+    """The JSON Lines files of a `path: json` source's split when they all exist here, else [] (load_dataset's case)."""
+    if source.path != "json" or source.data_files is None:
+        return []
+    by_split = source.data_files if isinstance(source.data_files, dict) else {"train": source.data_files}
+    files = by_split.get(source.split)
+    files = [files] if isinstance(files, str) else files
+    if not files or not all(isinstance(f, str) and f.endswith(".jsonl") and Path(f).is_file() for f in files):
+        return []
+    return [Path(f) for f in files]
 
-    Not through `load_dataset`, whose cache would hand back a previous build of a folder of the
-    same name (see `crosstrace.hub_folder.local_split_files`). The fingerprint is derived from
-    the build manifest's checksums, so the same build always gives the same fingerprint.
-    """
+
+def _load_jsonl_files(files: list[Path], policy: ErrorPolicy):
+    """Local JSON Lines read by crosstrace's reader, so a bad line is a DataError naming file and line (or is
+    skipped and counted) instead of a `datasets` traceback; an empty file is an error, not an empty source."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
     from datasets import Dataset
 
-    files = local_split_files(source.path, source.name, source.split)
-    dataset = Dataset(pa.concat_tables([pq.read_table(path) for path in files]))
+    rows: list[dict[str, Any]] = []
+    for path in files:
+        before = len(rows)
+        rows.extend(obj for _, obj in iter_jsonl(path, policy))
+        if len(rows) == before:
+            raise DataError(path, None, None, "holds no usable JSON record (an empty data file?)")
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    try:
+        dataset = Dataset.from_dict({column: [row.get(column) for row in rows] for column in columns})
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise DataError(
+            files[0] if len(files) == 1 else ", ".join(map(str, files)),
+            None,
+            None,
+            f"a field holds values of different types in different lines ({error})",
+        ) from None
     digest = hashlib.sha256("".join(sha256_file(path) for path in files).encode()).hexdigest()[:16]
-    dataset._fingerprint = f"{Path(source.path).name}-{source.name}-{source.split}-{digest}"
+    dataset._fingerprint = f"jsonl-{digest}"
     return dataset
+
+
+def _load_built_folder(source: MixtureSource):
+    """A folder written by `python -m crosstrace.builders`, through `crosstrace.hub_folder.read_built_split`
+    (its files checked against the manifest; the split's fingerprint is the dataset's)."""
+    return read_built_split(source.path, source.name, source.split).dataset()
 
 
 def build_mixture(
@@ -378,7 +416,11 @@ def build_mixture(
     from datasets import Dataset
 
     policy = policy or ErrorPolicy()
-    loaded = {s.label: loader(s) for s in sources}
+    loaded, load_skips = {}, {}
+    for source in sources:  # a line skipped while reading is reported under its own source
+        before = len(policy.skipped)
+        loaded[source.label] = loader(source, policy)
+        load_skips[source.label] = policy.report()[before:]
     rows: list[dict[str, Any]] = []
     reports = []
     sizes: dict[str, int] = {}
@@ -427,10 +469,12 @@ def build_mixture(
                 available=len(dataset),
                 used=len(drawn),
                 fingerprint=getattr(dataset, "_fingerprint", ""),
-                skipped=policy.report()[skipped_before:],
+                skipped=load_skips[source.label] + policy.report()[skipped_before:],
             )
         )
     if not rows:
         raise ValueError("the mixture has no rows: every source is empty or has weight 0")
     # One seeded shuffle so sources interleave; the trainer's own sampler shuffles again each epoch.
-    return Mixture(dataset=Dataset.from_list(rows).shuffle(seed=seed).flatten_indices(), reports=reports)
+    return Mixture(
+        dataset=Dataset.from_list(rows).shuffle(seed=seed).flatten_indices(), reports=reports, sources=list(sources)
+    )

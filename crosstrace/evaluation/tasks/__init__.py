@@ -15,7 +15,7 @@ from it, and its score. Everything outside this package reaches a task through `
 from crosstrace.evaluation.tasks.base import Task, sample_row
 from crosstrace.evaluation.tasks.crosstrace import CrossTraceTask
 from crosstrace.evaluation.tasks.dacr import DacrTask
-from crosstrace.evaluation.tasks.mcq import McqTask, check_mcq_record, render_mcq_prompt
+from crosstrace.evaluation.tasks.mcq import McqTask
 
 TASKS: dict[str, type[Task]] = {task.name: task for task in (CrossTraceTask, DacrTask, McqTask)}
 
@@ -32,8 +32,6 @@ __all__ = [
     "DacrTask",
     "McqTask",
     "Task",
-    "check_mcq_record",
-    "render_mcq_prompt",
     "sample_row",
     "task_class",
 ]

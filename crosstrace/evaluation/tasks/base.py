@@ -15,10 +15,11 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
-from crosstrace.errors import DataError, ErrorPolicy, iter_jsonl
+from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.evaluation.predictions_format import OUTPUTS
 from crosstrace.evaluation.prompts import Prompt
 from crosstrace.hub_folder import sha256_file
+from crosstrace.jsonio import iter_jsonl
 from crosstrace.scoring.types import TaskScore
 
 logger = logging.getLogger(__name__)

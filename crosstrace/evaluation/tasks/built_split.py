@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError
-from crosstrace.evaluation.tasks.base import file_info
-from crosstrace.hub_folder import MANIFEST_NAME, local_split_files, sha256_file
+from crosstrace.hub_folder import read_built_split
 
 
 def load_built_split(source: str, config: str | None, split: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -37,20 +36,6 @@ def load_built_split(source: str, config: str | None, split: str) -> tuple[list[
 
 
 def _read_local_split(folder: Path, config: str | None, split: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """A local folder's parquet files for config/split, read directly (see `local_split_files`)."""
-    import pyarrow.parquet as pq
-
-    files = local_split_files(folder, config, split)
-    rows = [row for path in files for row in pq.read_table(path).to_pylist()]
-    info: dict[str, Any] = {
-        "source": folder.name,
-        "config": config,
-        "split": split,
-        "rows": len(rows),
-        "files": [{**file_info(p), "file": p.relative_to(folder).as_posix()} for p in files],
-    }
-    manifest = folder / MANIFEST_NAME
-    if manifest.is_file():
-        # The build's manifest lists the sha256 of every data file: its own checksum pins the lot.
-        info["manifest_sha256"] = sha256_file(manifest)
-    return rows, info
+    """A local folder's config/split through the one reader of built folders (`read_built_split`)."""
+    built = read_built_split(folder, config, split)
+    return built.rows(), built.data_info()

@@ -14,54 +14,20 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from crosstrace.errors import DataError, iter_jsonl
+from crosstrace.errors import DataError
 from crosstrace.evaluation.prompts import Prompt
 from crosstrace.evaluation.tasks.base import Task, file_info, first_problem, sample_row
 from crosstrace.evaluation.tasks.built_split import load_built_split
+from crosstrace.jsonio import iter_jsonl
+from crosstrace.mcq.format import ANSWER_LINE, MCQ_TEMPLATE, check_mcq_record, render_mcq_prompt
 from crosstrace.scoring.types import TaskScore
 
-MCQ_LETTERS = "ABCDEFGHIJ"
 MCQ_SCORING_MODES = ("generate", "loglik")
 # loglik: the reply each option is scored as, the final line MCQ_TEMPLATE asks for, put right
 # where the assistant's turn opens. Every option's text has the same tokens but its letter.
-MCQ_LOGLIK_CONTINUATION = "Answer: {letter}"
+MCQ_LOGLIK_CONTINUATION = ANSWER_LINE
 # Per-option log-probs are summed over the continuation's tokens (not averaged per token).
 MCQ_LOGLIK_NORMALIZATION = "sum"
-
-MCQ_TEMPLATE = """Answer the following multiple-choice question. Exactly one of the options is correct.
-
-Question: {question}
-
-Options:
-{options}
-
-You may reason briefly first. Then give your final answer on the last line, in the form "Answer: X", where X is the letter of the correct option."""
-
-
-def render_mcq_prompt(record: dict[str, Any]) -> str:
-    options = "\n".join(f"{letter}. {text}" for letter, text in record["options"].items())
-    return MCQ_TEMPLATE.replace("{question}", record["question"].strip()).replace("{options}", options)
-
-
-def check_mcq_record(record: dict[str, Any]) -> dict[str, Any]:
-    """A WildSci-format record with its options in letter order; raises ValueError('field: reason')."""
-    question = record.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise ValueError("question: missing or empty")
-    options = record.get("options")
-    if not isinstance(options, dict):
-        raise ValueError(f"options: expected an object of letter -> text, got {type(options).__name__}")
-    present = {k: v for k, v in options.items() if v is not None}
-    letters = "".join(sorted(present))
-    if len(letters) < 2 or not MCQ_LETTERS.startswith(letters):
-        raise ValueError(f"options: expected consecutive letters from A (up to J), got {sorted(present)}")
-    for letter, text in present.items():
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"options.{letter}: missing or empty")
-    answer = record.get("answer")
-    if not isinstance(answer, str) or answer not in present:
-        raise ValueError(f"answer: expected one of the option letters {letters}, got {answer!r}")
-    return {**record, "options": {letter: present[letter] for letter in letters}}
 
 
 def parse_option_logprobs(output: str, letters: str) -> dict[str, float | None]:

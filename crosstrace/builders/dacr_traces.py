@@ -1,8 +1,8 @@
 """Document-reasoning traces from the project's challenge engine (configs engine, upstream).
 
-    python -m crosstrace.build dacr-traces --n 5000 --seed 0 --out build/dacr-traces --workers 2
-    python -m crosstrace.build dacr-traces --n 200 --seed 0 --out build/dacr-traces --benchmark build/engine-bench.json
-    python -m crosstrace.build dacr-traces --n 5000 --out build/dacr-traces --upstream path/to/grpo_reasoning_v2
+    python -m crosstrace.builders dacr-traces --n 5000 --seed 0 --out build/dacr-traces --workers 2
+    python -m crosstrace.builders dacr-traces --n 200 --seed 0 --out build/dacr-traces --benchmark build/engine-bench.json
+    python -m crosstrace.builders dacr-traces --n 5000 --out build/dacr-traces --upstream path/to/grpo_reasoning_v2
 
 Config `engine` (default): one row per engine challenge, each a verified step-by-step trace in
 three forms (chat `messages`; `prompt`/`completion`; `gold_answers` for a verifier reward).
@@ -19,13 +19,13 @@ byte-identical for the same --n, --seed and engine options, whatever --workers i
 
 from __future__ import annotations
 
-import argparse
 import logging
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from multiprocessing import Pool
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from huggingface_hub import DatasetCardData
 from tqdm import tqdm
@@ -38,7 +38,7 @@ from crosstrace.engine.generate import rejection_kind
 from crosstrace.engine.records import TRACE_SCHEMA, engine_row
 from crosstrace.errors import ErrorPolicy
 from crosstrace.hub_folder import DatasetFolder, size_category
-from crosstrace.paths import REPO_ROOT
+from crosstrace.paths import REPO_ROOT, refuse_overlap
 from crosstrace.sources.dacr_bench import CATEGORIES, save_benchmark
 from crosstrace.sources.dacr_tuning import read_tuning_data
 
@@ -54,43 +54,31 @@ SPLIT_SHARES = {"validation": 0.05, "test": 0.05, "test_heldout_domains": 0.05}
 BENCHMARK_SPLITS = ("test", "test_heldout_domains")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--n", type=int, default=5000, help="engine challenges in all splits together (at least 4; default 5000)"
+@dataclass
+class DacrTracesArguments:
+    """`python -m crosstrace.builders dacr-traces`: what to generate and where to write it."""
+
+    n: int = field(default=5000, metadata={"help": "engine challenges in all splits together (at least 4)"})
+    seed: int = field(default=0, metadata={"help": "build seed; picks the disjoint seed ranges of the splits"})
+    out: Path = field(
+        default=REPO_ROOT / "build" / "dacr-traces", metadata={"help": "output folder, replaced as a whole"}
     )
-    parser.add_argument(
-        "--seed", type=int, default=0, help="build seed; picks the disjoint seed ranges of the splits (default 0)"
+    benchmark: Path | None = field(
+        default=None,
+        metadata={"help": "also write the test and test_heldout_domains challenges to this DACR-Bench JSON file"},
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=REPO_ROOT / "build" / "dacr-traces",
-        help="output folder, replaced as a whole (default: build/dacr-traces)",
+    upstream: Path | None = field(
+        default=None,
+        metadata={
+            "help": "upstream DACR tuning data (a folder or a .jsonl/.json/.parquet file): adds the upstream config"
+        },
     )
-    parser.add_argument(
-        "--benchmark",
-        type=Path,
-        help="also write the test and test_heldout_domains challenges to this DACR-Bench JSON file",
+    workers: int = field(
+        default=1, metadata={"help": "processes generating challenges (the output does not depend on it)"}
     )
-    parser.add_argument(
-        "--upstream",
-        type=Path,
-        help="upstream DACR tuning data (a folder or a .jsonl/.json/.parquet file): adds the upstream config",
-    )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="processes generating challenges (default 1; the output does not depend on it)",
-    )
-    parser.add_argument(
-        "--questions", type=int, default=10, help="questions per challenge (default 10, as in DACR-Bench)"
-    )
-    parser.add_argument(
-        "--on-error",
-        choices=("raise", "skip"),
-        default="raise",
-        help="bad upstream rows: stop (default) or skip and report them in the manifest",
+    questions: int = field(default=10, metadata={"help": "questions per challenge (10, as in DACR-Bench)"})
+    on_error: Literal["raise", "skip"] = field(
+        default="raise", metadata={"help": "bad upstream rows: stop (raise) or skip and report them in the manifest"}
     )
 
 
@@ -165,7 +153,7 @@ def _totals(stats: dict[str, Any]) -> dict[str, dict[str, int]]:
     }
 
 
-def build(args: argparse.Namespace) -> dict[str, Any]:
+def build(args: DacrTracesArguments) -> dict[str, Any]:
     started = time.perf_counter()
     plan = split_plan(args.n, args.seed)
     made = generate(plan, args.questions, args.workers)
@@ -268,7 +256,8 @@ def _excerpt(trace: str, questions: int = 2) -> str:
     return "\n\n".join([*head, "[...]", blocks[-1]])
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: DacrTracesArguments) -> int:
+    refuse_overlap(args.out, {"--upstream": args.upstream, "--benchmark": args.benchmark})
     manifest = build(args)
     stats = manifest["engine_stats"]
     print(

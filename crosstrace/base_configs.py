@@ -61,7 +61,7 @@ def find_base_config(
         config = AutoConfig.for_model(fields.pop("model_type"), **fields)
         return (
             config,
-            f"{base_model} (its published config.json, as recorded in crosstrace/publish/base_configs.py; not downloaded)",
+            f"{base_model} (its published config.json, as recorded in crosstrace/base_configs.py; not downloaded)",
         )
     raise BaseConfigNotFound(
         f"no configuration found for base model {base_model!r} on this machine: pass --base-config <folder with config.json, or builtin:...>"

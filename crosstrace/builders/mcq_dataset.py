@@ -1,10 +1,10 @@
 """WildSci-style ten-option science questions (configs crosstrace_hypothesis, engine_facts, wildsci).
 
-    python -m crosstrace.build crosstrace --source ../shared/data/crosstrace --out build/crosstrace
-    python -m crosstrace.build mcq --crosstrace build/crosstrace --engine-n 200 --out build/mcq
-    python -m crosstrace.build mcq --wildsci path/to/wildsci.jsonl --out build/mcq   # adds the wildsci config
+    python -m crosstrace.builders crosstrace --source ../shared/data/crosstrace --out build/crosstrace
+    python -m crosstrace.builders mcq --crosstrace build/crosstrace --engine-n 200 --out build/mcq
+    python -m crosstrace.builders mcq --wildsci path/to/wildsci.jsonl --out build/mcq   # adds the wildsci config
     python bench/bench_mcq.py --folder build/mcq --save-audit build/mcq-audit.json  # score every question (minutes)
-    python -m crosstrace.build mcq --out build/mcq --audit-results build/mcq-audit.json  # card with that full audit
+    python -m crosstrace.builders mcq --out build/mcq --audit-results build/mcq-audit.json  # card with that full audit
 
 Configs:
   crosstrace_hypothesis  hypothesis matching and reasoning order over the CrossTrace dataset
@@ -21,14 +21,13 @@ audit of the same questions. See crosstrace/mcq/__init__.py for the design.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from huggingface_hub import DatasetCardData
@@ -40,7 +39,7 @@ from crosstrace.mcq import audit, crosstrace_questions, engine_questions, labels
 from crosstrace.mcq.crosstrace_rows import SPLITS, read_crosstrace_folder
 from crosstrace.mcq.options import Draft, assemble
 from crosstrace.mcq.record import SCHEMA
-from crosstrace.paths import REPO_ROOT
+from crosstrace.paths import REPO_ROOT, refuse_overlap
 from crosstrace.sources.wildsci import read_wildsci
 
 logger = logging.getLogger(__name__)
@@ -53,54 +52,45 @@ DATASET_NAME = "crosstrace-mcq"
 LICENSE = "cc-by-4.0"  # CrossTrace text is CC BY 4.0, and so is WildSci
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--crosstrace",
-        type=Path,
-        default=REPO_ROOT / "build" / "crosstrace",
-        help="built CrossTrace dataset folder (default: build/crosstrace)",
+@dataclass
+class McqArguments:
+    """`python -m crosstrace.builders mcq`: the inputs, the seeds and the audit of the questions."""
+
+    crosstrace: Path = field(
+        default=REPO_ROOT / "build" / "crosstrace", metadata={"help": "built CrossTrace dataset folder"}
     )
-    parser.add_argument(
-        "--engine-n",
-        type=int,
-        default=200,
-        help="engine challenges to make questions from (0: no engine_facts config; default 200)",
+    engine_n: int = field(
+        default=200, metadata={"help": "engine challenges to make questions from (0: no engine_facts config)"}
     )
-    parser.add_argument(
-        "--engine-seed",
-        type=int,
-        default=0,
-        help="seed of the first engine challenge; challenge i uses engine-seed + i (default 0)",
+    engine_seed: int = field(
+        default=0, metadata={"help": "seed of the first engine challenge; challenge i uses engine-seed + i"}
     )
-    parser.add_argument("--wildsci", type=Path, help="WildSci's wildsci.jsonl, to add the wildsci config (optional)")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=REPO_ROOT / "build" / "mcq",
-        help="output folder, replaced as a whole (default: build/mcq)",
+    wildsci: Path | None = field(
+        default=None, metadata={"help": "WildSci's wildsci.jsonl, to add the wildsci config (optional)"}
     )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="seed of every shuffle: study order, option letters, engine splits (default 0)",
+    out: Path = field(default=REPO_ROOT / "build" / "mcq", metadata={"help": "output folder, replaced as a whole"})
+    seed: int = field(
+        default=0, metadata={"help": "seed of every shuffle: study order, option letters, engine splits"}
     )
-    parser.add_argument(
-        "--audit-embedding-sample", type=int, default=30,
-        help="questions per config scored by the embedding baseline for the card (a seeded sample; -1: all; 0: none). "
-        "bench/bench_mcq.py scores all of them (default 30)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--audit-results",
-        type=Path,
-        help="a full audit saved by `bench/bench_mcq.py --save-audit` for these same questions (checked by digest), "
-        "to report in the card instead of the sampled one",
+    audit_embedding_sample: int = field(
+        default=30,
+        metadata={
+            "help": "questions per config scored by the embedding baseline for the card (a seeded sample; -1: all; 0: none). "
+            "bench/bench_mcq.py scores all of them"
+        },
     )
-    parser.add_argument(
-        "--on-error",
-        choices=["raise", "skip"],
+    audit_results: Path | None = field(
+        default=None,
+        metadata={
+            "help": "a full audit saved by `bench/bench_mcq.py --save-audit` for these same questions (checked by digest), "
+            "to report in the card instead of the sampled one"
+        },
+    )
+    on_error: Literal["raise", "skip"] = field(
         default="raise",
-        help="a bad input record stops the build (raise) or is skipped and listed in the manifest (skip)",
+        metadata={
+            "help": "a bad input record stops the build (raise) or is skipped and listed in the manifest (skip)"
+        },
     )
 
 
@@ -162,7 +152,7 @@ def _lengths(records_by_config: dict[str, dict[str, list[dict[str, Any]]]]) -> l
     ]
 
 
-def _audit(generated: Generated, args: argparse.Namespace) -> audit.AuditReport:
+def _audit(generated: Generated, args: McqArguments) -> audit.AuditReport:
     """The blind-baseline audit for the card: from --audit-results when given (checked against
     these very questions), else computed here with the embedding baselines on a sample."""
     records = {config: [r for split in splits.values() for r in split] for config, splits in generated.records.items()}
@@ -212,8 +202,17 @@ class Generated:
     hypothesis_vectors: dict[str, Any] = field(default_factory=dict)
 
 
-def generate(args: argparse.Namespace, policy: ErrorPolicy) -> Generated:
+def generate(args: McqArguments, policy: ErrorPolicy) -> Generated:
     out = Generated()
+    if args.wildsci:  # first: a file with no usable question stops the build before minutes of other work
+        wildsci = read_wildsci(args.wildsci, policy)
+        if not wildsci:
+            raise DataError(
+                args.wildsci, None, None,
+                f"no usable WildSci question ({len(policy.skipped)} bad record(s) skipped): "
+                "expected JSON Lines of WildSci records (question, options A-J, answer)",
+            )  # fmt: skip
+        out.sources["wildsci"] = {"file": Path(args.wildsci).name, "sha256": sha256_file(Path(args.wildsci))}
     drafts: dict[str, dict[str, list[Draft]]] = {}
     rows = read_crosstrace_folder(args.crosstrace, policy)
     drafts[CROSSTRACE_CONFIG], out.notes[CROSSTRACE_CONFIG], out.hypothesis_vectors = crosstrace_drafts(
@@ -237,12 +236,11 @@ def generate(args: argparse.Namespace, policy: ErrorPolicy) -> Generated:
         for config, by_split in drafts.items()
     }
     if args.wildsci:
-        out.records[WILDSCI_CONFIG] = {WILDSCI_SPLIT: read_wildsci(args.wildsci, policy)}
-        out.sources["wildsci"] = {"file": Path(args.wildsci).name, "sha256": sha256_file(Path(args.wildsci))}
+        out.records[WILDSCI_CONFIG] = {WILDSCI_SPLIT: wildsci}  # last, as before: the folder stays byte-identical
     return out
 
 
-def build(args: argparse.Namespace) -> dict[str, Any]:
+def build(args: McqArguments) -> dict[str, Any]:
     """Generate, audit and write the folder; returns the manifest as written."""
     policy = ErrorPolicy(args.on_error)
     started = time.perf_counter()
@@ -321,7 +319,10 @@ def _card(
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: McqArguments) -> int:
+    refuse_overlap(
+        args.out, {"--crosstrace": args.crosstrace, "--wildsci": args.wildsci, "--audit-results": args.audit_results}
+    )
     manifest = build(args)
     print(f"wrote {args.out}: {manifest['counts']}, {len(manifest['skipped'])} bad record(s) skipped")
     return 0

@@ -1,8 +1,8 @@
 """CrossTrace: grounded hypothesis-generation traces as a hub-ready dataset (configs all, biomedical, ai_ml, cross_domain, hypogen).
 
-    python -m crosstrace.build crosstrace --source ../shared/data/crosstrace --out build/crosstrace
-    python -m crosstrace.build crosstrace --source hf://datasets/<org>/<repo>/<folder> --out build/crosstrace
-    python -m crosstrace.build crosstrace --source <folder> --out <dir> --on-error skip   # skip and report bad lines
+    python -m crosstrace.builders crosstrace --source ../shared/data/crosstrace --out build/crosstrace
+    python -m crosstrace.builders crosstrace --source hf://datasets/<org>/<repo>/<folder> --out build/crosstrace
+    python -m crosstrace.builders crosstrace --source <folder> --out <dir> --on-error skip   # skip and report bad lines
 
 `--source` holds the released chat splits (train_ours_only.jsonl, val.jsonl, test_ours.jsonl,
 test_hypogen.jsonl, manifest.json) and/or upstream's raw all_traces.jsonl. Raw records come
@@ -17,7 +17,6 @@ of the same source are byte-identical. Time per stage is logged (bench/bench_cro
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
@@ -27,13 +26,13 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 from huggingface_hub import DatasetCardData
 
-from crosstrace.build.crosstrace_checks import BuiltRecord, run_checks
-from crosstrace.build.fetch import resolve_source
+from crosstrace.builders.crosstrace_checks import BuiltRecord, run_checks
+from crosstrace.builders.fetch import resolve_source
 from crosstrace.cards import render_dataset_card
 from crosstrace.domains import (
     DOMAINS,
@@ -46,6 +45,7 @@ from crosstrace.domains import (
 )
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import DatasetFolder, sha256_file
+from crosstrace.paths import refuse_overlap
 from crosstrace.schema import COMPLIANCE_VERSION, DEFAULT_SYSTEM_PROMPT, TraceRecord, render_assistant, render_user
 from crosstrace.sources.crosstrace_raw import RAW_FILE, read_raw_file
 from crosstrace.sources.crosstrace_release import (
@@ -102,46 +102,59 @@ COLUMNS = [
 SCHEMA = pa.schema([(name, kind) for name, kind, _ in COLUMNS])
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--source",
-        required=True,
-        help="release folder, hf://datasets/<org>/<repo>[/<folder>], or an http(s) URL of such a folder",
+@dataclass
+class CrossTraceArguments:
+    """`python -m crosstrace.builders crosstrace`: the source, the output and the split settings."""
+
+    source: str = field(
+        metadata={"help": "release folder, hf://datasets/<org>/<repo>[/<folder>], or an http(s) URL of such a folder"}
     )
-    parser.add_argument("--out", required=True, help="output folder (replaced as a whole)")
-    parser.add_argument(
-        "--on-error",
-        choices=("raise", "skip"),
+    out: Path = field(metadata={"help": "output folder (replaced as a whole)"})
+    on_error: Literal["raise", "skip"] = field(
         default="raise",
-        help="stop at the first bad line (raise) or skip it and report it in the manifest (skip)",
+        metadata={"help": "stop at the first bad line (raise) or skip it and report it in the manifest (skip)"},
     )
-    parser.add_argument(
-        "--seed",
-        type=int,
+    seed: int = field(
         default=DEFAULT_SEED,
-        help="seed of the cross-validation folds, and of the split when only raw records are given (default %(default)s)",
+        metadata={"help": "seed of the cross-validation folds, and of the split when only raw records are given"},
     )
-    parser.add_argument(
-        "--hub-org",
-        default=os.environ.get(HUB_ORG_ENV),
-        help=f"Hub namespace the card's quick start loads from (default ${HUB_ORG_ENV}; unset: a local path)",
+    hub_org: str | None = field(
+        default=None,
+        metadata={
+            "help": f"Hub namespace the card's quick start loads from (default ${HUB_ORG_ENV}; unset: a local path)"
+        },
     )
-    parser.add_argument(
-        "--domain-totals",
-        type=_parse_totals,
-        default=dict(RELEASE_DOMAIN_TOTALS),
-        metavar="ai_ml=N,biomedical=N,cross_domain=N",
-        help="per-domain record totals before the release's split; the per-split counts that inferred domains must match follow from them (default: the release's 605/518/266)",
+    domain_totals: str = field(
+        default=",".join(f"{name}={count}" for name, count in RELEASE_DOMAIN_TOTALS.items()),
+        metadata={
+            "help": "per-domain record totals before the release's split, as ai_ml=N,biomedical=N,cross_domain=N; "
+            "the per-split counts that inferred domains must match follow from them (default: the release's)"
+        },
     )
 
+    def options(self) -> BuildOptions:
+        return BuildOptions(
+            self.source,
+            Path(self.out),
+            self.on_error,
+            self.seed,
+            parse_domain_totals(self.domain_totals),
+            self.hub_org or os.environ.get(HUB_ORG_ENV),
+        )
 
-def _parse_totals(text: str) -> dict[str, int]:
+    def __post_init__(self) -> None:
+        parse_domain_totals(self.domain_totals)  # a bad value is a command-line error, before anything is read
+
+
+def parse_domain_totals(value: str | dict[str, int]) -> dict[str, int]:
+    """`ai_ml=N,biomedical=N,cross_domain=N` (or that mapping, from YAML) -> {domain: N}."""
     try:
-        totals = {name: int(count) for name, count in (part.split("=") for part in text.split(","))}
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected ai_ml=N,biomedical=N,cross_domain=N, got {text!r}") from None
+        pairs = value.items() if isinstance(value, dict) else (part.split("=") for part in value.split(","))
+        totals = {name: int(count) for name, count in pairs}
+    except (ValueError, AttributeError):
+        raise ValueError(f"--domain_totals: expected ai_ml=N,biomedical=N,cross_domain=N, got {value!r}") from None
     if set(totals) != set(DOMAINS) or min(totals.values()) < 0 or not sum(totals.values()):
-        raise argparse.ArgumentTypeError(f"give a non-negative total for each of {', '.join(DOMAINS)}, not all zero")
+        raise ValueError(f"--domain_totals: give a non-negative total for each of {', '.join(DOMAINS)}, not all zero")
     return totals
 
 
@@ -299,16 +312,24 @@ class DomainLabels:
     report: dict[str, Any]
 
 
+def drop_unknown_domains(sources: Sources, policy: ErrorPolicy) -> None:
+    """A record whose released domain is none of DOMAINS is an error, or skipped and counted under skip."""
+    for split in SPLITS:
+        kept = []
+        for item in sources.splits[split]:
+            if item.record.domain is not None and item.record.domain not in DOMAINS:
+                reason = f"{item.record.domain!r} is not one of {', '.join(DOMAINS)}"
+                policy.handle(DataError(item.path, item.line, "metadata.domain", reason))
+                continue
+            kept.append(item)
+        sources.splits[split] = kept
+
+
 def label_domains(
     sources: Sources, totals: dict[str, int], seed: int, featurize: Featurizer = record_features
 ) -> DomainLabels:
     """Fill in every missing domain; report the method, targets and cross-validated accuracy."""
     all_items = [item for split in SPLITS for item in sources.splits[split]]
-    for item in all_items:
-        if item.record.domain is not None and item.record.domain not in DOMAINS:
-            raise DataError(
-                item.path, item.line, "metadata.domain", f"{item.record.domain!r} is not one of {', '.join(DOMAINS)}"
-            )
     labelled = [item.record for item in all_items if item.record.domain is not None]
     unlabelled = {
         split: [item.record for item in sources.splits[split] if item.record.domain is None] for split in SPLITS
@@ -450,6 +471,7 @@ def build(
     with timer.stage("read and parse"):
         sources = read_sources(folder, policy, options.seed)
     with timer.stage("domain labels"):
+        drop_unknown_domains(sources, policy)
         labels = label_domains(sources, options.domain_totals, options.seed, featurize)
     with timer.stage("rows and checks"):
         records = {split: _built(sources.splits[split], split) for split in SPLITS}
@@ -485,8 +507,9 @@ def build(
     return written
 
 
-def run(args: argparse.Namespace) -> int:
-    options = BuildOptions(args.source, Path(args.out), args.on_error, args.seed, args.domain_totals, args.hub_org)
+def run(args: CrossTraceArguments) -> int:
+    refuse_overlap(args.out, {"--source": args.source})
+    options = args.options()
     manifest = build(options)
     counts = ", ".join(
         f"{config} {'/'.join(str(n) for n in splits.values())}" for config, splits in manifest["counts"].items()

@@ -1,0 +1,23 @@
+"""The repository's entry-point scripts loaded from their paths, once per test session.
+
+`import train` would need the root on sys.path and `import evaluate` finds Hugging Face's `evaluate`
+library instead, so tests load the files themselves; every test module gets the same module object.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from types import ModuleType
+
+from crosstrace.paths import REPO_ROOT
+
+
+def load_script(filename: str) -> ModuleType:
+    name = f"{filename.removesuffix('.py')}_script"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / filename)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while the file executes
+        spec.loader.exec_module(module)
+    return sys.modules[name]
