@@ -22,11 +22,16 @@ Method, per n-gram size (13, as lm-evaluation-harness and WildSci use; 8 in the 
    `common_min` distinct lines (the fixed words of templates whose slots vary: the engine's sentence
    templates, MCQ question stems). The words covered by a format 6-gram of either set of a pair are
    blanked in both sets: a blank breaks the text like a line break, so format can neither match by
-   itself nor join content into a match.
+   itself nor join content into a match. Lines that are format by declaration (the engine's document
+   titles and table captions: see `declared_format_lines`) are blanked whole in every set, and counted per set.
 3. An evaluation record is flagged for a training set when it shares one remaining n-gram (that
    is, n consecutive words of content) with any training row of that set.
 Flagged records are listed by id, with (up to five of) the ids of the training rows they match:
 never their text.
+
+Outputs: the whole report (`--out`), and in every folder given its own part, `decontamination.json`
+(the pairs involving that dataset), from which its card's decontamination section is re-rendered
+(crosstrace/cards/decontamination.py; publishing checks the two agree).
 
 Why `common_share` defaults to 0.2: hypothesis-matching MCQs show every study of their split in
 about twenty questions (9% of a test split's records), and that repeated content must still be
@@ -48,7 +53,9 @@ from typing import Any
 
 import numpy as np
 
+from crosstrace.cards import decontamination as decontamination_card
 from crosstrace.errors import DataError
+from crosstrace.hub_folder import read_manifest
 
 NGRAM_SIZES = (13, 8)
 # Format (prompts, labels, template words) is found as shared 6-grams: short enough to catch the
@@ -62,6 +69,9 @@ FIELDS_COMPARED = {
 DEFAULT_COMMON_SHARE = 0.2
 DEFAULT_COMMON_MIN = 5
 _WORD = re.compile(r"\w+")
+# A template's {slot}, and how it is marked while the template is split into words.
+_SLOT, _SLOT_MARK = re.compile(r"\{(\w+)\}"), "crosstraceslot"
+_SLOT_IN_WORD = re.compile(rf"{_SLOT_MARK}(\w+?){_SLOT_MARK}")
 _BREAK = -1  # word id of a line, field or record boundary, and of a blanked word
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant of the polynomial n-gram hash
 # Matching training ids listed per flagged record: enough to find the pair, short enough to read.
@@ -87,17 +97,55 @@ def common_threshold(records: int, common_share: float, common_min: int) -> int:
     return max(common_min, math.ceil(common_share * records))
 
 
+def _template_pattern(template: str, slots: dict[str, str]) -> str:
+    """A regular expression over normalised words (see `words`) matching `template` with its {slots} filled."""
+    marked = _SLOT.sub(lambda slot: f"{_SLOT_MARK}{slot.group(1).lower()}{_SLOT_MARK}", template)
+    tokens = []
+    for word in words(marked):  # a slot may sit inside a word: "[P{index}]" is the word "p7"
+        parts = _SLOT_IN_WORD.split(word)  # literal, slot name, literal, ..., literal
+        tokens.append("".join(slots[part] if index % 2 else re.escape(part) for index, part in enumerate(parts)))
+    return " ".join(tokens)
+
+
+def declared_format_lines() -> re.Pattern:
+    """Lines that are format by declaration: the challenge engine's document titles and table captions
+    (`crosstrace.engine.document.format_line_templates`), matched on the normalised words of a whole
+    line. Their slots take few values (the number of entities, six to nine in practice; two of a
+    domain's attribute labels), so different documents repeat them word for word, yet each is in a
+    few percent of a set's records and a handful of distinct lines: the statistical rule cannot see them."""
+    from crosstrace.engine.document import format_line_templates
+    from crosstrace.engine.domains import DOMAIN_SPECS
+
+    alternatives = set()
+    for domain in DOMAIN_SPECS.values():
+        label = "|".join(sorted(re.escape(" ".join(words(a.label))) for a in (*domain.numerics, *domain.categoricals)))
+        slots = {
+            "n": r"\w+(?: \w+){0,2}",  # the number of entities, in words ("seven", "twenty one") or digits
+            "id": r"\w+",  # a table's number: 1, S1
+            "index": r"\d+",  # a paragraph's number
+            "labels": rf"(?:{label})(?: (?:and )?(?:{label}))*",  # the tabulated attributes' labels, joined
+        }
+        alternatives.update(_template_pattern(template, slots) for template in format_line_templates(domain))
+    return re.compile("|".join(f"(?:{pattern})" for pattern in sorted(alternatives)))
+
+
 class _Encoded:
     """One set as a flat array of word ids, `_BREAK` between lines, fields and records, with the
-    record and the distinct line each position belongs to; n-gram hashes are computed with numpy."""
+    record and the distinct line each position belongs to; n-gram hashes are computed with numpy.
+    Lines matching `format_lines` become a single break (`format_lines_blanked` counts them)."""
 
-    def __init__(self, text_set: TextSet, vocabulary: dict[str, int]):
+    def __init__(self, text_set: TextSet, vocabulary: dict[str, int], format_lines: re.Pattern):
         ids, owners, lines = array("q"), array("q"), array("q")
         distinct: dict[str, int] = {}
+        self.format_lines_blanked = 0
         for record, fields in enumerate(text_set.records):
             for text in fields:
                 for line in text.split("\n"):
-                    tokens = [vocabulary.setdefault(word, len(vocabulary)) for word in words(line)]
+                    line_words = words(line)
+                    if format_lines.fullmatch(" ".join(line_words)):
+                        self.format_lines_blanked += 1
+                        line_words = []
+                    tokens = [vocabulary.setdefault(word, len(vocabulary)) for word in line_words]
                     ids.extend(tokens)
                     ids.append(_BREAK)
                     owners.extend([record] * (len(tokens) + 1))
@@ -202,7 +250,7 @@ def folder_sets(folder: Path) -> Iterator[tuple[str, str, TextSet]]:
     """(config, split, set) for every train and test* split of a built dataset folder."""
     import pyarrow.parquet as pq
 
-    from crosstrace.hub_folder import local_split_files, read_manifest
+    from crosstrace.hub_folder import local_split_files
 
     manifest = read_manifest(folder)
     for config, splits in manifest["counts"].items():
@@ -247,6 +295,14 @@ def collect_sets(folders: Iterable[Path], dacr_bench: Iterable[Path]) -> tuple[l
     return training, evaluation, covered
 
 
+def _set_summary(encoded: _Encoded) -> dict[str, Any]:
+    return {
+        "records": len(encoded.set.ids),
+        "fields": encoded.set.fields,
+        "format_lines_blanked": encoded.format_lines_blanked,
+    }
+
+
 def report(
     training: list[TextSet],
     evaluation: list[TextSet],
@@ -256,8 +312,9 @@ def report(
 ) -> dict[str, Any]:
     """The whole report: settings, sets, and per pair the flagged count and ids at each n-gram size."""
     vocabulary: dict[str, int] = {}  # one word numbering for all sets, so their n-gram hashes compare
-    train_encoded = [_Encoded(text_set, vocabulary) for text_set in training]
-    eval_encoded = [_Encoded(text_set, vocabulary) for text_set in evaluation]
+    format_lines = declared_format_lines()
+    train_encoded = [_Encoded(text_set, vocabulary, format_lines) for text_set in training]
+    eval_encoded = [_Encoded(text_set, vocabulary, format_lines) for text_set in evaluation]
     formats = {id(e): e.format_grams(FORMAT_SIZE, common_share, common_min) for e in train_encoded + eval_encoded}
     by_size = {n: _overlap(train_encoded, eval_encoded, n, formats) for n in NGRAM_SIZES}
     pairs = []
@@ -274,29 +331,16 @@ def report(
         "normalisation": "lowercase; words are runs of letters and digits (regex \\w+); "
         "no n-gram crosses a line break, a field or a record",
         "fields_compared": FIELDS_COMPARED,
-        "format_ngrams_blanked": f"n-grams in >= max({common_min}, {common_share:.0%} of the records) of either set "
-        "of a pair; the words they cover are blanked in both sets before counting",
-        "training_sets": {s.name: {"records": len(s.ids), "fields": s.fields} for s in training},
-        "evaluation_sets": {s.name: {"records": len(s.ids), "fields": s.fields} for s in evaluation},
+        "format_ngrams_blanked": f"{FORMAT_SIZE}-grams in >= max({common_min}, {common_share:.0%} of the records) "
+        f"or in >= {common_min} distinct lines of either set of a pair (the words they cover, in both sets)",
+        "format_lines_blanked": "whole lines that are a challenge-engine document title or table caption (templates "
+        "whose slots are the number of entities, a table number, attribute labels; how many per set: training_sets "
+        "and evaluation_sets)",
+        "training_sets": {e.set.name: _set_summary(e) for e in train_encoded},
+        "evaluation_sets": {e.set.name: _set_summary(e) for e in eval_encoded},
         "not_compared_twice": covered,
         "pairs": pairs,
     }
-
-
-def markdown_table(result: dict[str, Any]) -> str:
-    """The table the dataset cards carry: one row per training/evaluation pair."""
-    sizes = result["ngram_sizes"]
-    lines = [
-        "| training set | evaluation set | records | " + " | ".join(f"flagged ({n}-gram)" for n in sizes) + " |",
-        "| --- | --- | ---: | " + " | ".join("---:" for _ in sizes) + " |",
-    ]
-    for pair in result["pairs"]:
-        cells = [f"`{pair['training']}`", f"`{pair['evaluation']}`", str(pair["evaluation_records"])]
-        for n in sizes:
-            count, total = pair[f"flagged_{n}gram"], pair["evaluation_records"]
-            cells.append(f"{count} ({count / total:.1%})" if total else "0")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -308,7 +352,7 @@ class DecontaminateArguments:
     dacr_bench: list[Path] = field(
         default_factory=list, metadata={"help": "DACR-Bench files scored on (evaluation sets)"}
     )
-    out: Path = field(default=Path("build/decontamination.json"), metadata={"help": "the JSON report"})
+    out: Path = field(default=Path("build/decontamination_card.json"), metadata={"help": "the JSON report"})
     common_share: float = field(
         default=DEFAULT_COMMON_SHARE, metadata={"help": "share of a set's records that makes an n-gram format"}
     )
@@ -322,9 +366,17 @@ class DecontaminateArguments:
 
 
 def run(args: DecontaminateArguments) -> int:
+    datasets = {}
+    for folder in args.folders:
+        decontamination_card.check_markers(folder)  # before minutes of counting, not after
+        datasets[read_manifest(folder)["name"]] = (Path(folder), decontamination_card.data_digest(folder))
     training, evaluation, covered = collect_sets(args.folders, args.dacr_bench)
     result = report(training, evaluation, covered, args.common_share, args.common_min)
+    result = {"datasets": {name: digest for name, (_, digest) in datasets.items()}, **result}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(markdown_table(result), end="")
+    for name, (folder, digest) in datasets.items():
+        decontamination_card.write(folder, decontamination_card.for_dataset(result, name, digest))
+        print(f"wrote {folder / decontamination_card.REPORT_NAME} and the card's decontamination section")
+    print(decontamination_card.markdown_table(result), end="")
     return 0

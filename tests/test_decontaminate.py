@@ -1,11 +1,20 @@
 """The n-gram overlap report: a copied evaluation record is flagged by id; text every record shares
-(system prompt, template wording) is not, and cannot join content into a match."""
+(system prompt, template wording, the engine's document titles) is not, and cannot join content into
+a match. The sub-command writes each folder's report and renders its card's section from it."""
 
 from __future__ import annotations
 
+import json
 import random
 
-from crosstrace.decontaminate import TextSet, markdown_table, report
+import pytest
+from publish_fixtures import write_dataset_folder
+
+from crosstrace.builders.__main__ import main as builders_main
+from crosstrace.cards import decontamination as card
+from crosstrace.decontaminate import TextSet, report
+from crosstrace.engine.document import caption_templates
+from crosstrace.engine.domains import DOMAIN_SPECS
 
 SYSTEM = "you are a careful assistant who reads every line of the question before giving the final answer now"
 # A sentence template whose slots vary; its fixed words run straight into each record's content.
@@ -25,8 +34,9 @@ def _set(name: str, records: dict[str, str], rng: random.Random) -> TextSet:
 def _pair(training: dict[str, str], evaluation: dict[str, str]) -> dict:
     rng = random.Random(0)
     result = report([_set("train", training, rng)], [_set("test", evaluation, rng)], {})
+    assert result["training_sets"]["train"]["records"] == len(training)
     (pair,) = result["pairs"]
-    return pair | {"table": markdown_table(result)}
+    return pair | {"table": card.markdown_table(result)}
 
 
 def _filler(prefix: str, count: int) -> dict[str, str]:
@@ -59,3 +69,62 @@ def test_template_followed_by_copied_content_is_flagged_only_when_the_content_re
     )
     assert list(pair["flagged_13gram_ids"]) == ["e-13"]
     assert pair["flagged_13gram_ids"]["e-13"] == ["t-13"]
+
+
+ENGINE_LINES = {
+    "title": DOMAIN_SPECS["chemistry"].title_templates[0].replace("{n}", "seven"),
+    "caption": caption_templates(DOMAIN_SPECS["economics"])[0]
+    .replace("{id}", "1")
+    .replace("{Labels}", "Average real output growth and export share of output"),
+}
+ENGINE_LINES["caption opening its paragraph"] = "[P12] " + ENGINE_LINES["caption"]
+
+
+@pytest.mark.parametrize("kind", ENGINE_LINES)
+def test_an_engine_title_or_caption_shared_by_two_different_documents_is_format_not_overlap(kind):
+    # The engine's titles and table captions are templates whose slots take few values (the entity
+    # count, two attribute labels): different documents of one domain repeat them word for word, yet
+    # in too few records and distinct lines to count as format.
+    title = ENGINE_LINES[kind]
+    assert len(title.split()) >= 13
+
+    def documents(name: str, first_lines: list[str]) -> TextSet:
+        texts = _filler(name, 40)
+        fields = [[SYSTEM, f"{line}\n{text}"] for line, text in zip(first_lines, texts.values(), strict=False)]
+        return TextSet(name, "messages", list(texts)[: len(fields)], fields)
+
+    training = documents("t", [title] * 3 + ["t"] * 37)
+    result = report([training], [documents("e", [title, "e"])], {})
+    assert result["pairs"][0]["flagged_13gram"] == 0 and result["pairs"][0]["flagged_8gram"] == 0
+    assert result["training_sets"]["t"]["format_lines_blanked"] == 3
+    # Only a whole line is a title: the same words inside a longer line are still compared.
+    result = report([documents("t", [f"in {title}"])], [documents("e", [f"as {title}"])], {})
+    assert result["pairs"][0]["flagged_13gram_ids"] == {"e0": ["t0"]}
+
+
+def test_the_sub_command_writes_each_folders_report_and_renders_its_card_from_it(tmp_path, capsys):
+    folder = write_dataset_folder(tmp_path / "crosstrace")
+    assert card.card_problems(folder) == [] and card.read_report(folder) is None
+    assert card.COMMAND in (folder / "README.md").read_text()  # no figures yet: how to make them
+    whole = tmp_path / "decontamination.json"
+    assert builders_main(["decontaminate", "--folders", str(folder), "--out", str(whole)]) == 0
+    written = card.read_report(folder)
+    assert written["dataset"] == "crosstrace" and written["data_digest"] == card.data_digest(folder)
+    assert json.loads(whole.read_text())["datasets"] == {"crosstrace": written["data_digest"]}
+    pair = written["pairs"][0]
+    assert (pair["training"], pair["evaluation"]) == ("crosstrace/all/train", "crosstrace/all/test")
+    text = (folder / "README.md").read_text()
+    assert "| `crosstrace/all/train` | `crosstrace/all/test` | 1 | 0 (0.0%) | 1 (100.0%) |" in text
+    assert card.COMMAND in text and card.card_problems(folder) == []
+    assert "| `crosstrace/all/train` |" in capsys.readouterr().out
+
+    written["pairs"][0]["flagged_13gram"] = 1  # a report edited after the card was rendered
+    (folder / card.REPORT_NAME).write_text(json.dumps(written))
+    assert [
+        "decontamination section is not the render of decontamination.json" in p for p in card.card_problems(folder)
+    ] == [True]
+    written["data_digest"] = "0" * 64  # a report of other data, copied in
+    card.write(folder, written)
+    assert ["made from other data files" in p for p in card.card_problems(folder)] == [True]
+    write_dataset_folder(folder)  # a rebuild replaces the folder: no report, no figures
+    assert card.read_report(folder) is None and card.card_problems(folder) == []
