@@ -31,7 +31,6 @@ mask the words covered by common n-grams and count n-grams within each field onl
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import defaultdict
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError
+from crosstrace.jsonio import dumps
 
 NGRAM_SIZES = (13, 8)
 FIELDS_COMPARED = {
@@ -257,7 +257,7 @@ def run(args: DecontaminateArguments) -> int:
     training, evaluation, covered = collect_sets(args.folders, args.dacr_bench)
     result = report(training, evaluation, covered, args.common_share, args.common_min)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    args.out.write_text(dumps(result, indent=2) + "\n", encoding="utf-8")
     table = markdown_table(result)
     if args.card_table:
         args.card_table.write_text(table, encoding="utf-8")

@@ -18,7 +18,6 @@ of the same source are byte-identical. Time per stage is logged (bench/bench_cro
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import time
@@ -46,7 +45,7 @@ from crosstrace.domains import (
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import DatasetFolder, sha256_file
 from crosstrace.paths import refuse_overlap
-from crosstrace.schema import COMPLIANCE_VERSION, DEFAULT_SYSTEM_PROMPT, TraceRecord, render_assistant, render_user
+from crosstrace.schema import COMPLIANCE_VERSION, DEFAULT_SYSTEM_PROMPT, TraceRecord, record_id
 from crosstrace.sources.crosstrace_raw import RAW_FILE, read_raw_file
 from crosstrace.sources.crosstrace_release import (
     HYPOGEN_TEST_FILE,
@@ -372,11 +371,6 @@ def label_domains(
 
 
 # ----------------------------------------------------------------------------- rows
-
-
-def record_id(record: TraceRecord) -> str:
-    content = json.dumps([record.source, render_user(record), render_assistant(record)], ensure_ascii=False)
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()[:16]
 
 
 def to_row(item: BuiltRecord, labels: DomainLabels) -> dict[str, Any]:

@@ -29,7 +29,6 @@ Every staged repository gets the common checks; datasets and the adapter get the
 from __future__ import annotations
 
 import fnmatch
-import json
 import struct
 import tempfile
 import warnings
@@ -41,6 +40,7 @@ import pyarrow.parquet as pq
 
 from crosstrace.cards import shared_pieces
 from crosstrace.hub_folder import MANIFEST_NAME, read_manifest, verify_checksums
+from crosstrace.jsonio import dumps, read_json
 from crosstrace.publish.repos import ORG_PLACEHOLDER, is_hub_id
 from crosstrace.publish.stage import ADAPTER_WEIGHTS, TEXT_SUFFIXES, VOCABULARY_FILES, StagedRepo
 from crosstrace.sanitize import Finding, find_local_paths, find_secrets
@@ -136,17 +136,17 @@ def _parquet_rows(path: Path) -> Iterator[tuple[str, str]]:
     index = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
         for row in batch.to_pylist():
-            yield f"row {index}, line ", json.dumps(row, ensure_ascii=False, default=str)
+            yield f"row {index}, line ", dumps(row, default=str)
             index += 1
 
 
 def _tokenizer_settings(path: Path) -> str:
     """tokenizer.json without its vocabulary and merges: tokens such as "/home" are text, not paths."""
-    tokenizer = json.loads(path.read_text(encoding="utf-8"))
+    tokenizer = read_json(path)
     model = tokenizer.get("model") if isinstance(tokenizer.get("model"), dict) else {}
     for key in ("vocab", "merges"):
         model.pop(key, None)
-    return json.dumps(tokenizer, indent=1, ensure_ascii=False)
+    return dumps(tokenizer, indent=1)
 
 
 def _scannable(path: Path) -> Iterator[tuple[str, str]] | None:

@@ -12,7 +12,6 @@ copied are replaced (and counted in the manifest); a bad samples line is a DataE
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ from huggingface_hub import DatasetCardData
 from crosstrace.cards import render_dataset_card
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import MANIFEST_NAME, DatasetFolder, sha256_file, size_category
-from crosstrace.jsonio import iter_jsonl
+from crosstrace.jsonio import dumps, iter_jsonl
 from crosstrace.paths import REPO_ROOT, refuse_overlap
 from crosstrace.publish.repos import HubOrgError, ReleaseRepos, resolve_hub_org
 from crosstrace.publish.tables import all_runs_section
@@ -75,7 +74,7 @@ DETAILS_SCHEMA = pa.schema(
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return dumps(value, sort_keys=True)
 
 
 class _PathCounter:
@@ -162,7 +161,7 @@ def _run_files(runs: list[Run], clean: _PathCounter) -> dict[str, bytes | Path]:
     files: dict[str, bytes | Path] = {}
     for run in runs:
         prefix = f"{RUNS_DIR}/{run.run_id}"
-        files[f"{prefix}/{RESULTS_NAME}"] = (json.dumps(clean(run.raw), indent=2, ensure_ascii=False) + "\n").encode()
+        files[f"{prefix}/{RESULTS_NAME}"] = (dumps(clean(run.raw), indent=2) + "\n").encode()
         if (run.folder / REPORT_NAME).is_file():
             files[f"{prefix}/{REPORT_NAME}"] = clean((run.folder / REPORT_NAME).read_text(encoding="utf-8")).encode()
         files.update({f"{prefix}/{png.name}": png for png in run.plots})
@@ -224,9 +223,7 @@ def build_results_dataset(
     written = folder.write(out_dir, manifest, card)
     # The run files are not data files of a config; they join the manifest's checksums all the same.
     written["files"].update(_write_files(run_files, out_dir))
-    (out_dir / MANIFEST_NAME).write_text(
-        json.dumps(written, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    (out_dir / MANIFEST_NAME).write_text(dumps(written, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return written
 
 

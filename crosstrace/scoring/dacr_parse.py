@@ -22,11 +22,11 @@ Keys are mapped onto the challenge's question ids when they are given ("1", "Q1"
 from __future__ import annotations
 
 import ast
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
+from crosstrace.jsonio import InvalidJSON, loads
 from crosstrace.scoring.predictions import Entry, coerce_entry
 
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
@@ -75,8 +75,8 @@ def _repair(text: str) -> Any:
     """Parse JSON with the usual slips of language models repaired; raises ValueError."""
     text = _TRAILING_COMMA.sub(r"\1", text.translate(_SMART_QUOTES))
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        return loads(text)
+    except InvalidJSON:
         pass
     try:  # Python-literal style: single quotes, True/False/None
         return ast.literal_eval(text)
@@ -92,8 +92,8 @@ def _objects(text: str):
         if source is None:
             return
         try:
-            yield source, json.loads(source), False
-        except json.JSONDecodeError:
+            yield source, loads(source), False
+        except InvalidJSON:
             try:
                 yield source, _repair(source), True
             except ValueError:
@@ -192,8 +192,8 @@ def _salvage_entries(text: str, canonical, notes: list[str]) -> dict[str, Entry]
         if source is None:
             continue
         try:
-            value = json.loads(source)
-        except json.JSONDecodeError:
+            value = loads(source)
+        except InvalidJSON:
             try:
                 value = _repair(source)
             except ValueError:

@@ -27,7 +27,7 @@ from typing import Any
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.jsonio import iter_jsonl
 from crosstrace.schema import Grounding, PriorWork, SchemaError, TraceRecord
-from crosstrace.sources.crosstrace_release import SourceRecord, read_metadata, require
+from crosstrace.sources.crosstrace_release import SourceRecord, read_metadata, require, require_records
 
 RAW_FILE = "all_traces.jsonl"
 
@@ -119,4 +119,5 @@ def read_raw_file(path: str | Path, policy: ErrorPolicy, system_prompt: str | No
             records.append(SourceRecord(parse_raw(obj, system_prompt), str(path), line_number))
         except SchemaError as error:
             policy.handle(DataError(path, line_number, error.field, error.reason))
+    require_records(path, records, policy)
     return records

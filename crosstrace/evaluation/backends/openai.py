@@ -19,6 +19,7 @@ from typing import Any
 from crosstrace.evaluation.arguments import LOGLIK_NEEDS_PROMPT_LOGPROBS, EvalArguments
 from crosstrace.evaluation.backends.base import BackendError, Generation, LoglikRequest, chat_text, load_tokenizer
 from crosstrace.evaluation.prompts import Messages
+from crosstrace.jsonio import InvalidJSON, loads
 
 # Without a tokenizer, prompt length is estimated from characters. English BPE averages about 4
 # characters a token; 3 over-counts on purpose, so the estimate errs towards skipping.
@@ -74,7 +75,7 @@ class OpenAIBackend:
             retry_after = None
             try:
                 with urllib.request.urlopen(request, timeout=self.args.request_timeout) as response:
-                    return json.loads(response.read().decode("utf-8"))
+                    return loads(response.read().decode("utf-8"))
             except urllib.error.HTTPError as error:
                 detail = error.read().decode("utf-8", "replace")[:300]
                 if error.code not in RETRY_STATUSES:
@@ -83,7 +84,7 @@ class OpenAIBackend:
                 retry_after = error.headers.get("Retry-After") if error.headers else None
             except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
                 last_error = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            except (InvalidJSON, UnicodeDecodeError) as error:
                 last_error = f"reply is not JSON ({error})"
             if attempt < self.args.max_retries:
                 time.sleep(_backoff_seconds(attempt, retry_after))
