@@ -55,16 +55,20 @@ def _write_lines(path: Path, records: list) -> Path:
 # ----------------------------------------------------------------------------- defect 1
 
 
-def test_a_one_record_outputs_file_with_a_unicode_line_separator_is_read_as_outputs(evaluate_script, tmp_path):
-    """Defect 1: the format check split lines with str.splitlines(), lost the only record, and read the file
-    as upstream's format: every answer missing, accuracy 0, exit 0."""
-    first = _challenges()[0]
-    output = "My answers\u2028below:\n" + json.dumps(_gold_answers(first))
-    predictions = _write_lines(tmp_path / "generations.jsonl", [{"id": first["challengeId"], "output": output}])
+def test_an_outputs_file_whose_records_hold_unicode_line_separators_is_read_as_outputs(evaluate_script, tmp_path):
+    """Defect 1: the format check split lines with str.splitlines(), found no whole record, and read the
+    file as upstream's format: every answer missing, accuracy 0, exit 0."""
+    records = [
+        {"id": challenge["challengeId"], "output": "My answers\u2028below:\n" + json.dumps(_gold_answers(challenge))}
+        for challenge in _challenges()
+    ]
+    predictions = _write_lines(tmp_path / "generations.jsonl", records)
     assert _score(evaluate_script, tmp_path, predictions) == 0
     body = _results(tmp_path)["tasks"]["dacr"]
     assert body["data"]["predictions"]["format"] == "outputs"
-    assert body["metrics"]["accuracy"] == 1.0 and body["n"]["questions"] == len(first["questions"])
+    assert body["metrics"]["accuracy"] == 1.0 and body["n"]["questions"] == sum(
+        len(c["questions"]) for c in _challenges()
+    )
 
 
 # ----------------------------------------------------------------------------- defect 2
