@@ -131,21 +131,31 @@ def read_json_object(path: str | Path) -> dict[str, Any]:
     return value
 
 
-def iter_jsonl(path: str | Path, policy: ErrorPolicy | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_jsonl(
+    path: str | Path, policy: ErrorPolicy | None = None, unique: bool = False
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (1-based line number, object) for each non-blank line of a JSON Lines file.
 
-    Lines that are not UTF-8, not JSON, or not a JSON object go to `policy` (default: raise).
+    Lines that are not UTF-8, not JSON, or not a JSON object go to `policy` (default: raise); with
+    `unique`, so does a line repeating an earlier one exactly (for files where a repeated record would
+    be read twice without anyone asking: training rows, source questions).
     """
     path = Path(path)
     policy = policy or ErrorPolicy()
     if not path.is_file():
         raise DataError(path, None, None, "file not found")
+    first_line: dict[bytes, int] = {}
     with path.open("rb") as handle:  # binary lines end at b"\n" only
         for line_number, raw in enumerate(handle, start=1):
             if line_number == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]
             if not raw.strip():
                 continue
+            if unique:
+                seen = first_line.setdefault(raw.strip(), line_number)
+                if seen != line_number:
+                    policy.handle(DataError(path, line_number, None, f"repeats line {seen} exactly"))
+                    continue
             try:
                 obj = loads(raw.decode("utf-8"))
             except UnicodeDecodeError as exc:

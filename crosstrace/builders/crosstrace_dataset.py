@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -508,8 +509,16 @@ def run(args: CrossTraceArguments) -> int:
     counts = ", ".join(
         f"{config} {'/'.join(str(n) for n in splits.values())}" for config, splits in manifest["counts"].items()
     )
-    failed = [name for name, result in manifest["checks"].items() if not result["passed"]]
+    failed = {name: result for name, result in manifest["checks"].items() if not result["passed"]}
     print(
         f"wrote {options.out}: {counts}; skipped {manifest['skipped_count']}; checks {'failed: ' + ', '.join(failed) if failed else 'passed'}"
     )
-    return 0
+    # A failed check (a record twice, a paper in two splits) is written down for inspection, and fails the command.
+    for name, result in failed.items():
+        first = result["findings"][0]
+        print(
+            f"error: check {name} failed ({result['count']} finding(s)), e.g. {first['reason']}: "
+            f"{', '.join(first['records'])}; see {options.out / 'manifest.json'} (checks)",
+            file=sys.stderr,
+        )
+    return 1 if failed else 0

@@ -18,6 +18,13 @@ import re
 from typing import Any
 
 LETTERS = "ABCDEFGHIJ"
+
+
+def is_letter(value: Any) -> bool:
+    """One of the ten option letters (`value in LETTERS` alone would also take "AB", "" or fail on a list)."""
+    return isinstance(value, str) and len(value) == 1 and value in LETTERS
+
+
 ANSWER_LINE = "Answer: {letter}"
 
 MCQ_TEMPLATE = """Answer the following multiple-choice question. Exactly one of the options is correct.

@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from crosstrace.mcq.format import LETTERS
+from crosstrace.mcq.format import LETTERS, is_letter
 
 NUM_OPTIONS = len(LETTERS)
 
@@ -72,7 +72,7 @@ def record_problems(record: dict[str, Any]) -> list[str]:
             problems.append("options: every option must be a non-empty string")
         elif len({" ".join(text.split()).lower() for text in texts}) != NUM_OPTIONS:
             problems.append("options: the ten options are not all different")
-    if record["answer"] not in LETTERS:
+    if not is_letter(record["answer"]):
         problems.append(f"answer: expected one letter A-J, got {record['answer']!r}")
     for name in ("paper_id", "discipline", "nc_domain", "nc_subdomain", "voting_type"):
         if record[name] is not None and not isinstance(record[name], str):

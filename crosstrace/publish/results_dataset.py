@@ -134,9 +134,9 @@ def detail_rows(run: Run, clean: _PathCounter, policy: ErrorPolicy) -> list[dict
         return []
     only_task = next(iter(run.tasks)) if len(run.tasks) == 1 else None
     rows = []
-    for index, (line, sample) in enumerate(iter_jsonl(run.samples_path, policy)):
+    for index, (line, sample) in enumerate(iter_jsonl(run.samples_path, policy, unique=True)):
         task = sample.get("task") or only_task
-        if task not in run.tasks:
+        if not isinstance(task, str) or task not in run.tasks:
             reason = (
                 f"names task {task!r}, which {RESULTS_NAME} does not score"
                 if task
@@ -144,15 +144,12 @@ def detail_rows(run: Run, clean: _PathCounter, policy: ErrorPolicy) -> list[dict
             )
             policy.handle(DataError(run.samples_path, line, "task", reason))
             continue
-        rows.append(
-            {
-                "run_id": run.run_id,
-                "label": run.label,
-                "task": task,
-                "sample_index": index,
-                "sample": _json(clean(sample)),
-            }
-        )
+        try:
+            text = dumps(clean(sample), sort_keys=True, allow_nan=False)
+        except ValueError:  # evaluate.py never writes these: published, they would break strict JSON readers
+            policy.handle(DataError(run.samples_path, line, None, "holds NaN or Infinity, which is not JSON"))
+            continue
+        rows.append({"run_id": run.run_id, "label": run.label, "task": task, "sample_index": index, "sample": text})
     return rows
 
 
@@ -198,7 +195,8 @@ def build_results_dataset(
     folder.add_split("details", SPLIT, details)
     manifest = folder.manifest(
         name="crosstrace-results",
-        extra={"runs": [run.run_id for run in runs], "skipped": policy.report()},
+        # The skipped records name their files: local paths, stripped like everything published.
+        extra={"runs": [run.run_id for run in runs], "skipped": clean(policy.report())},
     )
     card_data = DatasetCardData(
         pretty_name="CrossTrace evaluation results",

@@ -33,7 +33,9 @@ _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```[a-zA-Z]*[ \t]*\n?|```")
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
-_ENTRY_START = re.compile(r"""["']?((?:q|question)[\s_-]*\d+|\d+)["']?\s*:\s*\{""", re.IGNORECASE)
+# An entry starts where a key does, not inside a longer word or number (the lookbehind also keeps a
+# long digit run from being tried at each of its digits: quadratic time on a 5,000-digit number).
+_ENTRY_START = re.compile(r"""(?<!\w)["']?((?:q|question)[\s_-]*\d+|\d+)["']?\s*:\s*\{""", re.IGNORECASE)
 _LINE_ANSWER = re.compile(
     r"^\s*(?:[-*]\s*)?(?:\[\s*)?((?:q|question)[\s_-]*\d+)(?:\s*\])?\s*[:.)\-–]?\s*(.+?)\s*$",
     re.IGNORECASE | re.MULTILINE,

@@ -61,7 +61,7 @@ def _check_gold(challenge: dict[str, Any], question: dict[str, Any]) -> None:
 
 
 def hops_label(hops: Any) -> str:
-    if isinstance(hops, bool) or not isinstance(hops, (int, float)):
+    if isinstance(hops, bool) or not isinstance(hops, (int, float)) or not math.isfinite(hops):
         return "unknown"
     return "6+" if hops >= 6 else str(int(hops))
 

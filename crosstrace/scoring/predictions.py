@@ -132,7 +132,9 @@ def coerce_entry(value: Any, reading: PredictionsReading = LENIENT) -> tuple[Ent
         return value, []
     problems: list[str] = []
     if isinstance(value, dict):
-        _, answer = _lookup(value, ANSWER_KEYS)
+        has_answer, answer = _lookup(value, ANSWER_KEYS)
+        if not has_answer:
+            problems.append("answer: missing; scored as an empty answer")
         _, citation = _lookup(value, CITATION_KEYS)
         _, confidence = _lookup(value, CONFIDENCE_KEYS)
     else:

@@ -265,6 +265,9 @@ def _read_question(raw: Any, where: _Where, challenge_id: str, bench: Benchmark)
         if alias is not None:
             _require_answer_value(alias, where.at(f"goldAnswerAliases[{index}]"))
     question["goldAnswerAliases"] = [a if isinstance(a, str) else _format_number(a) for a in aliases if a is not None]
+    hops = raw.get("hops")
+    if hops is not None and (isinstance(hops, bool) or not isinstance(hops, int) or hops < 0):
+        raise where.at("hops").error(f"expected a whole number of reasoning steps, got {hops!r}")
     category = raw.get("category")
     if category in LEGACY_CATEGORIES:
         question["category"] = LEGACY_CATEGORIES[category]

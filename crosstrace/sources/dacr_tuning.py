@@ -64,7 +64,7 @@ def split_of(path: Path) -> str | None:
 
 def _iter_rows(path: Path, policy: ErrorPolicy) -> Iterator[tuple[int, dict[str, Any]]]:
     if path.suffix == ".jsonl":
-        yield from iter_jsonl(path, policy)
+        yield from iter_jsonl(path, policy, unique=True)
         return
     if path.suffix == ".parquet":
         try:

@@ -26,6 +26,7 @@ from typing import Any
 
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.jsonio import iter_jsonl
+from crosstrace.mcq.format import is_letter
 from crosstrace.mcq.record import LETTERS
 
 SOURCE = "wildsci"
@@ -75,7 +76,7 @@ def _options(obj: dict[str, Any]) -> dict[str, str]:
 
 def _answer(obj: dict[str, Any]) -> str:
     answer = obj.get("answer")
-    if answer not in LETTERS:
+    if not is_letter(answer):
         raise _BadField("answer", f"expected one letter A-J, got {answer!r}")
     return answer
 
@@ -113,7 +114,7 @@ def read_wildsci(path: str | Path, policy: ErrorPolicy | None = None) -> list[di
     if not path.is_file():
         raise DataError(path, None, None, "file not found (expected WildSci's wildsci.jsonl, JSON Lines)")
     records = []
-    for line_number, obj in iter_jsonl(path, policy):
+    for line_number, obj in iter_jsonl(path, policy, unique=True):
         try:
             records.append(parse_wildsci_line(obj, line_number))
         except _BadField as error:
