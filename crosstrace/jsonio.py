@@ -99,6 +99,11 @@ def loads(text: str) -> Any:
     return value
 
 
+def has_lone_surrogate(text: str) -> bool:
+    """Does `text` hold half of a UTF-16 surrogate pair, which is not Unicode text (JSON lets "\\ud800" through)?"""
+    return _LONE_SURROGATE.search(text) is not None
+
+
 def dumps(value: Any, **options: Any) -> str:
     """`json.dumps(value, ensure_ascii=False, **options)`, with lone surrogates escaped (see the module docstring)."""
     text = json.dumps(value, ensure_ascii=False, **options)
@@ -107,8 +112,20 @@ def dumps(value: Any, **options: Any) -> str:
     return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
-def read_json(path: str | Path) -> Any:
-    """The JSON document in `path`; raises DataError when the file is missing, not UTF-8 or not JSON."""
+def _not_text(value: Any, raw: bytes) -> bool:
+    """Does a parsed value hold a lone surrogate? Only escapes ("\\ud800") can make one: raw UTF-8 cannot
+    encode it, so the cheap test on the bytes rules out nearly every line before any real look."""
+    return b"\\ud" in raw.lower() and has_lone_surrogate(json.dumps(value, ensure_ascii=False))
+
+
+_NOT_TEXT = (
+    "holds a lone surrogate escape (half of a UTF-16 pair, e.g. \\ud800): not text a tokenizer or parquet file takes"
+)
+
+
+def read_json(path: str | Path, text_only: bool = False) -> Any:
+    """The JSON document in `path`; raises DataError when the file is missing, not UTF-8 or not JSON
+    (`text_only`: or when a string holds a lone surrogate, for text bound for a tokenizer or parquet)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, None, None, "file not found")
@@ -118,9 +135,12 @@ def read_json(path: str | Path) -> Any:
     except UnicodeDecodeError as exc:
         raise DataError(path, None, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
     try:
-        return loads(text)
+        value = loads(text)
     except InvalidJSON as exc:
         raise DataError(path, exc.line, None, exc.reason) from None
+    if text_only and _not_text(value, raw):
+        raise DataError(path, None, None, _NOT_TEXT)
+    return value
 
 
 def read_json_object(path: str | Path) -> dict[str, Any]:
@@ -132,13 +152,15 @@ def read_json_object(path: str | Path) -> dict[str, Any]:
 
 
 def iter_jsonl(
-    path: str | Path, policy: ErrorPolicy | None = None, unique: bool = False
+    path: str | Path, policy: ErrorPolicy | None = None, unique: bool = False, text_only: bool = False
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (1-based line number, object) for each non-blank line of a JSON Lines file.
 
     Lines that are not UTF-8, not JSON, or not a JSON object go to `policy` (default: raise); with
     `unique`, so does a line repeating an earlier one exactly (for files where a repeated record would
-    be read twice without anyone asking: training rows, source questions).
+    be read twice without anyone asking: training rows, source questions); with `text_only`, a line
+    whose strings hold a lone surrogate (records bound for a tokenizer or a parquet file, which
+    cannot take one; model outputs and predictions are read as written, and reported by the scorer).
     """
     path = Path(path)
     policy = policy or ErrorPolicy()
@@ -169,5 +191,8 @@ def iter_jsonl(
                 continue
             if not isinstance(obj, dict):
                 policy.handle(DataError(path, line_number, None, f"expected a JSON object, got {type(obj).__name__}"))
+                continue
+            if text_only and _not_text(obj, raw):
+                policy.handle(DataError(path, line_number, None, _NOT_TEXT))
                 continue
             yield line_number, obj

@@ -88,6 +88,8 @@ def test_a_lone_surrogate_in_an_answer_is_scored_and_written(evaluate_script, tm
     ]
     answered = [row for row in rows if row["id"].startswith(first["challengeId"])]
     assert len(answered) == len(first["questions"]) and all(row["answer"].endswith(" \ud800") for row in answered)
+    problems = _results(tmp_path)["tasks"]["dacr"]["problems"]["items"]
+    assert sum("lone surrogate" in p["reason"] for p in problems) == len(first["questions"])  # scored, and said
 
 
 # ----------------------------------------------------------------------------- defect 6

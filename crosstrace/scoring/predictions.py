@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError, ErrorPolicy
-from crosstrace.jsonio import InvalidJSON, loads
+from crosstrace.jsonio import InvalidJSON, has_lone_surrogate, loads
 from crosstrace.scoring.dacr_reference import as_double, js_string
 
 ANSWER_KEYS = ("answer", "response")
@@ -116,6 +116,7 @@ def _is_clean(value: Any) -> bool:
         and value.keys() == _CLEAN_KEYS
         and type(value["answer"]) is str
         and type(value["citation"]) is str
+        and not has_lone_surrogate(value["answer"])
     ):
         confidence = value["confidence"]
         return confidence is None or (type(confidence) is float and 0.0 <= confidence <= 1.0)
@@ -156,6 +157,8 @@ def coerce_entry(value: Any, reading: PredictionsReading = LENIENT) -> tuple[Ent
         problems.append(f"answer: expected a string, got {type(answer).__name__}; treated as no answer")
         answer_text = ""
 
+    if has_lone_surrogate(answer_text):
+        problems.append("answer: holds a lone surrogate (half of a UTF-16 pair, not text); scored as written")
     if citation is None or isinstance(citation, str):
         citation_text = citation or ""
     else:

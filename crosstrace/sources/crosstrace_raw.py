@@ -114,7 +114,7 @@ def read_raw_file(path: str | Path, policy: ErrorPolicy, system_prompt: str | No
     if not path.is_file():
         raise DataError(path, None, None, "file not found (expected upstream's raw all_traces.jsonl)")
     records = []
-    for line_number, obj in iter_jsonl(path, policy):
+    for line_number, obj in iter_jsonl(path, policy, text_only=True):
         try:
             records.append(SourceRecord(parse_raw(obj, system_prompt), str(path), line_number))
         except SchemaError as error:

@@ -87,7 +87,7 @@ def read_chat_file(path: str | Path, source: str, policy: ErrorPolicy) -> list[S
     if not path.is_file():
         raise DataError(path, None, None, "file not found (expected a file of the CrossTrace release)")
     records = []
-    for line_number, obj in iter_jsonl(path, policy):
+    for line_number, obj in iter_jsonl(path, policy, text_only=True):
         try:
             metadata = {}
             if "metadata" in obj:

@@ -129,7 +129,7 @@ def _require_answer_value(value: Any, where: _Where) -> Any:
 
 
 def _read_json(path: Path) -> tuple[Any, str]:
-    return read_json(path), hashlib.sha256(path.read_bytes()).hexdigest()
+    return read_json(path, text_only=True), hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def load_benchmark(path: str | Path, policy: ErrorPolicy | None = None) -> Benchmark:

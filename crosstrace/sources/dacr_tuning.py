@@ -64,7 +64,7 @@ def split_of(path: Path) -> str | None:
 
 def _iter_rows(path: Path, policy: ErrorPolicy) -> Iterator[tuple[int, dict[str, Any]]]:
     if path.suffix == ".jsonl":
-        yield from iter_jsonl(path, policy, unique=True)
+        yield from iter_jsonl(path, policy, unique=True, text_only=True)
         return
     if path.suffix == ".parquet":
         try:
@@ -72,7 +72,7 @@ def _iter_rows(path: Path, policy: ErrorPolicy) -> Iterator[tuple[int, dict[str,
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise DataError(path, None, None, f"not a readable parquet file ({exc})") from None
     else:
-        records = read_json(path)
+        records = read_json(path, text_only=True)
         if not isinstance(records, list):
             raise DataError(path, None, None, "expected a JSON list of rows")
     for number, record in enumerate(records, start=1):

@@ -63,7 +63,7 @@ def _rows(path: Path, policy: ErrorPolicy):
     if path.suffix == ".parquet":
         yield from enumerate(pq.read_table(path).to_pylist(), start=1)
     else:
-        yield from iter_jsonl(path, policy, unique=True)
+        yield from iter_jsonl(path, policy, unique=True, text_only=True)
 
 
 def read_rows(path: str | Path, policy: ErrorPolicy, system_prompt: str = DEFAULT_SYSTEM_PROMPT) -> list[SourceRecord]:

@@ -114,7 +114,7 @@ def read_wildsci(path: str | Path, policy: ErrorPolicy | None = None) -> list[di
     if not path.is_file():
         raise DataError(path, None, None, "file not found (expected WildSci's wildsci.jsonl, JSON Lines)")
     records = []
-    for line_number, obj in iter_jsonl(path, policy, unique=True):
+    for line_number, obj in iter_jsonl(path, policy, unique=True, text_only=True):
         try:
             records.append(parse_wildsci_line(obj, line_number))
         except _BadField as error:

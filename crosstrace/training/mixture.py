@@ -382,7 +382,7 @@ def _load_jsonl_files(files: list[Path], policy: ErrorPolicy):
     for path in files:
         before = len(rows)
         # A repeated line would be trained on twice without anyone asking (a source's weight repeats it).
-        rows.extend(obj for _, obj in iter_jsonl(path, policy, unique=True))
+        rows.extend(obj for _, obj in iter_jsonl(path, policy, unique=True, text_only=True))
         if len(rows) == before:
             raise DataError(path, None, None, "holds no usable JSON record (an empty data file?)")
     columns = list(dict.fromkeys(key for row in rows for key in row))

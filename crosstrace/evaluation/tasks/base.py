@@ -19,7 +19,7 @@ from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.evaluation.predictions_format import OUTPUTS
 from crosstrace.evaluation.prompts import Prompt
 from crosstrace.hub_folder import sha256_file
-from crosstrace.jsonio import iter_jsonl
+from crosstrace.jsonio import has_lone_surrogate, iter_jsonl
 from crosstrace.scoring.types import TaskScore
 
 logger = logging.getLogger(__name__)
@@ -100,6 +100,10 @@ class Task(ABC):
             parsed[prompt_id], problem = self.parse(prompt_id, output)
             if problem:
                 problems.append({"id": prompt_id, "problem": problem})
+            if has_lone_surrogate(output):  # e.g. a "\ud800" escape in a predictions file: scored, and said
+                problems.append(
+                    {"id": prompt_id, "problem": "the output holds a lone surrogate (not text); scored as written"}
+                )
         score = self.score_parsed(parsed)
         score.problems = problems + list(score.problems)
         return score

@@ -165,10 +165,17 @@ class DacrTask(Task):
 
     def score_parsed(self, parsed: dict[str, dict[str, Any]]) -> TaskScore:
         from crosstrace.scoring.dacr import score_dacr
+        from crosstrace.scoring.predictions import ReadPredictions
 
         challenges = [c for c in self.challenges if c["challengeId"] in parsed]
+        # The entries are read already (by `parse`, which reported what was odd): scored as they are.
         return score_dacr(
-            challenges, parsed, mode=self.mode, bootstrap=self.bootstrap, seed=self.seed, answers_from="outputs"
+            challenges,
+            ReadPredictions(parsed),
+            mode=self.mode,
+            bootstrap=self.bootstrap,
+            seed=self.seed,
+            answers_from="outputs",
         )
 
     def score_predictions_file(

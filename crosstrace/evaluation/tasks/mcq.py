@@ -68,7 +68,10 @@ class McqTask(Task):
         path = Path(source)
         if path.is_file():
             self._info = {"source": "jsonl file", **file_info(path)}
-            numbered = ((f"{path.stem}:{line}", line, obj) for line, obj in iter_jsonl(path, self.input_problems))
+            numbered = (
+                (f"{path.stem}:{line}", line, obj)
+                for line, obj in iter_jsonl(path, self.input_problems, text_only=True)
+            )
             where = str(path)
         else:
             rows, self._info = load_built_split(source, config, split)
