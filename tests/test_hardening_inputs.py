@@ -245,6 +245,11 @@ def test_an_empty_document_is_warned_about_and_counted(tmp_path, caplog):
         bench = load_benchmark(path)
     assert bench.summary()["defects"]["document_empty"] == 1
     assert "1 challenge(s) with an empty document" in caplog.text and _challenges()[1]["challengeId"] in caplog.text
+    # Scoring such a challenge (whoever read it) says so in the problems.
+    score = score_dacr(bench.challenges, {}, mode="strict", bootstrap=0)
+    assert [p["field"] for p in score.problems if "document is empty" in p["reason"]] == [
+        f"{_challenges()[1]['challengeId']}.document.text"
+    ]
 
 
 # ----------------------------------------------------------------------------- defect 12

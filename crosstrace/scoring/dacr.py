@@ -163,6 +163,12 @@ class _Rows:
         self.question_of_row += self.session.numbers(info)
         self._to_build.append((challenge_id, info, answers))
         self._report_undefined_traps(challenge_id, info)
+        if info.document_empty:
+            self.log.add(
+                "the challenge's document is empty: its questions cannot be answered from it",
+                field=f"{challenge_id}.document.text",
+                challenge_id=challenge_id,
+            )
         for trap_id in info.duplicate_traps:
             self.log.add(
                 f"trap id {trap_id!r} is defined twice; its questions use the first definition, as upstream's scorer does",

@@ -117,12 +117,23 @@ class PreparedQuestion:
 class PreparedChallenge:
     """A challenge's split, domain, document and prepared questions."""
 
-    __slots__ = ("document", "domain", "duplicate_traps", "question_ids", "questions", "split", "traps_missing")
+    __slots__ = (
+        "document",
+        "document_empty",
+        "domain",
+        "duplicate_traps",
+        "question_ids",
+        "questions",
+        "split",
+        "traps_missing",
+    )
 
     def __init__(self, challenge: dict[str, Any], rules: DacrRules):
         self.split = challenge_split(challenge)
         self.domain = str((challenge.get("document") or {}).get("domain") or "unknown")
         self.document = rules.document(challenge)
+        text = (challenge.get("document") or {}).get("text")
+        self.document_empty = not (isinstance(text, str) and text.strip())  # reported: nothing to answer from
         traps: dict[Any, dict[str, Any]] = {}
         self.duplicate_traps: list[Any] = []  # trap ids defined twice: the first definition is used, as upstream's
         for trap in challenge.get("traps") or []:

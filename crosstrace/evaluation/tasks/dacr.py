@@ -27,7 +27,7 @@ def _read_template(path: str) -> str:
 
     if not Path(path).is_file():
         raise DataError(path, None, None, "prompt template file not found")
-    template = Path(path).read_text(encoding="utf-8")
+    template = Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the prompt
     try:
         check_template(template)
     except ValueError as error:
