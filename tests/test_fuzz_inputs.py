@@ -292,7 +292,9 @@ def _reader(read: Callable[[Path, ErrorPolicy], Any], file: str) -> Callable[[Pa
         code, text = call(read_it)
         if code != 0:
             return Run(code, text)
-        return Run(0, text, holder["result"], reported=bool(policy.skipped), problems_in_files=bool(policy.skipped))
+        # Counted: skipped records are in the policy; repeated training rows are kept, with a warning.
+        reported = bool(policy.skipped) or "repeat" in text
+        return Run(0, text, holder["result"], reported=reported, problems_in_files=bool(policy.skipped))
 
     return run
 
