@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         from crosstrace.evaluation.compare import run_compare
 
         try:
-            print(run_compare(args.run_dirs, args.output))
+            print(run_compare(args.run_dirs, args.output, args.bootstrap, args.seed))
         except (DataError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("evaluate.py %s, configuration:\n%s", command, json.dumps(asdict(args), indent=2, default=str))
 
     from crosstrace.evaluation.backends import BackendError
+    from crosstrace.evaluation.missing_metrics import EXIT_NOT_MEASURED, MissingMetricsError
     from crosstrace.evaluation.pipeline import run_evaluation, run_scoring
 
     try:
@@ -130,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, BackendError) as error:
         logger.error("%s", error)
         return 1
+    except MissingMetricsError as error:  # the run folder is written: print it, but do not pass for complete
+        logger.error("%s", error)
+        print(error.run_dir)
+        return EXIT_NOT_MEASURED
     print(run_dir)
     return 0
 

@@ -16,8 +16,10 @@
 The organisation comes from --hub-org, else $CROSSTRACE_HUB_ORG; the token from $HF_TOKEN or
 `hf auth login`. Staged folders go to --stage-dir (default build/stage), one per repository.
 Options may come from `--config <yaml>` (keys = option names; flags override). Paths are
-relative to the working directory: run it from the repository root. What is checked,
-and why, is in crosstrace/publish/checks.py.
+relative to the working directory: run it from the repository root. What is staged is in
+crosstrace/publish/allowed_files.py (no symbolic link is ever followed), what is checked, and why,
+in crosstrace/publish/checks.py; --max-file-size (2GB) and --max-read-size (64MB) set the size
+limits, checked before a file is opened.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """One way to configure every command: dataclass arguments, `--config <yaml>`, command-line overrides.
 
-Every command of the repository (`evaluate.py`, `upload.py`, `python -m crosstrace.builders ...`)
-declares its options as dataclass fields with `help` metadata and parses them here, with
-transformers' `HfArgumentParser` (`train.py` uses TRL's `TrlParser`, the same style):
+Every command of the repository (`evaluate.py`, `upload.py`, `python -m crosstrace.builders ...` and the
+helper modules of the README's command table) declares its options as dataclass fields with `help`
+metadata and parses them here, with transformers' `HfArgumentParser` (`train.py` uses TRL's
+`TrlParser`, the same style):
 
 - a flag per field, spelt with `_` or `-` alike (`--max_new_tokens` = `--max-new-tokens`);
 - `--config <yaml>`: a mapping of field names to values; flags given on the command line override it;
@@ -16,7 +17,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,26 @@ def parse_args(
     """`make_parser` + `parse` for a command made of dataclass options only."""
     instances, _ = parse(make_parser(dataclass_types, prog=prog, description=description), argv)
     return instances
+
+
+def run_command(
+    arguments: type,
+    run: Callable[[Any], int],
+    argv: Sequence[str] | None,
+    *,
+    prog: str,
+    description: str | None,
+    errors: tuple[type[Exception], ...] = (),
+) -> int:
+    """The whole `main` of a helper command: parse `arguments` (`argv`, else the command line), return `run(args)`.
+
+    An error of one of `errors` (bad input the user can fix) is printed as one line and exits with status 2."""
+    (args,) = parse_args(arguments, sys.argv[1:] if argv is None else argv, prog=prog, description=description)
+    try:
+        return run(args)
+    except errors as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 def _pop_config(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[str | None, list[str]]:

@@ -16,13 +16,12 @@ reads `papers/<paper id>.txt` (the id with every character outside [A-Za-z0-9._-
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
 import unicodedata
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 
@@ -144,27 +143,19 @@ def paper_file_name(paper_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", paper_id) + ".txt"
 
 
-def main(argv: list[str] | None = None) -> int:
-    from crosstrace.errors import DataError, ErrorPolicy
+@dataclass
+class GroundingArguments:
+    traces: str = field(metadata={"help": "raw CrossTrace records (upstream all_traces.jsonl shape)"})
+    papers: str = field(metadata={"help": "folder of paper texts named <paper id>.txt (see above)"})
+    report: str | None = field(default=None, metadata={"help": "write per-record results as JSON here"})
+    threshold: float = field(default=FUZZY_THRESHOLD, metadata={"help": "fuzzy similarity a quote needs"})
+
+
+def run(args: GroundingArguments) -> int:
+    from crosstrace.errors import ErrorPolicy
     from crosstrace.sources.crosstrace_raw import read_raw_file
 
-    parser = argparse.ArgumentParser(
-        prog="python -m crosstrace.grounding",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--traces", required=True, help="raw CrossTrace records (upstream all_traces.jsonl shape)")
-    parser.add_argument("--papers", required=True, help="folder of paper texts named <paper id>.txt (see above)")
-    parser.add_argument("--report", help="write per-record results as JSON here")
-    parser.add_argument(
-        "--threshold", type=float, default=FUZZY_THRESHOLD, help="fuzzy similarity a quote needs (default %(default)s)"
-    )
-    args = parser.parse_args(argv)
-    try:
-        records = read_raw_file(args.traces, ErrorPolicy())
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    records = read_raw_file(args.traces, ErrorPolicy())
     results, without_text = [], 0
     for item in records:
         paper = Path(args.papers) / paper_file_name(item.record.paper_id or "")
@@ -180,6 +171,15 @@ def main(argv: list[str] | None = None) -> int:
             encoding="utf-8",
         )
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from crosstrace.cli import run_command  # transformers' argument parser: only when run as a command
+    from crosstrace.errors import DataError
+
+    return run_command(
+        GroundingArguments, run, argv, prog="python -m crosstrace.grounding", description=__doc__, errors=(DataError,)
+    )
 
 
 if __name__ == "__main__":

@@ -197,6 +197,15 @@ def manifest_sha256(folder: str | Path) -> str | None:
     return sha256_file(manifest) if manifest.is_file() else None
 
 
+def dataset_fingerprint(dataset: Any) -> str:
+    """The `datasets` fingerprint of a loaded dataset: what identifies its data in run metadata and results.
+
+    datasets 5.2 sets it through public routes (the `Dataset(..., fingerprint=)` constructor, `new_fingerprint`
+    of `map`) but offers no public reader, so this one function reads the attribute datasets itself keeps it
+    in; "" for an object that has none (e.g. an `IterableDataset`)."""
+    return getattr(dataset, "_fingerprint", None) or ""
+
+
 @dataclass(frozen=True)
 class BuiltSplit:
     """One config/split of a local dataset folder, read from its parquet files and checked against its manifest."""

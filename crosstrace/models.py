@@ -13,12 +13,11 @@ must run there name one of these *built-in* models instead of a Hub id:
 `$CROSSTRACE_CACHE`, default `~/.cache/crosstrace`) that `from_pretrained` loads like any
 checkpoint; any other name (a Hub id or a path) is returned unchanged.
 
-    python -m crosstrace.models builtin:smollm2-135m-instruct     # prints the folder
+    python -m crosstrace.models --name builtin:smollm2-135m-instruct     # prints the folder
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -27,6 +26,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from crosstrace.tokenization import cache_dir, load_qwen25_tokenizer
@@ -179,18 +179,31 @@ def resolve_model_path(name_or_path: str) -> str:
     return str(target)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m crosstrace.models", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+@dataclass
+class ModelsArguments:
+    name: str = field(
+        metadata={
+            "help": "the built-in model to build (or find in the cache)",
+            "choices": [BUILTIN_PREFIX + n for n in BUILTIN_MODELS],
+        }
     )
-    parser.add_argument(
-        "name",
-        choices=[BUILTIN_PREFIX + n for n in BUILTIN_MODELS],
-        help="the built-in model to build (or find in the cache)",
-    )
-    args = parser.parse_args(argv)
+
+
+def run(args: ModelsArguments) -> int:
     print(resolve_model_path(args.name))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from crosstrace.cli import run_command  # transformers' argument parser: only when run as a command
+
+    return run_command(
+        ModelsArguments,
+        run,
+        argv,
+        prog="python -m crosstrace.models",
+        description=__doc__,
+    )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,12 @@ from typing import Any
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.jsonio import read_json_object
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Every version this code reads; an older file is upgraded in memory on reading (the file is left as it is).
+#   2: a built dataset's `tasks.<task>.data.configs.<config>` counts `rows` read, `loaded` usable records and
+#      `used` records actually scored (after --max_samples and the context; `data.evaluated` is their total).
+#      Schema 1 called the usable records `used`, which read as "scored" (107 with 4 scored).
+READABLE_VERSIONS = (1, 2)
 RESULTS_NAME = "results.json"
 SAMPLES_NAME = "samples.jsonl"
 REPORT_NAME = "report.md"
@@ -155,10 +160,10 @@ def read_run(results_file: str | Path) -> Run:
     raw = read_json_object(path)
     version = raw.get("schema_version")
     _require(
-        version == SCHEMA_VERSION,
+        version in READABLE_VERSIONS,
         path,
         "schema_version",
-        f"this code reads results schema {SCHEMA_VERSION}, the file says {version!r}",
+        f"this code reads results schemas {', '.join(map(str, READABLE_VERSIONS))}, the file says {version!r}",
     )
     _require(isinstance(raw.get("run_id"), str) and raw["run_id"], path, "run_id", "missing or not a string")
     _require(
@@ -170,8 +175,21 @@ def read_run(results_file: str | Path) -> Run:
         "tasks",
         "expected a non-empty object of task results",
     )
+    if version == 1:  # after the checks above: the upgrade walks `tasks`
+        _upgrade_from_1(raw)
     tasks = {name: _parse_task(name, body, path) for name, body in raw["tasks"].items()}
     return Run(folder=path.parent, raw=raw, tasks=tasks)
+
+
+def _upgrade_from_1(raw: dict[str, Any]) -> None:
+    """Schema 1 -> 2 in place: a config's usable-record count `used` is `loaded` (how many were scored is unknown)."""
+    for body in raw["tasks"].values():
+        data = body.get("data") if isinstance(body, dict) else None
+        configs = data.get("configs") if isinstance(data, dict) else None
+        for info in (configs or {}).values() if isinstance(configs, dict) else ():
+            if isinstance(info, dict) and "used" in info and "loaded" not in info:
+                info["loaded"] = info.pop("used")
+    raw["schema_version"] = SCHEMA_VERSION
 
 
 def load_runs(results_dir: str | Path, policy: ErrorPolicy | None = None) -> tuple[list[Run], ErrorPolicy]:

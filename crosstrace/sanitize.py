@@ -1,7 +1,8 @@
 """What must never leave this machine in a published file: secrets and local absolute paths.
 
 One set of patterns serves both sides of publishing: `find_secrets` / `find_local_paths`
-(the checks, which refuse a stage) and `strip_local_paths` (the staging, which rewrites the
+(the checks, which refuse a stage; `secret_matches` / `local_path_matches` give character offsets
+instead of lines, for scanners that read a file in pieces) and `strip_local_paths` (the staging, which rewrites the
 paths it knows how to rewrite, e.g. in a resolved recipe, and says how many it rewrote).
 """
 
@@ -90,13 +91,31 @@ _SECRET_TRIGGERS: dict[str, Callable[[str, str], bool]] = {
 _PATH_TRIGGER = re.compile(rf"/{_UNIX_ROOTS}|[A-Za-z]:\\|file://")
 
 
-def find_secrets(text: str, where_prefix: str = "line ") -> Iterator[Finding]:
+@dataclass(frozen=True)
+class Match:
+    """One match at a character offset of a text: what `find_*` reports, before the offset becomes a line."""
+
+    kind: str
+    start: int
+    excerpt: str
+
+
+def secret_matches(text: str) -> Iterator[Match]:
     lowered = text.lower()
     for kind, pattern in SECRET_PATTERNS.items():
         if not _SECRET_TRIGGERS[kind](text, lowered):
             continue
         for match in pattern.finditer(text):
-            yield Finding(kind, f"{where_prefix}{_line_of(text, match.start())}", _redact(match.group(0)))
+            yield Match(kind, match.start(), _redact(match.group(0)))
+
+
+def find_secrets(text: str, where_prefix: str = "line ") -> Iterator[Finding]:
+    return _findings(text, secret_matches(text), where_prefix)
+
+
+def _findings(text: str, matches: Iterator[Match], where_prefix: str) -> Iterator[Finding]:
+    for match in matches:
+        yield Finding(match.kind, f"{where_prefix}{_line_of(text, match.start)}", match.excerpt)
 
 
 def _machine_specific_strings() -> list[str]:
@@ -114,20 +133,22 @@ def _machine_path_pattern(literal: str) -> re.Pattern[str]:
     )
 
 
-def find_local_paths(text: str, where_prefix: str = "line ") -> Iterator[Finding]:
+def local_path_matches(text: str) -> Iterator[Match]:
     seen: set[int] = set()
     matches = LOCAL_PATH_PATTERN.finditer(text) if _PATH_TRIGGER.search(text) else ()
     for match in matches:
         seen.add(match.start())
-        yield Finding("absolute local path", f"{where_prefix}{_line_of(text, match.start())}", match.group(0)[:80])
+        yield Match("absolute local path", match.start(), match.group(0)[:80])
     for literal in _machine_specific_strings():
         start = text.find(literal)
         while start != -1:
             if not any(abs(start - s) < len(literal) for s in seen):
-                yield Finding(
-                    "path of this machine", f"{where_prefix}{_line_of(text, start)}", text[start : start + 80]
-                )
+                yield Match("path of this machine", start, text[start : start + 80])
             start = text.find(literal, start + 1)
+
+
+def find_local_paths(text: str, where_prefix: str = "line ") -> Iterator[Finding]:
+    return _findings(text, local_path_matches(text), where_prefix)
 
 
 def _rewrite_path(path: str) -> str:

@@ -235,20 +235,34 @@ def parse_released_assistant(text: str, source: str = "crosstrace") -> tuple[str
     return spark, steps, hypothesis, approach
 
 
-_ROLES = ("system", "user", "assistant")
+CHAT_ROLES = ("system", "user", "assistant")
 
 
-def _check_messages(messages: Any) -> None:
-    if not isinstance(messages, list):
-        raise SchemaError("messages", f"expected a list of messages, got {type(messages).__name__}")
-    roles = [m.get("role") if isinstance(m, dict) else None for m in messages]
-    if tuple(roles) != _ROLES:
-        raise SchemaError("messages", f"expected roles {list(_ROLES)}, got {roles}")
-    for index, message in enumerate(messages):
-        if not isinstance(message.get("content"), str):
-            raise SchemaError(
-                f"messages[{index}].content", f"expected a string, got {type(message.get('content')).__name__}"
-            )
+def chat_messages(
+    value: Any, field: str, roles: tuple[str, ...] | None = CHAT_ROLES, allow_empty: bool = True
+) -> list[dict[str, str]]:
+    """A non-empty list of chat messages, each copied to exactly `{"role", "content"}`.
+
+    The one check of a chat-message list, whatever reads one (released records, training rows,
+    evaluation prompts, upstream tuning rows). `roles` are the roles accepted (None: any string);
+    `allow_empty=False` also refuses a content that is only white space. Raises `SchemaError`
+    naming `field`, `field[i]` (a message that is not `{role, content}`) or `field[i].content`.
+    """
+    if not isinstance(value, list) or not value:
+        raise SchemaError(field, f"expected a non-empty list of chat messages, got {type(value).__name__}")
+    messages = []
+    for index, message in enumerate(value):
+        role = message.get("role") if isinstance(message, dict) else None
+        if not isinstance(role, str) or (roles is not None and role not in roles):
+            expected = f"one of {roles}" if roles is not None else "str"
+            raise SchemaError(f"{field}[{index}]", f"expected {{'role': {expected}, 'content': str}}")
+        content = message.get("content")
+        if not isinstance(content, str):
+            raise SchemaError(f"{field}[{index}].content", f"expected a string, got {type(content).__name__}")
+        if not allow_empty and not content.strip():
+            raise SchemaError(f"{field}[{index}].content", "is empty")
+        messages.append({"role": role, "content": content})
+    return messages
 
 
 def parse_chat(messages: Any, source: str = "crosstrace", **metadata: Any) -> TraceRecord:
@@ -258,7 +272,9 @@ def parse_chat(messages: Any, source: str = "crosstrace", **metadata: Any) -> Tr
     """
     if source not in PROFILES:
         raise SchemaError("source", f"must be one of {PROFILES}, got {source!r}")
-    _check_messages(messages)
+    messages = chat_messages(messages, "messages")
+    if tuple(m["role"] for m in messages) != CHAT_ROLES:
+        raise SchemaError("messages", f"expected roles {list(CHAT_ROLES)}, got {[m['role'] for m in messages]}")
     system, user, assistant = (m["content"] for m in messages)
     context, assumption, prior_work = parse_user(user, source)
     spark, steps, hypothesis, approach = parse_released_assistant(assistant, source)

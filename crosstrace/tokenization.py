@@ -22,7 +22,6 @@ The first call builds it (a few seconds) and saves it under the cache folder
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import importlib.metadata
@@ -30,6 +29,7 @@ import os
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -186,25 +186,26 @@ def load_qwen25_tokenizer():
     return copy.deepcopy(_load_cached())
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m crosstrace.tokenization",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+@dataclass
+class TokenizationArguments:
+    out: Path = field(
+        metadata={"help": "folder to save the tokenizer in (loadable with AutoTokenizer.from_pretrained)"}
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        required=True,
-        help="folder to save the tokenizer in (loadable with AutoTokenizer.from_pretrained)",
-    )
-    args = parser.parse_args(argv)
+
+
+def run(args: TokenizationArguments) -> int:
     tokenizer = load_qwen25_tokenizer()
     tokenizer.save_pretrained(args.out)
     print(
         f"saved the Qwen2.5 tokenizer ({len(tokenizer)} tokens, eos {tokenizer.eos_token}, pad {tokenizer.pad_token}) to {args.out}"
     )
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from crosstrace.cli import run_command  # transformers' argument parser: only when run as a command
+
+    return run_command(TokenizationArguments, run, argv, prog="python -m crosstrace.tokenization", description=__doc__)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ STARTUP_TIMEOUT_S = 90
 class RealServer:
     base_url: str  # the /v1 root, as `--base_url` takes it
     model: str  # the name requests must carry: the served folder
+    process: ServerProcess  # to kill it mid-run and start it again on the same port
 
 
 def write_talkative_tiny_model(source: Path, target: Path) -> Path:
@@ -64,37 +65,65 @@ def _ready(root: str) -> bool:
         return False
 
 
-def start_server(model_dir: Path, workdir: Path):
-    """Start `transformers serve model_dir`; yield a RealServer once it answers; kill its group after."""
-    executable = shutil.which("transformers")
-    if executable is None:
-        pytest.fail(
-            "the `transformers` command is missing: pip install -r requirements-dev.txt (transformers[serving])"
-        )
-    hub_cache = workdir / "hub-cache"  # must exist and be writable, or /v1/models answers 500
-    hub_cache.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(hub_cache), "OMP_NUM_THREADS": "1"}
-    port = free_port()
-    log_path = workdir / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [executable, "serve", str(model_dir), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    root = f"http://127.0.0.1:{port}"
-    try:
+class ServerProcess:
+    """`transformers serve model_dir` on one free port of 127.0.0.1, in its own process group:
+    `start()` returns once it answers, `kill()` is SIGKILL to the group (a crash), and `start()`
+    again serves on the same port, as a restarted server would."""
+
+    def __init__(self, model_dir: Path, workdir: Path):
+        self.executable = shutil.which("transformers")
+        if self.executable is None:
+            pytest.fail(
+                "the `transformers` command is missing: pip install -r requirements-dev.txt (transformers[serving])"
+            )
+        hub_cache = workdir / "hub-cache"  # must exist and be writable, or /v1/models answers 500
+        hub_cache.mkdir(parents=True, exist_ok=True)
+        self.env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(hub_cache), "OMP_NUM_THREADS": "1"}
+        self.model_dir, self.log_path = model_dir, workdir / "server.log"
+        self.root = f"http://127.0.0.1:{free_port()}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        port = self.root.rsplit(":", 1)[1]
+        with self.log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                [
+                    self.executable,
+                    "serve",
+                    str(self.model_dir),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    port,
+                    "--device",
+                    "cpu",
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not _ready(root):
-            if process.poll() is not None or time.monotonic() > deadline:
+        while not _ready(self.root):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.kill()
                 pytest.fail(
-                    f"transformers serve did not start in {STARTUP_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}"
+                    f"transformers serve did not start in {STARTUP_TIMEOUT_S} s:\n{self.log_path.read_text()[-3000:]}"
                 )
             time.sleep(0.3)
-        yield RealServer(base_url=f"{root}/v1", model=str(model_dir))
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait()
+
+
+def start_server(model_dir: Path, workdir: Path):
+    """Start `transformers serve model_dir`; yield a RealServer once it answers; kill its group after."""
+    process = ServerProcess(model_dir, workdir)
+    try:
+        process.start()
+        yield RealServer(base_url=f"{process.root}/v1", model=str(model_dir), process=process)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        process.kill()

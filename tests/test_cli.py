@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -67,3 +68,42 @@ def test_the_former_module_name_still_runs_the_builders():
         check=False,
     )
     assert result.returncode == 0 and "python -m crosstrace.builders dacr-traces" in result.stdout
+
+
+def _entry_points() -> list[str]:
+    """Every `python -m crosstrace...` entry point: a package's `__main__.py`, or a module with a `__main__` guard."""
+    names = []
+    for path in sorted((REPO_ROOT / "crosstrace").rglob("*.py")):
+        parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+        if path.name == "__main__.py":
+            names.append(".".join(parts[:-1]))
+        elif 'if __name__ == "__main__":' in path.read_text(encoding="utf-8"):
+            names.append(".".join(parts))
+    return names
+
+
+HELPERS = [name for name in _entry_points() if name not in ("crosstrace.builders", "crosstrace.build")]
+
+
+def test_the_readme_lists_every_entry_point_once_in_one_table():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Every command, and how each is configured", 1)[1].split("\n## ", 1)[0]
+    listed = [
+        line.split("`python -m ", 1)[1].split()[0].rstrip("`")
+        for line in table.splitlines()
+        if line.startswith("| `python -m ")
+    ]
+    assert sorted(listed) == sorted(set(listed)) == sorted(_entry_points())
+
+
+@pytest.mark.parametrize("module", HELPERS)
+def test_helper_commands_take_the_one_argument_style(module, tmp_path, capsys):
+    main = importlib.import_module(module).main
+    config = tmp_path / "options.yaml"
+    config.write_text("no_such_option: 1\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--config", str(config)])
+    assert exit_info.value.code == 2 and "unknown key 'no_such_option'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "--config YAML" in capsys.readouterr().out

@@ -139,7 +139,7 @@ def test_reads_the_public_mini_file(dacr_mini):
     assert sum(len(c["questions"]) for c in bench.challenges) == 270
     assert sum(len(c["traps"]) for c in bench.challenges) == 41
     kinds = [d["kind"] for d in bench.defects]
-    # REFERENCE.md §2: 7 of the 41 traps are targeted by no question; one trap text is a refusal;
+    # docs/upstream-formats.md §2: 7 of the 41 traps are targeted by no question; one trap text is a refusal;
     # traps with equal correct and wrong values are there too.
     assert kinds.count("trap_untargeted") == 7
     assert kinds.count("trap_text_refusal") == 1

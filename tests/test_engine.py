@@ -11,10 +11,12 @@ import pytest
 from crosstrace.engine import DOMAINS, HELDOUT_DOMAINS, TRAIN_DOMAINS, generate_challenge, lexicon, verify_challenge
 from crosstrace.engine.audit import shortcut_audit
 from crosstrace.engine.domains import DOMAIN_SPECS
-from crosstrace.engine.numbers import exact, fixed, number_words, numeric_aliases
+from crosstrace.engine.numbers import exact, fixed, numeric_aliases
 from crosstrace.engine.spec import Numeric
 from crosstrace.engine.traces import render_trace
 from crosstrace.engine.verify import read_document
+from crosstrace.number_words import number_words
+from crosstrace.scoring.quantities import parse_quantities
 from crosstrace.sources.dacr_bench import CATEGORIES, DIFFICULTIES, load_benchmark, save_benchmark
 
 BATCH = 200
@@ -356,6 +358,12 @@ def test_number_helpers():
     assert number_words(42) == "forty-two" and number_words(105) == "one hundred and five"
     assert {"41,200", "41200 photons/MeV"} <= set(numeric_aliases("41200", ("photons/MeV",)))
     assert "seven" in numeric_aliases("7")
+
+
+def test_the_scorer_reads_back_every_number_the_engine_spells():
+    # One table of number words serves both sides, so every spelt number scores as its value.
+    for n in range(1000):
+        assert [q.value for q in parse_quantities(f"about {number_words(n)} samples")] == [n], n
 
 
 # --- shortcut audit -------------------------------------------------------------------------------------

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-import time
 import types
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from chat_server import ChatServer
 
 from crosstrace.evaluation.arguments import EvalArguments
 from crosstrace.evaluation.backends import BackendError
@@ -19,75 +17,6 @@ from crosstrace.paths import REPO_ROOT
 from scripts import load_script
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "evaluation"
-
-
-class ChatServer:
-    """A canned /v1/chat/completions on 127.0.0.1: replies `reply(last user message)`, by default "echo: <message>".
-
-    `fail_first` requests get HTTP 503 (with Retry-After: 0); a user message "bad request" gets 400.
-    It records every request body and the most requests it ever had in flight at once.
-    """
-
-    def __init__(self, fail_first: int = 0, delay: float = 0.0, reply=lambda user: f"echo: {user}"):
-        self.fail_first, self.delay, self.reply = fail_first, delay, reply
-        self.requests: list[dict] = []
-        self.in_flight = self.max_in_flight = 0
-        self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output clean
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with server.lock:
-                    server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
-                    failing = len(server.requests) <= server.fail_first
-                    server.in_flight += 1
-                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
-                try:
-                    time.sleep(server.delay)
-                    user = body["messages"][-1]["content"]
-                    if failing:
-                        self._send(503, {"error": "overloaded"}, {"Retry-After": "0"})
-                    elif user == "bad request":
-                        self._send(400, {"error": {"message": "model not found"}})
-                    else:
-                        reply = {
-                            "choices": [
-                                {
-                                    "message": {"role": "assistant", "content": server.reply(user)},
-                                    "finish_reason": "stop",
-                                }
-                            ],
-                            "usage": {"completion_tokens": 2},
-                        }
-                        self._send(200, reply)
-                finally:
-                    with server.lock:
-                        server.in_flight -= 1
-
-            def _send(self, status, payload, headers=None):
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def __enter__(self):
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def _messages(text):
@@ -131,18 +60,29 @@ def test_openai_backend_retries_server_errors():
 
 
 def test_openai_backend_gives_up_after_retries_with_a_clear_error():
+    """And sends nothing new once one request failed for good: the prompts still queued are dropped (the run
+    stops, a rerun resumes), which must not leave the run waiting on requests that never went out."""
     with ChatServer(fail_first=100) as server:
-        backend = OpenAIBackend(EvalArguments(model="m", backend="openai", base_url=server.url, max_retries=1))
+        backend = OpenAIBackend(
+            EvalArguments(model="m", backend="openai", base_url=server.url, max_retries=1, max_concurrency=1)
+        )
         with pytest.raises(BackendError, match=r"no answer after 2 attempts.*rerun the same command to resume"):
-            backend.generate([_messages("hello")], seeds=[0])
+            backend.generate([_messages(f"hello {i}") for i in range(4)], seeds=[0, 1, 2, 3])
+    assert len(server.requests) == 2  # the first prompt's two attempts; the other three never sent
 
 
-def test_openai_backend_does_not_retry_a_rejected_request():
+def test_openai_backend_records_a_refused_prompt_and_stops_on_a_setup_error():
+    """Defect 10: a 400 (vLLM's answer to a prompt over its context) fails that prompt only, unretried,
+    and the others are still answered; a 404 (a model name the server lacks) is wrong for every prompt: it stops."""
     with ChatServer() as server:
         backend = OpenAIBackend(EvalArguments(model="m", backend="openai", base_url=server.url, max_retries=5))
-        with pytest.raises(BackendError, match=r"HTTP 400.*model not found"):
-            backend.generate([_messages("bad request")], seeds=[0])
-    assert len(server.requests) == 1
+        refused, answered = backend.generate([_messages("bad request"), _messages("hello")], seeds=[0, 1])
+        assert refused.finish_reason == "failed" and refused.error.startswith("HTTP 400") and refused.text == ""
+        assert answered.text == "echo: hello" and answered.error is None
+        assert len(server.requests) == 2  # the refusal was not retried
+        with pytest.raises(BackendError, match=r"HTTP 404.*check --model"):
+            backend.generate([_messages("unknown model")], seeds=[0])
+    assert len(server.requests) == 3
 
 
 def test_openai_backend_needs_a_url(monkeypatch):
@@ -151,12 +91,12 @@ def test_openai_backend_needs_a_url(monkeypatch):
         OpenAIBackend(EvalArguments(model="m", backend="openai"))
 
 
-def test_openai_backend_estimates_tokens_without_a_tokenizer():
+def test_openai_backend_bounds_tokens_without_a_tokenizer():
     backend = OpenAIBackend(
         EvalArguments(model="m", backend="openai", base_url="http://127.0.0.1:9/v1", max_context_tokens=1000)
     )
-    assert backend.count_tokens([{"role": "user", "content": "x" * 30}]) == 10
-    assert backend.token_count.startswith("estimated") and backend.context_length == 1000
+    assert backend.count_tokens([{"role": "user", "content": "x" * 30}]) == 30 + 128 + 8  # bytes + template allowance
+    assert backend.token_count.startswith("upper bound") and backend.context_length == 1000
 
 
 # ----------------------------------------------------------------------------- vllm

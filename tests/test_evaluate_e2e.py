@@ -78,7 +78,7 @@ def test_hf_run_on_every_task(evaluate_script, tmp_path):
     assert evaluate_script.main(argv) == 0
 
     results = _results(out)
-    assert results["schema_version"] == 1 and results["model"] == {
+    assert results["schema_version"] == 2 and results["model"] == {
         **results["model"],
         "name_or_path": TINY,
         "adapter": None,

@@ -8,6 +8,7 @@ import pytest
 
 from crosstrace.errors import DataError
 from crosstrace.evaluation.backends import Generation
+from crosstrace.evaluation.backends.base import stream_in_batches
 from crosstrace.evaluation.prompts import TRUNCATION_MARK, Prompt, fit_to_context
 from crosstrace.evaluation.runner import generate_all, prompt_seed, read_generations
 
@@ -36,6 +37,9 @@ class FakeBackend:
         batch_mark = "" if self.batch_invariant else " <batch " + "|".join(contents) + ">"
         return [Generation(f"{c}{batch_mark} seed {s}", "stop", 3) for c, s in zip(contents, seeds, strict=True)]
 
+    def generate_stream(self, batch, seeds, batch_size):
+        return stream_in_batches(self.generate, batch, seeds, batch_size)
+
 
 def _prompts(n: int) -> list[Prompt]:
     # Different lengths, so the longest-first batch order differs from the id order.
@@ -50,14 +54,16 @@ def _prompts(n: int) -> list[Prompt]:
 @pytest.mark.parametrize("batch_invariant", [False, True])
 def test_interrupted_then_resumed_run_equals_uninterrupted_run(tmp_path, batch_invariant):
     prompts = _prompts(11)
-    reference = generate_all("t", prompts, FakeBackend(batch_invariant), tmp_path / "ref.jsonl", batch_size=3, seed=7)
+    reference = generate_all(
+        "t", prompts, FakeBackend(batch_invariant), tmp_path / "ref.jsonl", batch_size=3, seed=7
+    ).records
 
     path = tmp_path / "run.jsonl"
     with pytest.raises(KeyboardInterrupt):
         generate_all("t", prompts, FakeBackend(batch_invariant, fail_after_calls=2), path, batch_size=3, seed=7)
     assert len(read_generations(path)) == 6  # two batches of three were saved before the kill
     resumed_backend = FakeBackend(batch_invariant)
-    resumed = generate_all("t", prompts, resumed_backend, path, batch_size=3, seed=7)
+    resumed = generate_all("t", prompts, resumed_backend, path, batch_size=3, seed=7).records
 
     assert resumed == reference
     ids = [json.loads(line)["id"] for line in path.read_text().splitlines()]
@@ -68,24 +74,24 @@ def test_interrupted_then_resumed_run_equals_uninterrupted_run(tmp_path, batch_i
 def test_batch_sensitive_backend_regenerates_the_whole_partial_batch(tmp_path):
     prompts = _prompts(6)
     path = tmp_path / "g.jsonl"
-    reference = generate_all("t", prompts, FakeBackend(False), tmp_path / "ref.jsonl", batch_size=3, seed=0)
+    reference = generate_all("t", prompts, FakeBackend(False), tmp_path / "ref.jsonl", batch_size=3, seed=0).records
     # Keep one line of the first batch only, as if the kill came between two appends.
     first_line = (tmp_path / "ref.jsonl").read_text().splitlines()[0]
     path.write_text(first_line + "\n")
     backend = FakeBackend(False)
-    assert generate_all("t", prompts, backend, path, batch_size=3, seed=0) == reference
+    assert generate_all("t", prompts, backend, path, batch_size=3, seed=0).records == reference
     assert [len(call) for call in backend.calls] == [3, 3]  # the partial batch ran whole, as before
 
 
 def test_torn_last_line_is_cut_and_regenerated(tmp_path):
     prompts = _prompts(4)
     path = tmp_path / "g.jsonl"
-    reference = generate_all("t", prompts, FakeBackend(True), tmp_path / "ref.jsonl", batch_size=2, seed=1)
+    reference = generate_all("t", prompts, FakeBackend(True), tmp_path / "ref.jsonl", batch_size=2, seed=1).records
     lines = (tmp_path / "ref.jsonl").read_text().splitlines()
     path.write_text(lines[0] + "\n" + lines[1][:25])  # killed in the middle of writing line 2
     with pytest.raises(DataError, match="incomplete"):
         read_generations(path)
-    assert generate_all("t", prompts, FakeBackend(True), path, batch_size=2, seed=1) == reference
+    assert generate_all("t", prompts, FakeBackend(True), path, batch_size=2, seed=1).records == reference
     assert len(path.read_text().splitlines()) == 4
 
 

@@ -64,7 +64,7 @@ def test_crosstrace_prompts_from_a_built_folder_with_a_bad_row(tmp_path):
     task = CrossTraceTask(str(folder), ["all"])
     assert [p.id for p in task.prompts()] == ["all/ct-0", "all/ct-2"]
     assert len(task.input_problems.skipped) == 1 and "assistant" in task.input_problems.skipped[0].reason
-    assert task.data_info()["configs"]["all"]["used"] == 2
+    assert task.data_info()["configs"]["all"]["loaded"] == 2
 
 
 def test_crosstrace_without_usable_records_is_an_error(tmp_path):

@@ -9,6 +9,8 @@ import cannot hide an edge.
 from __future__ import annotations
 
 import ast
+import fnmatch
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,39 @@ def test_the_checker_sees_every_kind_of_import(tmp_path, where, source, broken):
     (root / where).parent.mkdir(parents=True)
     (root / where).write_text(source, encoding="utf-8")
     assert bool(violations(root)) is broken
+
+
+def _readme_map() -> list[str]:
+    """The paths the README's repository map names (package entries under `crosstrace/` made whole)."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Map of the repository", 1)[1].split("```", 2)[1]
+    paths = []
+    for line in block.splitlines():
+        first = line.split()[0] if line.strip() else ""
+        if not first or first.endswith(":") or first.endswith(","):  # a continuation line, or the contract line
+            continue
+        paths.append(first if not line.startswith(" ") else f"crosstrace/{first}")
+    return paths
+
+
+def test_the_readme_map_names_what_exists_and_everything_at_the_top():
+    root = PACKAGE.parent
+    listed = _readme_map()
+    missing = [path for path in listed if not (list(root.glob(path)) if "*" in path else (root / path).exists())]
+    assert not missing, f"the README map names paths that do not exist: {missing}"
+    covered = {path.rstrip("/").split("/")[0] for path in listed} | {path.rstrip("/") for path in listed}
+    unlisted = [
+        name
+        for name in sorted(p.name for p in PACKAGE.iterdir())
+        if not name.startswith("_") and f"crosstrace/{name}" not in covered and name != "__pycache__"
+    ]
+    assert not unlisted, f"modules and packages of crosstrace/ missing from the README map: {unlisted}"
+    tracked = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=False)
+    if tracked.returncode != 0:
+        pytest.skip("not a git checkout: the top-level entries cannot be told from local output folders")
+    top = {line.split("/")[0] for line in tracked.stdout.splitlines()} - {".gitignore"}
+    top_listed = {path.split("/")[0].rstrip("/") for path in listed} | {
+        pattern.split("/")[0] for pattern in listed if "*" in pattern
+    }
+    unlisted_top = sorted(name for name in top if not any(fnmatch.fnmatch(name, entry) for entry in top_listed))
+    assert not unlisted_top, f"top-level entries missing from the README map: {unlisted_top}"

@@ -96,3 +96,14 @@ def test_duplicate_options_are_a_generator_bug():
 def test_record_problems_name_the_field(change, problem):
     record = {**assemble([draft(1)], seed=0, scope="c/s")[0], **change}
     assert any(p.startswith(f"{problem}:") for p in record_problems(record))
+
+
+def test_built_records_follow_the_wildsci_reader_rules():
+    # One check serves our records and WildSci's lines: the same field and reason from both.
+    record = assemble([draft(1)], seed=0, scope="c/s")[0]
+    options = dict(record["options"])
+    options["G"] = f"  {options['B'].upper()} "
+    assert record_problems({**record, "options": options}) == [
+        "options.G: same text as option B: the options are not all different"
+    ]
+    assert record_problems({**record, "paper_id": 3}) == ["paper_id: expected a string or null, got int"]

@@ -13,6 +13,7 @@ from crosstrace.schema import (
     PriorWork,
     SchemaError,
     TraceRecord,
+    chat_messages,
     check_compliance,
     parse_assistant,
     parse_chat,
@@ -169,6 +170,30 @@ def test_parse_chat_names_the_field_at_fault(messages, field):
     with pytest.raises(SchemaError) as raised:
         parse_chat(messages)
     assert raised.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("value", "options", "field"),
+    [
+        ([], {}, "prompt"),
+        ("text", {}, "prompt"),
+        ([{"role": "user", "content": "q"}, "not a message"], {}, "prompt[1]"),
+        ([{"role": "narrator", "content": "q"}], {}, "prompt[0]"),
+        ([{"role": "user", "content": ["q"]}], {}, "prompt[0].content"),
+        ([{"role": "user", "content": " "}], {"allow_empty": False}, "prompt[0].content"),
+    ],
+)
+def test_chat_messages_names_the_message_at_fault(value, options, field):
+    with pytest.raises(SchemaError) as raised:
+        chat_messages(value, "prompt", **options)
+    assert raised.value.field == field
+
+
+def test_chat_messages_keeps_role_and_content_only():
+    value = [{"role": "tool", "content": "", "name": "calc"}]
+    assert chat_messages(value, "m", roles=None) == [{"role": "tool", "content": ""}]
+    with pytest.raises(SchemaError):
+        chat_messages(value, "m")  # the default roles are system, user and assistant
 
 
 def test_hypogen_layout_has_a_paragraph_and_no_approach():

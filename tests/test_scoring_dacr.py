@@ -214,7 +214,7 @@ def test_mini_gold_and_degenerate_answers(dacr_mini):
     for mode in ("strict", "reference"):
         assert score_dacr(challenges, gold, mode=mode, bootstrap=0).metrics["accuracy"] == 1.0
     assert score_dacr(challenges, only_e, mode="strict", bootstrap=0).metrics["accuracy"] <= 0.05
-    # REFERENCE.md: answering "e" everywhere scores about 70% under upstream's rules.
+    # docs/upstream-formats.md §2: answering "e" everywhere scores about 70% under upstream's rules.
     assert score_dacr(challenges, only_e, mode="reference", bootstrap=0).metrics["accuracy"] == pytest.approx(
         0.70, abs=0.02
     )

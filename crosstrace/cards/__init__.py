@@ -4,6 +4,8 @@ Templates are Jinja files beside this module, rendered with huggingface_hub's ca
 (`DatasetCard.from_template`, `ModelCard.from_template`). Shared pieces are rendered first and
 handed to every template as variables, so the three dataset cards and the model card cite and
 attribute in the same words.
+
+Owns the card texts; imports nothing of `crosstrace` (only huggingface_hub's card classes).
 """
 
 from __future__ import annotations

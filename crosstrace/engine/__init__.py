@@ -8,10 +8,13 @@ Modules: `spec` (what a domain declares), `domains/` (the libraries), `world` (h
 `document` (rendering, traps, hedges), `questions` (the seven categories as programs),
 `verify` (re-read the text and re-solve), `generate` (assembly, rejection and regeneration),
 `traces` (step-by-step training traces), `records` (the dataset rows), `audit` (shortcut audit),
-`numbers` (exact arithmetic and number spellings), `lexicon` (shared wording and authority cues).
+`numbers` (exact arithmetic and answer spellings), `lexicon` (shared wording and authority cues).
 
 Dataset: `python -m crosstrace.builders dacr-traces --n 5000 --seed 0 --out build/dacr-traces`.
 Figures: `python bench/bench_engine.py`.
+
+May import only the core modules it writes with (`number_words`, `dacr_prompt`): the engine sits
+below every other package, which may read its challenges.
 """
 
 from crosstrace.engine.domains import DOMAINS, HELDOUT_DOMAINS, TRAIN_DOMAINS

@@ -28,9 +28,10 @@ import re
 from dataclasses import dataclass, field
 
 from crosstrace.engine import lexicon
-from crosstrace.engine.numbers import exact, fixed, number_words
+from crosstrace.engine.numbers import exact, fixed
 from crosstrace.engine.spec import Categorical, Domain, Numeric
 from crosstrace.engine.world import World
+from crosstrace.number_words import number_words
 
 NEUTRAL, PROVISIONAL, AUTHORITATIVE = "neutral", "provisional", "authoritative"
 SECTION_ORDER = ("abstract", "introduction", "methods", "results", "discussion", "supplement")
@@ -352,16 +353,10 @@ class _Writer:
             for attribute in self.domain.categoricals:
                 if homes[attribute.key] != "methods":
                     continue
-                self.main_block[(entity, attribute.key)] = block
-                if (entity, attribute.key) in skip:
-                    continue
-                value = self.world.values[attribute.key][entity]
-                status = hedged.get((entity, attribute.key))
-                sentences.append(
-                    self.cue_sentence(entity, attribute.key, value, status)
-                    if status
-                    else self.categorical_sentence(entity, attribute, value, NEUTRAL)
-                )
+                placed = self.place_value(block, entity, attribute, skip, hedged)
+                if placed is not None:
+                    value, cue = placed
+                    sentences.append(cue or self.categorical_sentence(entity, attribute, value, NEUTRAL))
             if entity in self.world.relation:
                 relation = self.domain.relation
                 target = self.world.relation[entity]
@@ -373,6 +368,23 @@ class _Writer:
             self.rng.shuffle(sentences)
             block.sentences = sentences or [Sentence(self.commentary(entity))]
         self.add("methods", [Sentence(s) for s in protocol[2:]], takes_filler=True)
+
+    def place_value(
+        self,
+        block: Block,
+        entity: str,
+        attribute: Numeric | Categorical,
+        skip: set[tuple[str, str]],
+        hedged: dict[tuple[str, str], str],
+    ) -> tuple[str, Sentence | None] | None:
+        """Make `block` the home of the entity's value; None when another sentence states it (`skip`), else
+        the value and, when the value carries an authority cue (`hedged`), the cued sentence stating it."""
+        self.main_block[(entity, attribute.key)] = block
+        if (entity, attribute.key) in skip:
+            return None
+        value = self.world.values[attribute.key][entity]
+        status = hedged.get((entity, attribute.key))
+        return value, self.cue_sentence(entity, attribute.key, value, status) if status else None
 
     def commentary(self, entity: str) -> str:
         template = self.rng.choice(self.domain.commentary + lexicon.GENERIC_COMMENTARY)
@@ -388,13 +400,12 @@ class _Writer:
     ) -> None:
         neutral, cued = [], []
         for attribute in attributes:
-            self.main_block[(entity, attribute.key)] = block
-            if (entity, attribute.key) in skip:
+            placed = self.place_value(block, entity, attribute, skip, hedged)
+            if placed is None:
                 continue
-            value = self.world.values[attribute.key][entity]
-            status = hedged.get((entity, attribute.key))
-            if status:
-                cued.append(self.cue_sentence(entity, attribute.key, value, status))
+            value, cue = placed
+            if cue is not None:
+                cued.append(cue)
             else:
                 neutral.append((attribute, value))
         self.rng.shuffle(neutral)
@@ -465,16 +476,10 @@ class _Writer:
             intro = Sentence(f"A further campaign added the {attribute.label} of every {self.domain.kind}.")
             sentences = [intro]
             for entity in order:
-                self.main_block[(entity, attribute.key)] = block
-                if (entity, attribute.key) in skip:
-                    continue
-                value = self.world.values[attribute.key][entity]
-                status = hedged.get((entity, attribute.key))
-                sentences.append(
-                    self.cue_sentence(entity, attribute.key, value, status)
-                    if status
-                    else self.numeric_sentence(entity, [(attribute, value)], NEUTRAL)
-                )
+                placed = self.place_value(block, entity, attribute, skip, hedged)
+                if placed is not None:
+                    value, cue = placed
+                    sentences.append(cue or self.numeric_sentence(entity, [(attribute, value)], NEUTRAL))
             block.sentences = sentences
         discussion = list(self.domain.discussion)
         self.rng.shuffle(discussion)

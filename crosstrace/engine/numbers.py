@@ -11,34 +11,12 @@ import re
 from fractions import Fraction
 from functools import lru_cache
 
+from crosstrace.number_words import number_words
+
 # A number as the engine writes it: optional minus, digits with optional thousands commas,
 # optional decimals. Written numbers never use exponents.
 NUMBER_PATTERN = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 _NUMBER = re.compile(NUMBER_PATTERN)
-
-_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 
 
 def exact(text: str | int | float) -> Fraction:
@@ -73,20 +51,6 @@ def json_number(text: str) -> int | float:
     """The JSON value stored for a written number: an int when it has no decimals."""
     plain = text.replace(",", "")
     return int(plain) if "." not in plain else float(plain)
-
-
-def number_words(n: int) -> str | None:
-    """English words for 0-999 ("forty-two", "one hundred and five"); None outside that range."""
-    if not 0 <= n <= 999:
-        return None
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return _TENS[tens] + (f"-{_ONES[ones]}" if ones else "")
-    hundreds, rest = divmod(n, 100)
-    head = f"{_ONES[hundreds]} hundred"
-    return head if not rest else f"{head} and {number_words(rest)}"
 
 
 def numeric_aliases(text: str, units: tuple[str, ...] = ()) -> list[str]:

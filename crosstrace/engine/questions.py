@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from crosstrace.engine.numbers import exact, fixed, number_words, numeric_aliases
+from crosstrace.engine.numbers import exact, fixed, numeric_aliases
 from crosstrace.engine.spec import Categorical, Domain, Numeric
 from crosstrace.engine.world import View, World
+from crosstrace.number_words import number_words
 
 HOP_ACTIONS = ("lookup", "filter", "argmax", "argmin", "bridge")
 COUNT_WORDS = {2: "two", 3: "three"}
@@ -292,6 +293,19 @@ def _where(attribute: Categorical, value: str, kinds: str) -> str:
     return f"the {kinds} whose {attribute.label} is {value}"
 
 
+def _trap_superlative_in_group(
+    category: Categorical, value: str, ranking: Numeric, largest: bool, kinds: str, trap: TrapInfo
+) -> Candidate:
+    """Among the entities whose `category` is `value`, which has the largest (or smallest) `ranking`?"""
+    ops = [
+        {"action": "filter", "attribute": category.key, "operator": "==", "value": value, "over": "all"},
+        {"action": "argmax" if largest else "argmin", "attribute": ranking.key, "overFromStep": 1},
+    ]
+    superlative = ranking.most if largest else ranking.least
+    text = f"Among {_where(category, value, kinds)}, which has the {superlative} {ranking.label}?"
+    return Candidate("trap_targeted", text, ops, trap=trap)
+
+
 def computation(ctx: Context) -> Candidate | None:
     rng, domain = ctx.rng, ctx.domain
     attribute = rng.choice(ctx.numerics())
@@ -532,37 +546,13 @@ def trap_targeted(ctx: Context, trap: TrapInfo) -> list[Candidate]:
         if group is not None and entity in group[2]:
             category, value, _ = group
             largest = rng.random() < 0.5
-            ops = [
-                {"action": "filter", "attribute": category.key, "operator": "==", "value": value, "over": "all"},
-                {"action": "argmax" if largest else "argmin", "attribute": attribute.key, "overFromStep": 1},
-            ]
-            superlative = attribute.most if largest else attribute.least
-            out.append(
-                Candidate(
-                    "trap_targeted",
-                    f"Among {_where(category, value, domain.kinds)}, which has the {superlative} {attribute.label}?",
-                    ops,
-                    trap=trap,
-                )
-            )
+            out.append(_trap_superlative_in_group(category, value, attribute, largest, domain.kinds, trap))
     else:
         assert isinstance(attribute, Categorical)
         ranking = rng.choice(ctx.numerics())
         largest = rng.random() < 0.5
         for value in (trap.correct, trap.wrong):
-            ops = [
-                {"action": "filter", "attribute": attribute.key, "operator": "==", "value": value, "over": "all"},
-                {"action": "argmax" if largest else "argmin", "attribute": ranking.key, "overFromStep": 1},
-            ]
-            superlative = ranking.most if largest else ranking.least
-            out.append(
-                Candidate(
-                    "trap_targeted",
-                    f"Among {_where(attribute, value, domain.kinds)}, which has the {superlative} {ranking.label}?",
-                    ops,
-                    trap=trap,
-                )
-            )
+            out.append(_trap_superlative_in_group(attribute, value, ranking, largest, domain.kinds, trap))
             ops = [
                 {"action": "filter", "attribute": attribute.key, "operator": "==", "value": value, "over": "all"},
                 {"action": "count", "overFromStep": 1},

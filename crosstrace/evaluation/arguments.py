@@ -2,7 +2,7 @@
 
 Groups, by what they change:
   GenerationArguments    the model, backend, decoding, prompts and context: what a generated output
-                         depends on (the run id is meant to hash exactly this group)
+                         depends on (the default run id hashes this group and the data selection)
   EngineArguments        how a backend runs (memory, parallelism, retries, credentials)
   DataArguments          which tasks a run evaluates and where their records come from
   BuiltDatasetArguments  configs and split of built datasets              (run and score)
@@ -51,8 +51,9 @@ def split_list(value: str | list[str] | None) -> list[str]:
 class GenerationArguments:
     """What a generated output depends on besides its prompt: the model, how it runs, the decoding, the prompts.
 
-    This group is the boundary the run id is meant to hash (changing any of these makes other
-    generations); everything in the other groups only decides what is scored, how, and where it goes."""
+    The default run id hashes this group and the data selection (changing any of these makes other
+    generations; `pipeline.run_identity`); the engine, scoring, judge and output groups only decide how
+    requests are made, what is scored, how, and where it goes, so they can change on a finished run."""
 
     model: str = field(
         metadata={
@@ -74,7 +75,9 @@ class GenerationArguments:
     tokenizer: str | None = field(
         default=None,
         metadata={
-            "help": "openai: tokenizer (Hub id or folder) to count prompt tokens exactly; otherwise estimated at 3 characters a token."
+            "help": "openai: tokenizer (Hub id or folder) to count prompt tokens exactly before sending. Without it the count is a safe "
+            "upper bound (UTF-8 bytes plus an allowance for the chat template, ~4x the real count for English), so "
+            "--max_context_tokens may skip prompts that would fit. The server's exact count is recorded after."
         },
     )
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = field(
@@ -104,6 +107,25 @@ class GenerationArguments:
         default=0.0, metadata={"help": "0 means greedy decoding (the default: deterministic, resumable exactly)."}
     )
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass; used only when temperature > 0."})
+    top_k: int = field(
+        default=0,
+        metadata={
+            "help": "Sample from the k most likely tokens only; 0 (the default) means off. Used only when temperature > 0."
+        },
+    )
+    repetition_penalty: float = field(
+        default=1.0,
+        metadata={"help": "Repetition penalty (1.0 = none, the default; Qwen2.5's generation_config ships 1.05)."},
+    )
+    send_sampling_extras: bool = field(
+        default=False,
+        metadata={
+            "help": "openai: always send top_k and repetition_penalty, which are outside the OpenAI API (vLLM, SGLang and llama.cpp "
+            "servers take them; hosted APIs and transformers serve refuse them with HTTP 400/422). Without it they are sent only "
+            "when set away from their defaults, and results.json records 'server default' for them: a server may then apply "
+            "the model's generation_config (vLLM does)."
+        },
+    )
     seed: int = field(
         default=42,
         metadata={
@@ -113,7 +135,8 @@ class GenerationArguments:
     batch_size: int = field(
         default=8,
         metadata={
-            "help": "Prompts per generation call (hf: one padded batch, which can change numerics; vllm: one engine call; openai: requests in flight per round). "
+            "help": "Prompts per generation call (hf: one padded batch, which can change numerics, so it is part of the run id; "
+            "vllm: one engine call; openai: not used, --max_concurrency requests stay in flight). "
             "With --mcq_scoring loglik, questions per call (hf: one sequence per question when the options differ only in their last token; vllm: one per option)."
         },
     )
@@ -155,12 +178,22 @@ class EngineArguments:
         default="OPENAI_API_KEY",
         metadata={"help": "openai: environment variable holding the API key (never pass keys on the command line)."},
     )
-    max_concurrency: int = field(default=8, metadata={"help": "openai: requests in flight at most."})
+    max_concurrency: int = field(
+        default=8,
+        metadata={
+            "help": "openai: requests kept in flight: a new one goes out as soon as any reply arrives (a slow reply holds one slot, not a round)."
+        },
+    )
     request_timeout: float = field(
         default=600.0, metadata={"help": "openai: seconds before one request is abandoned and retried."}
     )
     max_retries: int = field(
-        default=5, metadata={"help": "openai: retries per request on timeouts, 429 and 5xx, with exponential backoff."}
+        default=5,
+        metadata={
+            "help": "openai: retries per request on timeouts, connection errors, 408/409/429 and 5xx, with exponential backoff; "
+            "when they run out the run stops (rerun to resume). A prompt the server refuses (400, 413, 422: e.g. too long "
+            "for its context) is not retried: it is recorded as failed, the run goes on, and it exits 3 unless --allow_missing_metrics."
+        },
     )
 
 
@@ -194,7 +227,10 @@ class DataArguments:
     )
     max_samples: int | None = field(
         default=None,
-        metadata={"help": "Evaluate only the first N prompts of each task (after filters), for quick checks."},
+        metadata={
+            "help": "Evaluate only the first N prompts of each task (after filters), for quick checks. Not part of the run id on "
+            "vllm and openai: a later run with more samples extends the same run folder (part of it on hf, where the batches change)."
+        },
     )
 
 
@@ -225,22 +261,70 @@ class ScoringArguments:
 
 @dataclass(kw_only=True)
 class JudgeArguments:
-    """The optional LLM judge of CrossTrace hypotheses (IAScore): run and score."""
+    """The optional LLM judge of CrossTrace hypotheses (IAScore), and what a run does when a metric it was asked for
+    cannot be measured: run and score."""
 
     judge_model: str | None = field(
         default=None,
         metadata={
-            "help": "crosstrace: model name of an OpenAI-compatible judge for IAScore; no judge (no IAScore) when unset. Default: $CROSSTRACE_JUDGE_MODEL."
+            "help": "crosstrace: model name of an OpenAI-compatible judge for IAScore; no judge (no IAScore) when unset. "
+            "Two names 'a,b': a scores IAScore, b is a second judge whose agreement with a is reported. "
+            "Default: $CROSSTRACE_JUDGE_MODEL."
         },
     )
     judge_base_url: str | None = field(
         default=None,
         metadata={
-            "help": "crosstrace: the judge server's /v1 root. Default: $CROSSTRACE_JUDGE_BASE_URL, else $OPENAI_BASE_URL."
+            "help": "crosstrace: the judge server's /v1 root (comma-separated, one per --judge_model). "
+            "Default: $CROSSTRACE_JUDGE_BASE_URL, else $OPENAI_BASE_URL."
         },
     )
     judge_api_key_env: str = field(
-        default="OPENAI_API_KEY", metadata={"help": "crosstrace: environment variable holding the judge's API key."}
+        default="CROSSTRACE_JUDGE_API_KEY",
+        metadata={
+            "help": "crosstrace: environment variable(s) holding the judge's API key, one per --judge_model "
+            "(comma-separated). The model's key is never sent to the judge."
+        },
+    )
+    judge_timeout: float = field(
+        default=120.0,
+        metadata={
+            "help": "crosstrace judge: seconds before a judge request is abandoned; a timed-out request is not retried "
+            "(the server is still on it)."
+        },
+    )
+    judge_concurrency: int = field(
+        default=4, metadata={"help": "crosstrace judge: requests in flight at most; timed-out ones keep their slot."}
+    )
+    judge_max_tokens: int = field(
+        default=256, metadata={"help": "crosstrace judge: max_tokens of each reply (a reasoning judge needs more)."}
+    )
+    judge_max_retries: int = field(
+        default=5,
+        metadata={
+            "help": "crosstrace judge: retries per request on connection errors, 429 and 5xx (never on timeouts or other 4xx)."
+        },
+    )
+    judge_temperature: float = field(
+        default=0.0, metadata={"help": "crosstrace judge: sampling temperature (recorded in results.json)."}
+    )
+    judge_seed: int = field(
+        default=0,
+        metadata={"help": "crosstrace judge: seed; repeat r of --judge_repeats is sent seed + r (recorded)."},
+    )
+    judge_repeats: int = field(
+        default=1,
+        metadata={
+            "help": "crosstrace judge: judge each pair N times (seeds judge_seed..judge_seed+N-1) and report the "
+            "judge's own spread."
+        },
+    )
+    allow_missing_metrics: bool = field(
+        default=False,
+        metadata={
+            "help": "Exit 0 even when part of the run could not be measured (e.g. IAScore when the judge never "
+            "answered); without it such a run writes its results, warns and exits 3."
+        },
     )
 
 
@@ -258,7 +342,8 @@ class OutputArguments:
     run_id: str | None = field(
         default=None,
         metadata={
-            "help": "Run id. Default (run): model and adapter names plus a hash of every setting that changes the outputs; "
+            "help": "Run id. Default (run): model and adapter names plus a hash of what changes the generations (model, backend, "
+            "decoding, prompts, data; batch_size and max_samples on hf only), so scoring and judging can be added to a finished run; "
             "(score): 'score-<task>-<predictions file stem>-<mode>'."
         },
     )
@@ -308,6 +393,10 @@ class EvalArguments(
             )
         if self.temperature < 0:
             raise ValueError(f"--temperature must be >= 0, got {self.temperature}")
+        if self.top_k < 0 or self.repetition_penalty <= 0:
+            raise ValueError(
+                f"--top_k must be >= 0 (0: off) and --repetition_penalty > 0, got {self.top_k} and {self.repetition_penalty}"
+            )
         if self.mcq_scoring == "loglik" and self.backend == "openai" and "mcq" in self.task_list:
             raise ValueError(LOGLIK_NEEDS_PROMPT_LOGPROBS)  # refused before anything is generated
         if self.label is None:
@@ -361,6 +450,10 @@ class CompareArguments:
         metadata={"help": "Two or more run folders (or results.json files); the first is the baseline."}
     )
     output: str | None = field(default=None, metadata={"help": "Also write the table (markdown) to this file."})
+    bootstrap: int = field(
+        default=1000, metadata={"help": "Resamples of the paired bootstrap behind each delta's 95%% interval."}
+    )
+    seed: int = field(default=0, metadata={"help": "Seed of the paired bootstrap."})
 
 
 @dataclass

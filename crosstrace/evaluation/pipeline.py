@@ -11,13 +11,22 @@ import json
 import logging
 import shutil
 import sys
-from dataclasses import asdict
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError
-from crosstrace.evaluation.arguments import EvalArguments, ScoreArguments
+from crosstrace.evaluation.arguments import (
+    BuiltDatasetArguments,
+    DataArguments,
+    EvalArguments,
+    GenerationArguments,
+    ScoreArguments,
+    group_values,
+)
 from crosstrace.evaluation.backends import create_backend, decoding_settings
+from crosstrace.evaluation.backends.base import backend_class
+from crosstrace.evaluation.missing_metrics import note_missing, refuse_missing_metrics
 from crosstrace.evaluation.predictions_format import resolve_predictions_format
 from crosstrace.evaluation.prompts import Prompt, fit_to_context, prompts_hash
 from crosstrace.evaluation.report import write_report
@@ -36,7 +45,7 @@ from crosstrace.results_schema import DEFAULT_RESULTS_DIR, RESULTS_NAME
 logger = logging.getLogger(__name__)
 
 RUN_CONFIG_NAME = "run_config.json"
-# Where and how results are written: left out of the default run id.
+# Where and how results are written: not settings of the generations (run_config.json leaves them out).
 _PLACEMENT_FIELDS = ("output_dir", "run_id", "overwrite_output_dir", "plots", "label")
 # What decides a prompt's output besides the prompt itself (whose hash each generation records):
 # resuming with any of these changed would mix two models' outputs in one run.
@@ -53,24 +62,56 @@ _OUTPUT_FIELDS = (
     "max_new_tokens",
     "temperature",
     "top_p",
+    "top_k",
+    "repetition_penalty",
+    "send_sampling_extras",
     "seed",
-    "batch_size",
 )
+# On a backend whose outputs depend on batch composition (hf pads a batch to its longest prompt),
+# these decide which prompts share a batch, so they decide outputs too.
+_BATCH_COMPOSITION_FIELDS = ("batch_size", "max_samples")
+_DEFAULTS = {f.name: f.default for f in fields(EvalArguments) if f.default is not MISSING}
 
 
 # ----------------------------------------------------------------------------- the run folder
 
 
 def generation_settings(args: EvalArguments) -> dict[str, Any]:
+    """Every setting of the run but where its results go: recorded in run_config.json."""
     return {k: v for k, v in asdict(args).items() if k not in _PLACEMENT_FIELDS}
 
 
+def _batch_sensitive(backend: str) -> bool:
+    return not backend_class(backend).batch_invariant
+
+
+def run_identity(args: EvalArguments) -> dict[str, Any]:
+    """What the default run id hashes: what decides the generations, and nothing else.
+
+    The generation group (model, backend, decoding, prompts, context) and the data selection (tasks,
+    data, configs, split). batch_size and max_samples only on a batch-sensitive backend (hf): on vllm
+    and openai batch_size changes no output, and a later run with more samples extends the earlier
+    one in its folder (outputs are saved by prompt id, none twice, each the one an uninterrupted run
+    gives), while on hf the first prompts' batches would differ from an uninterrupted run's. Engine
+    settings (retries, timeouts, concurrency), scoring, bootstrap, judge and output settings never
+    enter it: rerunning a finished run with another scoring or a judge generates nothing."""
+    identity = {
+        **group_values(args, GenerationArguments),
+        **group_values(args, DataArguments),
+        **group_values(args, BuiltDatasetArguments),
+    }
+    if not _batch_sensitive(args.backend):
+        for name in _BATCH_COMPOSITION_FIELDS:
+            identity.pop(name)
+    return identity
+
+
 def run_folder(args: EvalArguments) -> tuple[str, Path]:
-    """(run id, folder). The default id is stable for the same settings, so rerunning resumes."""
+    """(run id, folder). The default id is stable for the same generations, so rerunning resumes."""
     run_id = args.run_id
     if run_id is None:
         adapter = f"__{slug(args.adapter)}" if args.adapter else ""
-        run_id = f"{slug(args.model)}{adapter}-{args.backend}-{settings_hash(generation_settings(args))}"
+        run_id = f"{slug(args.model)}{adapter}-{args.backend}-{settings_hash(run_identity(args))}"
     return run_id, Path(args.output_dir) if args.output_dir else Path(DEFAULT_RESULTS_DIR) / run_id
 
 
@@ -78,12 +119,14 @@ def check_run_folder(run_dir: Path, settings: dict[str, Any], overwrite: bool) -
     """Refuse to resume generations made with a different model or decoding (before loading anything).
 
     Other changes are safe: new tasks or samples are generated, a different scoring mode only
-    rescores, and a changed prompt is caught per generation by its prompt hash."""
+    rescores, and a changed prompt is caught per generation by its prompt hash. A setting missing
+    from an older run_config.json counts as its default (what that run applied)."""
     config_path = run_dir / RUN_CONFIG_NAME
     if overwrite or not config_path.is_file() or not (run_dir / GENERATIONS_DIR).exists():
         return
     previous = read_json_object(config_path)
-    changed = [k for k in _OUTPUT_FIELDS if previous.get(k) != settings.get(k)]
+    compared = _OUTPUT_FIELDS + (_BATCH_COMPOSITION_FIELDS if _batch_sensitive(settings["backend"]) else ())
+    changed = [k for k in compared if previous.get(k, _DEFAULTS.get(k)) != settings.get(k)]
     if changed:
         raise DataError(
             config_path,
@@ -151,13 +194,16 @@ def run_evaluation(args: EvalArguments) -> Path:
                 args.long_documents,
             )
         hashes[task.name] = prompts_hash(kept)
-        generations = generate_all(
+        generated = generate_all(
             task.name, kept, backend, generations_path(run_dir, task.outputs_name), args.batch_size, args.seed
         )
-        outputs = {prompt_id: record["output"] for prompt_id, record in generations.items()}
+        outputs = {prompt_id: record["output"] for prompt_id, record in generated.records.items()}
         score = task.score(outputs)
-        results_tasks[task.name] = task_result(task, score, context.to_dict(), generations)
-        results_tasks[task.name]["data"]["prompt_hash"] = hashes[task.name]
+        failed = {"failed_requests": {"count": len(generated.failed), "items": generated.failed}}
+        body = results_tasks[task.name] = task_result(task, score, context.to_dict(), generated.records, failed)
+        body["data"]["prompt_hash"] = hashes[task.name]
+        _note_failed_prompts(body, generated.failed, len(kept))
+        _warn_if_counted_short(task.name, body["generation"], backend.token_count)
         samples += task.sample_rows(score, outputs)
 
     model = {"name_or_path": args.model, "adapter": args.adapter, "backend": backend.name, **backend.describe()}
@@ -165,7 +211,34 @@ def run_evaluation(args: EvalArguments) -> Path:
         run_id, args.label, model, decoding_settings(args), hashes, results_tasks, *_versions(tasks)
     )
     _finish(run_dir, results, samples, args.plots, tasks)
+    refuse_missing_metrics(results, run_dir, args.allow_missing_metrics)
     return run_dir
+
+
+def _note_failed_prompts(body: dict[str, Any], failed: list[dict[str, str]], prompts: int) -> None:
+    """Prompts the server refused are part of the run that could not be measured: the run's one rule
+    (missing_metrics.py) then warns and exits EXIT_NOT_MEASURED unless --allow_missing_metrics. Their
+    failures are not saved, so a rerun of the same command sends only them again."""
+    if failed:
+        note_missing(
+            body,
+            "generations",
+            f"{len(failed)} of {prompts} prompt(s) failed and are left out of every metric (first: {failed[0]['id']}: "
+            f"{failed[0]['error']}); all are listed under skipped.failed_requests. Fix the cause (a prompt over the "
+            "server's context: --max_context_tokens with --long_documents) and rerun: only they are sent again",
+        )
+
+
+def _warn_if_counted_short(task: str, generation: dict[str, Any], token_count: str) -> None:
+    short = generation.get("prompts_counted_below_server")
+    if short:
+        logger.warning(
+            "%s: the server counted %d prompt(s) longer than the count made before sending (%s): the context check "
+            "may have let them through; results.json has the server's counts",
+            task,
+            short,
+            token_count,
+        )
 
 
 def _versions(tasks: list[Task]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -238,6 +311,7 @@ def run_scoring(args: ScoreArguments) -> Path:
     summary = unusable_summary(task.name, extra, body["problems"]["count"], run_dir)
     if summary:
         print(summary, file=sys.stderr)  # printed, not only logged: a partial file must not pass unnoticed
+    refuse_missing_metrics(results, run_dir, args.allow_missing_metrics)
     return run_dir
 
 

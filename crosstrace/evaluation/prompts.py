@@ -48,7 +48,7 @@ class ContextReport:
     policy: str
     max_context_tokens: int | None
     reserved_for_output: int
-    token_count: str  # how prompt lengths were counted: "exact" or an estimate
+    token_count: str  # how prompt lengths were counted: "exact" or how the bound is made
     skipped: list[dict[str, Any]] = field(default_factory=list)
     truncated: list[dict[str, Any]] = field(default_factory=list)
 

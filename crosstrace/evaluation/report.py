@@ -89,6 +89,40 @@ def breakdown_table(dimension: str, groups: dict[str, Any]) -> str:
     return table([dimension, *metric_names, "n"], rows)
 
 
+def judge_lines(body: dict[str, Any]) -> list[str]:
+    """The judge's settings, its spread over repeats beside IAScore's interval, and two judges' agreement."""
+    extra = body.get("extra") or {}
+    judge = extra.get("judge")
+    if not judge:
+        return []
+    lines = [
+        f"Judge: `{judge.get('model')}` at {judge.get('base_url')}, temperature {judge.get('temperature')}, "
+        f"seed(s) {judge.get('repeat_seeds', judge.get('seed'))}, prompt `{judge.get('prompt_version')}` "
+        f"(sha256 `{str(judge.get('prompt_sha256'))[:12]}`)."
+    ]
+    spread = extra.get("judge_spread")
+    if spread and spread.get("repeat_means_range"):
+        low, high = spread["repeat_means_range"]
+        interval = fmt_interval("iascore", body.get("ci95", {}).get("iascore")) or "no interval"
+        sd = spread.get("repeat_means_sd")
+        lines.append(
+            f"Judge spread over {spread['repeats']} repeats: IAScore from each repeat alone {fmt_value('iascore', low)}"
+            f" to {fmt_value('iascore', high)}"
+            + (f" (sd {100 * sd:.1f} pts)" if sd is not None else "")
+            + f", beside the model's 95% CI {interval}; per-pair sd {spread.get('pair_sd_mean') or 0:.3f}."
+        )
+    agreement = extra.get("judge_agreement")
+    if agreement:
+        r = agreement.get("pearson_r")
+        lines.append(
+            f"Agreement with the second judge `{(extra.get('second_judge') or {}).get('model')}` on {agreement['pairs']} "
+            f"pair(s): mean {fmt_value('iascore', agreement['first_mean'])} vs {fmt_value('iascore', agreement['second_mean'])}, "
+            f"mean |difference| {agreement['mean_abs_difference']:.3f}, within {agreement['tolerance']}: "
+            f"{fmt_value('iascore', agreement['within_tolerance'])}, Pearson r {'undefined' if r is None else f'{r:.3f}'}."
+        )
+    return [*lines, ""]
+
+
 def _skipped_lines(skipped: dict[str, Any]) -> list[str]:
     lines = []
     context = skipped.get("long_documents")
@@ -103,8 +137,17 @@ def _skipped_lines(skipped: dict[str, Any]) -> list[str]:
             f"- Long prompts (policy `{context.get('policy')}`, {where}, token counts {context.get('token_count')}): "
             f"{context.get('skipped_count', 0)} skipped, {context.get('truncated_count', 0)} truncated."
         )
+    failed = skipped.get("failed_requests")
+    if failed and failed.get("count"):
+        shown = "; ".join(f"`{item['id']}`: {item['error']}" for item in failed.get("items", [])[:MAX_PROBLEMS_SHOWN])
+        more = (
+            f" (and {failed['count'] - MAX_PROBLEMS_SHOWN} more in results.json)"
+            if failed["count"] > MAX_PROBLEMS_SHOWN
+            else ""
+        )
+        lines.append(f"- **Failed requests (not scored; a rerun sends them again): {failed['count']}**: {shown}{more}")
     for key, value in skipped.items():
-        if key != "long_documents" and isinstance(value, dict) and "count" in value:
+        if key not in ("long_documents", "failed_requests") and isinstance(value, dict) and "count" in value:
             lines.append(f"- {key.replace('_', ' ')}: {value['count']}")
     return lines
 
@@ -144,8 +187,13 @@ def render_report(results: dict[str, Any], plots: list[Path] | None = None) -> s
             + "."
         )
         out += ["", metrics_table(body), ""]
-        if body.get("undefined_metrics"):
-            out += [f"Undefined here (nothing to measure): {', '.join(body['undefined_metrics'])}.", ""]
+        missing = body.get("missing_metrics") or {}
+        for metric, reason in missing.items():
+            out += [f"**Asked for but NOT MEASURED: {metric}** — {reason}.", ""]
+        undefined = [m for m in body.get("undefined_metrics", []) if m not in missing]
+        if undefined:
+            out += [f"Undefined here (nothing to measure): {', '.join(undefined)}.", ""]
+        out += judge_lines(body)
         for dimension, groups in (body.get("breakdowns") or {}).items():
             if isinstance(groups, dict) and groups:
                 out += [f"### By {dimension.replace('_', ' ')}", "", breakdown_table(dimension, groups), ""]

@@ -1,8 +1,8 @@
 """results.json and samples.jsonl: what a run measured, and exactly how.
 
-`results.json` (schema 1; read by `evaluate.py compare`, upload.py and the model card):
+`results.json` (schema 2, see `results_schema.py` for what changed; read by `evaluate.py compare`, upload.py and the model card):
 
-    {"schema_version": 1, "run_id", "timestamp", "label",
+    {"schema_version": 2, "run_id", "timestamp", "label",
      "model": {"name_or_path", "adapter", "backend", ...backend details},
      "decoding": {...}, "prompt_hash",
      "versions": {"benchmarks": {...}, "datasets": {...}, "libraries": {...}, "git_commit"},
@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from crosstrace.evaluation.missing_metrics import note_missing
 from crosstrace.jsonio import dumps
 from crosstrace.provenance import git_commit, library_versions
 from crosstrace.results_schema import RESULTS_NAME, SAMPLES_NAME, SCHEMA_VERSION
@@ -114,13 +115,34 @@ def task_result(
         "extra": score.extra,
         "problems": {"count": len(score.problems), "items": list(score.problems)},
     }
+    for metric, why in task.missing_metrics(score).items():
+        note_missing(result, metric, why)
     if generations is not None:
         result["generation"] = {
             "outputs": len(generations),
             "hit_max_new_tokens": sum(g.get("finish_reason") == "length" for g in generations.values()),
             "output_tokens_total": sum(g.get("output_tokens") or 0 for g in generations.values()),
+            **server_prompt_tokens(generations),
         }
     return result
+
+
+def server_prompt_tokens(generations: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """The server's exact prompt counts (`usage.prompt_tokens`, openai), and how many prompts it counted
+    longer than the count made before sending: those the context check may have let through wrongly.
+    Empty when no server reported a count."""
+    pairs = [
+        (g.get("prompt_tokens"), g["server_prompt_tokens"])
+        for g in generations.values()
+        if isinstance(g.get("server_prompt_tokens"), int)
+    ]
+    if not pairs:
+        return {}
+    return {
+        "server_prompt_tokens_total": sum(exact for _, exact in pairs),
+        "server_prompt_tokens_max": max(exact for _, exact in pairs),
+        "prompts_counted_below_server": sum(counted is not None and exact > counted for counted, exact in pairs),
+    }
 
 
 def build_results(

@@ -1,7 +1,8 @@
-"""Resumable generation: every finished output is on disk before the next batch starts.
+"""Resumable generation: every finished output is on disk as soon as it exists.
 
 Outputs go to `<run>/generations/<task>.jsonl`, one JSON line per prompt, written, flushed and
-fsync'ed as soon as its batch returns. On a restart the finished ids are read back and skipped,
+fsync'ed as soon as its batch returns (on the openai backend, its reply: requests stay in flight
+without rounds). On a restart the finished ids are read back and skipped,
 so a run killed at any moment (SIGKILL included) and started again ends with exactly the
 outputs of an uninterrupted run, and no prompt is generated into the file twice:
 
@@ -10,7 +11,9 @@ outputs of an uninterrupted run, and no prompt is generated into the file twice:
   composition (hf pads to the longest prompt); only the missing outputs are appended;
 - each prompt's sampling seed derives from the run seed and its id, not from its position;
 - a line torn by a kill mid-write (no final newline) is cut off and its prompt generated again;
-- each line records a hash of its prompt: resuming with different prompts is an error, not a mix.
+- each line records a hash of its prompt: resuming with different prompts is an error, not a mix;
+- a prompt the server refuses (the openai backend's 400/413/422) is not written: it is returned as
+  failed for the results to count, and the next run sends it again.
 
 A prompt with continuations (`--mcq_scoring loglik`) is not generated from: its output is the
 JSON table of each continuation's log-probability, e.g. `{"A": -7.1, "B": -2.3, ...}` (a
@@ -21,8 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +38,8 @@ from crosstrace.errors import DataError
 from crosstrace.evaluation.backends import Backend, Generation
 from crosstrace.evaluation.prompts import Prompt
 from crosstrace.jsonio import dumps, iter_jsonl
+
+logger = logging.getLogger(__name__)
 
 GENERATIONS_DIR = "generations"
 
@@ -125,10 +133,60 @@ def batch_order(prompts: list[Prompt]) -> list[Prompt]:
     return sorted(prompts, key=lambda p: (-(p.prompt_tokens or 0), p.id))
 
 
+@dataclass
+class TaskGenerations:
+    """What `generate_all` leaves: every finished generation by prompt id (in batch order), and the
+    prompts that failed in this run ({id, error}: refused by the server). Failures are not saved,
+    so the next run sends them again."""
+
+    records: dict[str, dict[str, Any]]
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+
+def _unfinished(
+    backend: Backend, ordered: list[Prompt], finished: dict[str, Any], batch_size: int, seed: int
+) -> Iterator[tuple[Prompt, Generation]]:
+    """Each unfinished prompt with its generation, as soon as it exists.
+
+    A batch-invariant backend gets every pending prompt at once and streams them back (the openai
+    backend keeps its requests in flight across what would be batch boundaries; vllm still calls
+    its engine `batch_size` prompts at a time). Others run the fixed batches, a batch with any
+    unfinished prompt whole, and only its unfinished prompts come back."""
+    pending = [p for p in ordered if p.id not in finished]
+    if backend.batch_invariant and pending and pending[0].continuations is None:
+        seeds = [prompt_seed(seed, p.id) for p in pending]
+        for index, generation in backend.generate_stream([p.messages for p in pending], seeds, batch_size):
+            yield pending[index], generation
+        return
+    for start in range(0, len(ordered), batch_size):
+        batch = ordered[start : start + batch_size]
+        missing = {p.id for p in batch if p.id not in finished}
+        if not missing:
+            continue
+        to_run = [p for p in batch if p.id in missing] if backend.batch_invariant else batch
+        for prompt, generation in zip(to_run, _run_batch(backend, to_run, seed), strict=True):
+            if prompt.id in missing:  # the others ran only to keep the batch as it was; already on disk
+                yield prompt, generation
+
+
+def _record(prompt: Prompt, generation: Generation) -> dict[str, Any]:
+    record = {
+        "id": prompt.id,
+        "output": generation.text,
+        "finish_reason": generation.finish_reason,
+        "output_tokens": generation.output_tokens,
+        "prompt_tokens": prompt.prompt_tokens,  # as counted before sending (for the context check)
+        "prompt_sha256": prompt_sha256(prompt),
+    }
+    if generation.prompt_tokens is not None:
+        record["server_prompt_tokens"] = generation.prompt_tokens  # the server's exact count
+    return record
+
+
 def generate_all(
     task: str, prompts: list[Prompt], backend: Backend, path: Path, batch_size: int, seed: int
-) -> dict[str, dict[str, Any]]:
-    """Generate every prompt not yet in `path`; returns all finished generations of `prompts` by id."""
+) -> TaskGenerations:
+    """Generate every prompt not yet in `path`; returns all finished generations of `prompts` and this run's failures."""
     path.parent.mkdir(parents=True, exist_ok=True)
     finished = read_generations(path, repair=True)
     wanted = {p.id: p for p in prompts}
@@ -142,30 +200,19 @@ def generate_all(
                 f"{prompt_id!r} was generated from a different prompt than this run builds; use another --output_dir or --overwrite_output_dir",
             )
     ordered = batch_order(prompts)
-    batches = [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
+    failed: list[dict[str, str]] = []
     done = sum(p.id in finished for p in prompts)
     with (
         path.open("a", encoding="utf-8") as handle,
         tqdm(total=len(prompts), initial=done, desc=f"{task}: generating", unit="prompt") as bar,
     ):
-        for batch in batches:
-            missing = [p for p in batch if p.id not in finished]
-            if not missing:
+        for prompt, generation in _unfinished(backend, ordered, finished, batch_size, seed):
+            bar.update(1)
+            if generation.error is not None:
+                logger.warning("%s: %s failed (%s); recorded, the run goes on", task, prompt.id, generation.error)
+                failed.append({"id": prompt.id, "error": generation.error})
                 continue
-            to_run = missing if backend.batch_invariant else batch
-            outputs = _run_batch(backend, to_run, seed)
-            for prompt, generation in zip(to_run, outputs, strict=True):
-                if prompt.id in finished:
-                    continue  # regenerated only to keep the batch as it was; already on disk
-                record = {
-                    "id": prompt.id,
-                    "output": generation.text,
-                    "finish_reason": generation.finish_reason,
-                    "output_tokens": generation.output_tokens,
-                    "prompt_tokens": prompt.prompt_tokens,
-                    "prompt_sha256": prompt_sha256(prompt),
-                }
-                _append(handle, record)
-                finished[prompt.id] = record
-                bar.update(1)
-    return {prompt_id: record for prompt_id, record in finished.items() if prompt_id in wanted}
+            record = _record(prompt, generation)
+            _append(handle, record)
+            finished[prompt.id] = record
+    return TaskGenerations({p.id: finished[p.id] for p in ordered if p.id in finished}, failed)

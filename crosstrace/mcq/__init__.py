@@ -3,7 +3,8 @@
 One record per question, in WildSci's format plus `id` and `source` (`record.py`), built by
 `python -m crosstrace.builders mcq` (crosstrace/builders/mcq_dataset.py). The pieces:
 
-- `record.py`            the format, its pyarrow schema and its validation;
+- `format.py`            letters, prompt, answer line, the record check, letter extraction;
+- `record.py`            the format, its pyarrow schema and its validation (WildSci's rules);
 - `labels.py`            discipline / nc_domain / nc_subdomain for CrossTrace and engine domains;
 - `options.py`           drafts -> lettered records: answer letters balanced over A-J, seeded shuffles;
 - `crosstrace_rows.py`   reads the CrossTrace dataset folder;
@@ -14,6 +15,10 @@ One record per question, in WildSci's format plus `id` and `source` (`record.py`
 Rules every generator keeps: a question's options come from the same split as the question
 (from the same field for CrossTrace, the same challenge for the engine); every shuffle is drawn
 from the build seed and the question's id; the ten options are different texts.
+
+`format.py` (letters, prompt, answer line, record check, letter extraction) is what training,
+evaluation and the scorers share. May import the core modules (`schema`, `errors`) and `engine/`
+(engine questions read its challenges); never `scoring/`, `sources/` or anything above them.
 """
 
 from crosstrace.mcq.format import LETTERS

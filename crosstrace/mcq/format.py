@@ -4,7 +4,8 @@
 - `render_mcq_prompt`: the prompt a model is asked with, which asks for a final line `Answer: X`;
 - `ANSWER_LINE`: that final line; the training target of an MCQ row, and the continuation whose
   log-probability `--mcq_scoring loglik` compares across options;
-- `check_mcq_record`: the checks a record must pass before it is asked or trained on;
+- `check_mcq_record`: the checks a record must pass before it is asked or trained on (WildSci's stricter
+  ones build on it: `crosstrace.mcq.record.check_question`);
 - `extract_letter`: the single letter a free-form answer commits to (MCQ_VERSION's rule, described
   in `crosstrace.scoring.mcq`).
 
@@ -17,14 +18,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from crosstrace.schema import SchemaError
+
 LETTERS = "ABCDEFGHIJ"
-
-
-def is_letter(value: Any) -> bool:
-    """One of the ten option letters (`value in LETTERS` alone would also take "AB", "" or fail on a list)."""
-    return isinstance(value, str) and len(value) == 1 and value in LETTERS
-
-
 ANSWER_LINE = "Answer: {letter}"
 
 MCQ_TEMPLATE = """Answer the following multiple-choice question. Exactly one of the options is correct.
@@ -42,24 +38,29 @@ def render_mcq_prompt(record: dict[str, Any]) -> str:
     return MCQ_TEMPLATE.replace("{question}", record["question"].strip()).replace("{options}", options)
 
 
-def check_mcq_record(record: dict[str, Any]) -> dict[str, Any]:
-    """A WildSci-format record with its options in letter order; raises ValueError('field: reason')."""
+def check_mcq_record(record: dict[str, Any], all_letters: bool = False) -> dict[str, Any]:
+    """A WildSci-format record with its options in letter order; raises SchemaError naming the field.
+
+    Options are consecutive letters from A (2 to 10 of them; a null option is absent), or, with
+    `all_letters`, exactly the ten A-J."""
     question = record.get("question")
     if not isinstance(question, str) or not question.strip():
-        raise ValueError("question: missing or empty")
+        raise SchemaError("question", "missing or empty")
     options = record.get("options")
     if not isinstance(options, dict):
-        raise ValueError(f"options: expected an object of letter -> text, got {type(options).__name__}")
+        raise SchemaError("options", f"expected an object of letter -> text, got {type(options).__name__}")
     present = {k: v for k, v in options.items() if v is not None}
     letters = "".join(sorted(present))
+    if all_letters and letters != LETTERS:
+        raise SchemaError("options", f"expected exactly ten options A-J, got {sorted(present)}")
     if len(letters) < 2 or not LETTERS.startswith(letters):
-        raise ValueError(f"options: expected consecutive letters from A (up to J), got {sorted(present)}")
+        raise SchemaError("options", f"expected consecutive letters from A (up to J), got {sorted(present)}")
     for letter, text in present.items():
         if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"options.{letter}: missing or empty")
+            raise SchemaError(f"options.{letter}", "missing or empty")
     answer = record.get("answer")
     if not isinstance(answer, str) or answer not in present:
-        raise ValueError(f"answer: expected one of the option letters {letters}, got {answer!r}")
+        raise SchemaError("answer", f"expected one of the option letters {letters}, got {answer!r}")
     return {**record, "options": {letter: present[letter] for letter in letters}}
 
 

@@ -17,21 +17,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from crosstrace.mcq.format import LETTERS, is_letter
+from crosstrace.mcq.format import LETTERS, check_mcq_record
+from crosstrace.schema import SchemaError
 
 NUM_OPTIONS = len(LETTERS)
 
-WILDSCI_FIELDS = (
-    "question",
-    "options",
-    "answer",
-    "paper_id",
-    "discipline",
-    "nc_domain",
-    "nc_subdomain",
-    "voting_type",
-    "voting_answers",
-)
+LABEL_FIELDS = ("paper_id", "discipline", "nc_domain", "nc_subdomain", "voting_type")
+WILDSCI_FIELDS = ("question", "options", "answer", *LABEL_FIELDS, "voting_answers")
 COLUMNS = ("id", "source", *WILDSCI_FIELDS)
 
 # One explicit schema for every config: `options` is a struct with the fields A-J, which is
@@ -53,31 +45,54 @@ SCHEMA = pa.schema(
 )
 
 
+def check_question(obj: dict[str, Any]) -> dict[str, Any]:
+    """The WildSci fields of a question that follows WildSci's rules; raises SchemaError naming the first field at fault.
+
+    On top of `check_mcq_record` (a non-empty question, options, an answer among them): exactly
+    the ten options A-J, no two alike once case and spacing are set aside (the letter reward could
+    not tell them apart), and labels and votes that are strings or null. An absent label is null;
+    the options come back in letter order.
+    """
+    record = check_mcq_record(obj, all_letters=True)
+    seen: dict[str, str] = {}
+    for letter, text in record["options"].items():
+        key = " ".join(text.split()).lower()
+        if key in seen:
+            raise SchemaError(
+                f"options.{letter}", f"same text as option {seen[key]}: the options are not all different"
+            )
+        seen[key] = letter
+    labels = {}
+    for name in LABEL_FIELDS:
+        value = obj.get(name)
+        if value is not None and not isinstance(value, str):
+            raise SchemaError(name, f"expected a string or null, got {type(value).__name__}")
+        labels[name] = value
+    votes = obj.get("voting_answers")
+    if votes is not None and not (isinstance(votes, list) and all(isinstance(vote, str) for vote in votes)):
+        raise SchemaError("voting_answers", "expected a list of strings (the models' answers) or null")
+    return {
+        "question": record["question"],
+        "options": record["options"],
+        "answer": record["answer"],
+        **labels,
+        "voting_answers": votes,
+    }
+
+
 def record_problems(record: dict[str, Any]) -> list[str]:
-    """Everything wrong with a question record, as `field: reason` strings (empty when valid)."""
-    problems = []
+    """What is wrong with a question record, as `field: reason` strings (empty when valid): every
+    missing column, else an empty `id` or `source` and the first problem `check_question` finds."""
     missing = [name for name in COLUMNS if name not in record]
     if missing:
         return [f"{name}: missing" for name in missing]
-    for name in ("id", "source", "question"):
-        if not isinstance(record[name], str) or not record[name].strip():
-            problems.append(f"{name}: expected a non-empty string")
-    options = record["options"]
-    if not isinstance(options, dict) or tuple(sorted(options)) != tuple(LETTERS):
-        keys = sorted(options) if isinstance(options, dict) else type(options).__name__
-        problems.append(f"options: expected exactly the keys A-J, got {keys}")
-    else:
-        texts = [options[letter] for letter in LETTERS]
-        if not all(isinstance(text, str) and text.strip() for text in texts):
-            problems.append("options: every option must be a non-empty string")
-        elif len({" ".join(text.split()).lower() for text in texts}) != NUM_OPTIONS:
-            problems.append("options: the ten options are not all different")
-    if not is_letter(record["answer"]):
-        problems.append(f"answer: expected one letter A-J, got {record['answer']!r}")
-    for name in ("paper_id", "discipline", "nc_domain", "nc_subdomain", "voting_type"):
-        if record[name] is not None and not isinstance(record[name], str):
-            problems.append(f"{name}: expected a string or null, got {type(record[name]).__name__}")
-    votes = record["voting_answers"]
-    if votes is not None and not (isinstance(votes, list) and all(isinstance(vote, str) for vote in votes)):
-        problems.append("voting_answers: expected a list of strings or null")
+    problems = [
+        f"{name}: expected a non-empty string"
+        for name in ("id", "source")
+        if not isinstance(record[name], str) or not record[name].strip()
+    ]
+    try:
+        check_question(record)
+    except SchemaError as error:
+        problems.append(str(error))
     return problems

@@ -2,16 +2,19 @@
 
 Every staged repository gets the common checks; datasets and the adapter get their own:
 
-- `files`:   no optimizer/scheduler/RNG state, checkpoint folder, trainer state, pickle
-             (.bin/.pt/.pth/.pkl/.ckpt), training log, VCS or cache folder; no full model weights
-             in an adapter repository.
-- `secrets`: no credential in any text file, in any string cell of a parquet file, or in a
-             safetensors header (Hugging Face, OpenAI/Anthropic, GitHub, AWS, Google, Slack
-             tokens, private keys, `api_key = ...` assignments).
+- `files`:   only the file kinds the repository publishes (crosstrace/publish/allowed_files.py),
+             no symbolic link; no optimizer/scheduler/RNG state, checkpoint folder, trainer state,
+             pickle (.bin/.pt/.pth/.pkl/.ckpt), training log, VCS or cache folder; no full model
+             weights in an adapter repository.
+- `secrets`: no credential in any byte of any file that can hold text (crosstrace/publish/scan.py:
+             text files and tokenizer vocabularies, parquet metadata and rows, PNG text chunks,
+             safetensors headers, files of unknown kind), read in pieces of bounded size; a file
+             that cannot be read as its kind fails the check (Hugging Face, OpenAI/Anthropic,
+             GitHub, AWS, Google, Slack tokens, private keys, `api_key = ...` assignments).
 - `paths`:   no absolute local path (/home, /root, /work, /tmp, /Users, C:\\ ..., file://, this
-             checkout's own location) in the same places.
-- `sizes`:   no empty file, none above 2 GB, and few enough files and little enough plain-text
-             content that `upload_folder` makes exactly one commit.
+             checkout's own location) in the same places, vocabularies excepted.
+- `sizes`:   no empty file, none above the size limit (2 GB, `--max-file-size`), and few enough
+             files and little enough plain-text content that `upload_folder` makes exactly one commit.
 - `card`:    README.md parses with huggingface_hub's card classes (YAML metadata, model-index),
              has a licence and no stub text or `<org>/` placeholder, carries the shared blocks
              verbatim (crosstrace/cards: citations, sources_attribution, release_family);
@@ -29,23 +32,20 @@ Every staged repository gets the common checks; datasets and the adapter get the
 from __future__ import annotations
 
 import fnmatch
-import struct
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from crosstrace.cards import shared_pieces
 from crosstrace.hub_folder import MANIFEST_NAME, read_manifest, verify_checksums
-from crosstrace.jsonio import dumps, read_json
+from crosstrace.publish import allowed_files, scan
+from crosstrace.publish.allowed_files import ADAPTER_WEIGHTS
+from crosstrace.publish.limits import human_size
 from crosstrace.publish.repos import ORG_PLACEHOLDER, is_hub_id
-from crosstrace.publish.stage import ADAPTER_WEIGHTS, TEXT_SUFFIXES, VOCABULARY_FILES, StagedRepo
-from crosstrace.sanitize import Finding, find_local_paths, find_secrets
+from crosstrace.publish.stage import TEXT_SUFFIXES, StagedRepo
+from crosstrace.sanitize import local_path_matches, secret_matches
 
-MAX_FILE_BYTES = 2 * 1024**3  # larger than any file of ours; a merged 7B model would be
 # `upload_folder` (huggingface_hub 2.4, with hf_xet) splits a folder into several commits past
 # 256 files or 100 MB of content sent inline; staying well below both keeps one commit per repo.
 MAX_FILES_PER_COMMIT = 200
@@ -106,121 +106,98 @@ def _result(name: str, problems: list[str], ok_detail: str, max_listed: int = 20
 
 def check_files(repo: StagedRepo) -> CheckResult:
     problems = []
-    for path in repo.files():
+    files = repo.files()
+    for path in files:
         relative = path.relative_to(repo.folder)
-        for part in relative.parts[:-1]:
-            reason = next((why for pattern, why in FORBIDDEN_DIRS.items() if fnmatch.fnmatch(part, pattern)), None)
-            if reason:
-                problems.append(f"{relative}: inside a {reason} ({part}/)")
-                break
+        if path.is_symlink():
+            problems.append(
+                f"{relative}: a symbolic link: a stage holds plain files only (a push would upload its target)"
+            )
+            continue
+        problem = next(
+            (
+                f"{relative}: inside a {why} ({part}/)"
+                for part in relative.parts[:-1]
+                for pattern, why in FORBIDDEN_DIRS.items()
+                if fnmatch.fnmatch(part, pattern)
+            ),
+            None,
+        )
         reason = FORBIDDEN_NAMES.get(path.name) or next(
             (why for pattern, why in FORBIDDEN_PATTERNS.items() if fnmatch.fnmatch(path.name, pattern)), None
         )
-        if reason:
-            problems.append(f"{relative}: {reason}")
-        if repo.kind == "adapter" and any(fnmatch.fnmatch(path.name, pattern) for pattern in FULL_WEIGHTS):
-            problems.append(f"{relative}: full model weights in an adapter repository")
-    return _result("files", problems, f"{len(repo.files())} files; no optimizer state, checkpoints, pickles or logs")
+        if problem is None and reason:
+            problem = f"{relative}: {reason}"
+        if problem is None and repo.kind == "adapter" and any(fnmatch.fnmatch(path.name, p) for p in FULL_WEIGHTS):
+            problem = f"{relative}: full model weights in an adapter repository"
+        if problem is None and (not_published := allowed_files.refusal(repo.kind, relative)):
+            problem = f"{relative}: {not_published}"
+        if problem:
+            problems.append(problem)
+    return _result(
+        "files", problems, f"{len(files)} files, each of a kind this repository publishes; no links, state or pickles"
+    )
 
 
 # --- secrets and local paths ------------------------------------------------------------------
 
 
-def _safetensors_header(path: Path) -> str:
-    with path.open("rb") as handle:
-        (length,) = struct.unpack("<Q", handle.read(8))
-        return handle.read(length).decode("utf-8", errors="replace")
-
-
-def _parquet_rows(path: Path) -> Iterator[tuple[str, str]]:
-    index = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
-        for row in batch.to_pylist():
-            yield f"row {index}, line ", dumps(row, default=str)
-            index += 1
-
-
-def _tokenizer_settings(path: Path) -> str:
-    """tokenizer.json without its vocabulary and merges: tokens such as "/home" are text, not paths."""
-    tokenizer = read_json(path)
-    model = tokenizer.get("model") if isinstance(tokenizer.get("model"), dict) else {}
-    for key in ("vocab", "merges"):
-        model.pop(key, None)
-    return dumps(tokenizer, indent=1)
-
-
-def _scannable(path: Path) -> Iterator[tuple[str, str]] | None:
-    """(where prefix, text) pieces of a file that can hold text, or None for files not scanned
-    (opaque binaries, and vocabulary lists, which are tokens rather than settings)."""
-    if path.name == "tokenizer.json":
-        return iter([("settings (vocabulary left out), line ", _tokenizer_settings(path))])
-    if path.name in VOCABULARY_FILES:
-        return None
-    if path.suffix in TEXT_SUFFIXES or path.suffix in (".csv", ".py", ".toml", ".cfg", ".ini", ".tsv"):
-        return iter([("line ", path.read_text(encoding="utf-8", errors="replace"))])
-    if path.suffix == ".parquet":
-        return _parquet_rows(path)
-    if path.suffix == ".safetensors":
-        return iter([("header, line ", _safetensors_header(path))])
-    return None
-
-
-def _scan(repo: StagedRepo, name: str, finder: Callable[[str, str], Iterator[Finding]]) -> CheckResult:
-    problems, opaque, scanned = [], [], 0
+def _scan(repo: StagedRepo, name: str, purpose: scan.Purpose, matcher: scan.Matcher) -> CheckResult:
+    problems, vocabularies, scanned = [], [], 0
     for path in repo.files():
-        pieces = _scannable(path)
-        if pieces is None:
-            opaque.append(path.name)
+        relative = path.relative_to(repo.folder)
+        if path.is_symlink():
+            continue  # never followed: the files check refuses it
+        if too_large := repo.limits.file_refusal(path.stat().st_size):
+            problems.append(f"{relative}: not scanned: {too_large}")
+            continue
+        if not scan.scanned_for(path, purpose):
+            vocabularies.append(path.name)
             continue
         scanned += 1
-        relative = path.relative_to(repo.folder)
-        for prefix, text in pieces:
-            problems += [f"{relative} {f.where}: {f.kind}: {f.excerpt}" for f in finder(text, prefix)]
-    detail = f"none in {scanned} file(s) scanned"
-    if opaque:
-        detail += f"; not scanned: {', '.join(sorted(set(opaque)))} (binary or vocabulary)"
+        try:
+            for section in scan.sections(path, purpose, repo.limits):
+                for kind, line, excerpt in scan.matches(section.pieces, matcher, repo.limits.scan_overlap_chars):
+                    problems.append(f"{relative} {section.where}{line}: {kind}: {excerpt}")
+        except scan.Unscannable as error:
+            problems.append(f"{relative}: cannot be read, so cannot be checked: {error}")
+    detail = f"none in {scanned} file(s), every part that can hold text (not {scan.NOT_TEXT})"
+    if vocabularies:
+        detail += f"; tokenizer vocabularies not searched for paths: {', '.join(sorted(set(vocabularies)))}"
     return _result(name, problems, detail)
 
 
 def check_secrets(repo: StagedRepo) -> CheckResult:
-    return _scan(repo, "secrets", find_secrets)
+    return _scan(repo, "secrets", "secrets", secret_matches)
 
 
 def check_local_paths(repo: StagedRepo) -> CheckResult:
-    return _scan(repo, "paths", find_local_paths)
+    return _scan(repo, "paths", "paths", local_path_matches)
 
 
 # --- sizes -------------------------------------------------------------------------------------
 
 
-def human_size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
-
-
 def _is_inline(path: Path) -> bool:
-    return path.suffix in TEXT_SUFFIXES and path.stat().st_size <= INLINE_LIMIT_BYTES
+    return path.suffix in TEXT_SUFFIXES and path.lstat().st_size <= INLINE_LIMIT_BYTES
 
 
 def check_sizes(repo: StagedRepo) -> CheckResult:
-    files = repo.files()
-    problems = [f"{p.relative_to(repo.folder)}: empty file" for p in files if p.stat().st_size == 0]
+    files = repo.files()  # sized with lstat: a link is never followed (the files check refuses it)
+    problems = [f"{p.relative_to(repo.folder)}: empty file" for p in files if p.lstat().st_size == 0]
     problems += [
-        f"{p.relative_to(repo.folder)}: {human_size(p.stat().st_size)}, above {human_size(MAX_FILE_BYTES)}"
+        f"{p.relative_to(repo.folder)}: {too_large}"
         for p in files
-        if p.stat().st_size > MAX_FILE_BYTES
+        if (too_large := repo.limits.file_refusal(p.lstat().st_size))
     ]
     if len(files) > MAX_FILES_PER_COMMIT:
         problems.append(f"{len(files)} files: more than {MAX_FILES_PER_COMMIT} would be split over several commits")
-    inline = sum(p.stat().st_size for p in files if _is_inline(p))
+    inline = sum(p.lstat().st_size for p in files if _is_inline(p))
     if inline > MAX_INLINE_BYTES:
         problems.append(
             f"{human_size(inline)} of plain-text files: above {human_size(MAX_INLINE_BYTES)} they would be split over several commits"
         )
-    total = sum(p.stat().st_size for p in files)
+    total = sum(p.lstat().st_size for p in files)
     return _result(
         "sizes",
         problems,
@@ -288,8 +265,10 @@ def check_card(repo: StagedRepo) -> CheckResult:
     from huggingface_hub import DatasetCard, ModelCard
 
     readme = repo.folder / "README.md"
-    if not readme.is_file():
+    if not readme.is_file() or readme.is_symlink():
         return CheckResult("card", False, "no README.md", ["every repository needs its card as README.md"])
+    if too_large := repo.limits.read_refusal(readme.stat().st_size):
+        return CheckResult("card", False, "README.md too large to read", [f"README.md: {too_large}"])
     text = readme.read_text(encoding="utf-8")
     card_class = ModelCard if repo.repo_type == "model" else DatasetCard
     if not text.startswith("---"):

@@ -15,17 +15,17 @@ into the card's folder, so a later re-render needs nothing outside the repositor
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from crosstrace.cards import CARDS_DIR, shared_pieces
+from crosstrace.cli import run_command
 from crosstrace.errors import DataError
 from crosstrace.paths import REPO_ROOT
 from crosstrace.publish.repos import DATASET_REPOS, HUB_ORG_ENV, HubOrgError, ReleaseRepos, is_hub_id, resolve_hub_org
@@ -41,7 +41,7 @@ from crosstrace.publish.tables import (
     task_title,
 )
 from crosstrace.publish.training_facts import TrainingFacts
-from crosstrace.results_schema import Run, load_runs
+from crosstrace.results_schema import DEFAULT_RESULTS_DIR, Run, load_runs
 
 TEMPLATE = CARDS_DIR / "model_card.md"
 PLOTS_DIR = "plots"
@@ -415,54 +415,41 @@ def card_text(card: ModelCard) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m crosstrace.publish.model_card",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+@dataclass
+class ModelCardArguments:
+    results: Path = field(default=REPO_ROOT / DEFAULT_RESULTS_DIR, metadata={"help": "folder of evaluation runs"})
+    out: Path = field(default=REPO_ROOT / "model_card" / "README.md", metadata={"help": "the card to write"})
+    hub_org: str | None = field(
+        default=None,
+        metadata={
+            "help": f"Hub user or organisation of the release; unset: ${HUB_ORG_ENV}, else the one the existing card names"
+        },
     )
-    parser.add_argument(
-        "--results",
-        type=Path,
-        default=REPO_ROOT / "dacr_results",
-        help="folder of evaluation runs (default: dacr_results/)",
+    adapter_dir: Path | None = field(
+        default=None,
+        metadata={"help": "a training output folder: take the LoRA config, resolved recipe and run metadata from it"},
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=REPO_ROOT / "model_card" / "README.md",
-        help="the card to write (default: model_card/README.md)",
+    check: bool = field(
+        default=False, metadata={"help": "write nothing; exit 1 when the card differs from a fresh render"}
     )
-    parser.add_argument(
-        "--hub-org",
-        help="Hub user or organisation of the release (default: $CROSSTRACE_HUB_ORG, else the one the existing card names)",
+
+    def __post_init__(self):
+        if self.check and self.adapter_dir is not None:
+            raise ValueError("--check compares with the facts already beside the card; it takes no --adapter-dir")
+
+
+def run(args: ModelCardArguments) -> int:
+    existing_org = hub_org_of_card(args.out) if args.out.is_file() else None
+    # --check re-renders the card as it stands (its own organisation); a write follows the settings.
+    preferred = (
+        (existing_org, os.environ.get(HUB_ORG_ENV)) if args.check else (os.environ.get(HUB_ORG_ENV), existing_org)
     )
-    parser.add_argument(
-        "--adapter-dir",
-        type=Path,
-        help="a training output folder: take the LoRA config, resolved recipe and run metadata from it",
-    )
-    parser.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 when the card differs from a fresh render"
-    )
-    args = parser.parse_args(argv)
-    if args.check and args.adapter_dir is not None:
-        parser.error("--check compares with the facts already beside the card; it takes no --adapter-dir")
-    try:
-        existing_org = hub_org_of_card(args.out) if args.out.is_file() else None
-        # --check re-renders the card as it stands (its own organisation); a write follows the settings.
-        preferred = (
-            (existing_org, os.environ.get(HUB_ORG_ENV)) if args.check else (os.environ.get(HUB_ORG_ENV), existing_org)
-        )
-        hub_org = resolve_hub_org(args.hub_org or preferred[0] or preferred[1])
-        if args.adapter_dir is not None:
-            # Keep the run's facts beside the card, then render from those copies exactly as
-            # every later re-render (and the sync test) will.
-            TrainingFacts.from_training_dir(args.adapter_dir).write_copies(args.out.parent)
-        text, plots = render_to(args.out, args.results, hub_org)
-    except (DataError, HubOrgError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    hub_org = resolve_hub_org(args.hub_org or preferred[0] or preferred[1])
+    if args.adapter_dir is not None:
+        # Keep the run's facts beside the card, then render from those copies exactly as
+        # every later re-render (and the sync test) will.
+        TrainingFacts.from_training_dir(args.adapter_dir).write_copies(args.out.parent)
+    text, plots = render_to(args.out, args.results, hub_org)
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.is_file() else ""
         if current != text:
@@ -476,6 +463,17 @@ def main(argv: list[str] | None = None) -> int:
     readme = write_card(text, plots, args.out.parent)
     print(f"wrote {readme} ({len(plots)} plot(s))")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(
+        ModelCardArguments,
+        run,
+        argv,
+        prog="python -m crosstrace.publish.model_card",
+        description=__doc__,
+        errors=(DataError, HubOrgError),
+    )
 
 
 if __name__ == "__main__":

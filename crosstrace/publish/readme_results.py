@@ -10,14 +10,15 @@ Everything outside the markers is left byte for byte as it was.
 
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from crosstrace.cli import run_command
 from crosstrace.errors import DataError
 from crosstrace.paths import REPO_ROOT
 from crosstrace.publish.tables import all_runs_section
-from crosstrace.results_schema import load_runs
+from crosstrace.results_schema import DEFAULT_RESULTS_DIR, load_runs
 
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
@@ -62,44 +63,39 @@ def sync_readme(readme: str | Path, results_dir: str | Path) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m crosstrace.publish.readme_results",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+@dataclass
+class ReadmeResultsArguments:
+    readme: Path = field(default=REPO_ROOT / "README.md", metadata={"help": "the file holding the markers"})
+    results: Path = field(default=REPO_ROOT / DEFAULT_RESULTS_DIR, metadata={"help": "folder of evaluation runs"})
+    check: bool = field(
+        default=False, metadata={"help": "write nothing; exit 1 when the block differs from a fresh render"}
     )
-    parser.add_argument(
-        "--readme",
-        type=Path,
-        default=REPO_ROOT / "README.md",
-        help="the file holding the markers (default: README.md)",
-    )
-    parser.add_argument(
-        "--results",
-        type=Path,
-        default=REPO_ROOT / "dacr_results",
-        help="folder of evaluation runs (default: dacr_results/)",
-    )
-    parser.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 when the block differs from a fresh render"
-    )
-    args = parser.parse_args(argv)
-    try:
-        if args.check:
-            if current_block(args.readme) != render_block(args.results):
-                print(
-                    f"{args.readme}: the results block is out of date; run python -m crosstrace.publish.readme_results",
-                    file=sys.stderr,
-                )
-                return 1
-            print(f"{args.readme}: the results block is up to date")
-            return 0
-        changed = sync_readme(args.readme, args.results)
-    except (MarkerError, DataError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+
+
+def run(args: ReadmeResultsArguments) -> int:
+    if args.check:
+        if current_block(args.readme) != render_block(args.results):
+            print(
+                f"{args.readme}: the results block is out of date; run python -m crosstrace.publish.readme_results",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"{args.readme}: the results block is up to date")
+        return 0
+    changed = sync_readme(args.readme, args.results)
     print(f"{args.readme}: results block {'re-rendered' if changed else 'already up to date'}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(
+        ReadmeResultsArguments,
+        run,
+        argv,
+        prog="python -m crosstrace.publish.readme_results",
+        description=__doc__,
+        errors=(MarkerError, DataError),
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Figures the upstream projects published (../shared/REFERENCE.md), shown as a labelled reference.
+"""Figures the upstream projects published (docs/upstream-formats.md), shown as a labelled reference.
 
 They come from other evaluation sets, scorers and training runs than ours, so the cards print
 them in their own table, never in a column beside our measured numbers. Values are fractions,

@@ -11,7 +11,8 @@ from huggingface_hub.errors import HfHubHTTPError
 
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.paths import refuse_overlap
-from crosstrace.publish.checks import CheckResult, human_size, run_checks
+from crosstrace.publish.checks import CheckResult, run_checks
+from crosstrace.publish.limits import Limits, human_size
 from crosstrace.publish.push import PushError, push_staged, validate_target
 from crosstrace.publish.repos import (
     ADAPTER_REPO,
@@ -87,6 +88,18 @@ class UploadArguments:
         default="dacr_results", metadata={"help": "Folder of evaluation runs written by evaluate.py."}
     )
     results_name: str = field(default=RESULTS_REPO, metadata={"help": "Name of the results dataset repository."})
+    max_file_size: str = field(
+        default="2GB",
+        metadata={
+            "help": "Largest file staged or pushed (B, KB, MB, GB; powers of 1024). A larger file is refused before it is opened or copied."
+        },
+    )
+    max_read_size: str = field(
+        default="64MB",
+        metadata={
+            "help": "Largest file read whole: cards, JSON settings, results.json, a tokenizer's settings, and the text files whose local paths staging rewrites (larger text files are copied as they are and scanned in pieces)."
+        },
+    )
     on_error: Literal["raise", "skip"] = field(
         default="raise",
         metadata={
@@ -111,11 +124,12 @@ def _path(value: str) -> Path:
 
 def stage(target: str, args: UploadArguments, repos: ReleaseRepos) -> list[StagedRepo]:
     stage_root = _path(args.stage_dir)
+    limits = Limits.from_options(args.max_file_size, args.max_read_size)
     staged: list[StagedRepo] = []
     if target in ("datasets", "all"):
-        staged += stage_datasets(_path(args.datasets_dir), args.dataset_keys(), repos, stage_root)
+        staged += stage_datasets(_path(args.datasets_dir), args.dataset_keys(), repos, stage_root, limits)
     if target in ("results", "all"):
-        staged.append(stage_results(_path(args.results_dir), repos, stage_root, ErrorPolicy(args.on_error)))
+        staged.append(stage_results(_path(args.results_dir), repos, stage_root, ErrorPolicy(args.on_error), limits))
     if target in ("adapter", "all"):
         adapter_dir = args.adapter_dir or release_output_dir()
         if not adapter_dir:
@@ -127,7 +141,13 @@ def stage(target: str, args: UploadArguments, repos: ReleaseRepos) -> list[Stage
         else:
             staged.append(
                 stage_adapter(
-                    _path(adapter_dir), repos, stage_root, _path(args.results_dir), args.base_model, args.base_config
+                    _path(adapter_dir),
+                    repos,
+                    stage_root,
+                    _path(args.results_dir),
+                    args.base_model,
+                    args.base_config,
+                    limits,
                 )
             )
     return staged
@@ -142,7 +162,7 @@ def format_tree(repo: StagedRepo) -> list[str]:
             if key not in shown_dirs:
                 shown_dirs.add(key)
                 lines.append(f"{'  ' * (depth + 3)}{part}/")
-        lines.append(f"{'  ' * (len(relative.parts) + 2)}{relative.name}  ({human_size(path.stat().st_size)})")
+        lines.append(f"{'  ' * (len(relative.parts) + 2)}{relative.name}  ({human_size(path.lstat().st_size)})")
     return lines
 
 

@@ -6,28 +6,32 @@
 ci95_high}); `details` one row per line of each run's samples.jsonl. The run files themselves
 (`results.json`, `report.md`, plots) are copied under `runs/<run-id>/`. Local paths in anything
 copied are replaced (and counted in the manifest); a bad samples line is a DataError, or under
-`--on-error skip` a counted, listed skip.
+`--on-error skip` a counted, listed skip. Every file read or copied is checked first, and refused by
+name when it is a symbolic link or above its size limit (crosstrace/publish/source_tree.py).
 """
 
 from __future__ import annotations
 
-import argparse
-import shutil
+import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 from huggingface_hub import DatasetCardData
 
 from crosstrace.cards import render_dataset_card
+from crosstrace.cli import run_command
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import MANIFEST_NAME, DatasetFolder, sha256_file, size_category
 from crosstrace.jsonio import dumps, iter_jsonl
 from crosstrace.paths import REPO_ROOT, refuse_overlap
-from crosstrace.publish.repos import HubOrgError, ReleaseRepos, resolve_hub_org
+from crosstrace.publish.limits import Limits
+from crosstrace.publish.repos import HUB_ORG_ENV, HubOrgError, ReleaseRepos, resolve_hub_org
+from crosstrace.publish.source_tree import SourceRefused, copy_checked, read_text_checked, refusal
 from crosstrace.publish.tables import all_runs_section
-from crosstrace.results_schema import REPORT_NAME, RESULTS_NAME, Run, load_runs
+from crosstrace.results_schema import DEFAULT_RESULTS_DIR, REPORT_NAME, RESULTS_NAME, SAMPLES_NAME, Run, load_runs
 from crosstrace.sanitize import strip_local_paths
 
 SPLIT = "train"
@@ -153,35 +157,65 @@ def detail_rows(run: Run, clean: _PathCounter, policy: ErrorPolicy) -> list[dict
     return rows
 
 
-def _run_files(runs: list[Run], clean: _PathCounter) -> dict[str, bytes | Path]:
+def refused_inputs(results_dir: str | Path, limits: Limits) -> list[str]:
+    """What `load_runs` and this module would read or copy from `results_dir` but must not: a linked
+    run folder, a linked file, a file above its limit. Checked before any of them is opened."""
+    root = Path(results_dir)
+    if not root.is_dir():
+        return []
+    problems = []
+    for run_dir in sorted(root.iterdir()):
+        if not os.path.lexists(run_dir / RESULTS_NAME):
+            continue
+        if run_dir.is_symlink():
+            problems.append(refusal(run_dir, root, limits.file_refusal))
+            continue
+        for path in sorted(run_dir.iterdir()):
+            if path.name in (RESULTS_NAME, REPORT_NAME):
+                problems.append(refusal(path, root, limits.read_refusal))
+            elif path.name == SAMPLES_NAME or path.suffix == ".png":  # samples are read line by line
+                problems.append(refusal(path, root, limits.file_refusal))
+    return [problem for problem in problems if problem]
+
+
+def _run_files(runs: list[Run], clean: _PathCounter, root: Path, limits: Limits) -> dict[str, bytes | Path]:
     """runs/<run-id>/: results.json and report.md (paths stripped, in memory) and the plots (copied as they are)."""
     files: dict[str, bytes | Path] = {}
     for run in runs:
         prefix = f"{RUNS_DIR}/{run.run_id}"
         files[f"{prefix}/{RESULTS_NAME}"] = (dumps(clean(run.raw), indent=2) + "\n").encode()
         if (run.folder / REPORT_NAME).is_file():
-            files[f"{prefix}/{REPORT_NAME}"] = clean((run.folder / REPORT_NAME).read_text(encoding="utf-8")).encode()
+            report = read_text_checked(run.folder / REPORT_NAME, root, limits)
+            files[f"{prefix}/{REPORT_NAME}"] = clean(report).encode()
         files.update({f"{prefix}/{png.name}": png for png in run.plots})
     return files
 
 
-def _write_files(files: dict[str, bytes | Path], out_dir: Path) -> dict[str, str]:
+def _write_files(files: dict[str, bytes | Path], out_dir: Path, root: Path, limits: Limits) -> dict[str, str]:
     for relative, content in files.items():
         target = out_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, Path):
-            shutil.copyfile(content, target)
+            copy_checked(content, root, target, limits)
         else:
             target.write_bytes(content)
     return {relative: sha256_file(out_dir / relative) for relative in files}
 
 
 def build_results_dataset(
-    results_dir: str | Path, out_dir: str | Path, repos: ReleaseRepos, policy: ErrorPolicy | None = None
+    results_dir: str | Path,
+    out_dir: str | Path,
+    repos: ReleaseRepos,
+    policy: ErrorPolicy | None = None,
+    limits: Limits | None = None,
 ) -> dict[str, Any]:
-    """Write the folder; returns its manifest. Raises DataError on bad input unless `policy` skips."""
-    policy = policy or ErrorPolicy()
+    """Write the folder; returns its manifest. Raises DataError on bad input unless `policy` skips,
+    and SourceRefused (a DataError) naming every file it will not read, whatever the policy."""
+    policy, limits = policy or ErrorPolicy(), limits or Limits()
     out_dir = Path(out_dir)
+    refused = refused_inputs(results_dir, limits)
+    if refused:
+        raise SourceRefused(results_dir, refused)
     runs, policy = load_runs(results_dir, policy)
     if not runs:
         raise DataError(
@@ -207,7 +241,7 @@ def build_results_dataset(
         size_categories=[size_category(len(details))],
         configs=folder.configs_metadata(default="results"),
     )
-    run_files = _run_files(runs, clean)
+    run_files = _run_files(runs, clean, Path(results_dir), limits)
     card = render_dataset_card(
         "results.md",
         card_data,
@@ -220,44 +254,46 @@ def build_results_dataset(
     manifest["local_paths_replaced"] = clean.replaced
     written = folder.write(out_dir, manifest, card)
     # The run files are not data files of a config; they join the manifest's checksums all the same.
-    written["files"].update(_write_files(run_files, out_dir))
+    written["files"].update(_write_files(run_files, out_dir, Path(results_dir), limits))
     (out_dir / MANIFEST_NAME).write_text(dumps(written, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m crosstrace.publish.results_dataset",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+@dataclass
+class ResultsDatasetArguments:
+    out: Path = field(metadata={"help": "the dataset folder to write (replaced as a whole)"})
+    results: Path = field(default=REPO_ROOT / DEFAULT_RESULTS_DIR, metadata={"help": "folder of evaluation runs"})
+    hub_org: str | None = field(
+        default=None, metadata={"help": f"Hub user or organisation of the release; unset: ${HUB_ORG_ENV}"}
     )
-    parser.add_argument(
-        "--results",
-        type=Path,
-        default=REPO_ROOT / "dacr_results",
-        help="folder of evaluation runs (default: dacr_results/)",
-    )
-    parser.add_argument("--out", type=Path, required=True, help="the dataset folder to write (replaced as a whole)")
-    parser.add_argument("--hub-org", help="Hub user or organisation of the release (default: $CROSSTRACE_HUB_ORG)")
-    parser.add_argument(
-        "--on-error",
-        choices=["raise", "skip"],
+    on_error: Literal["raise", "skip"] = field(
         default="raise",
-        help="a bad samples line stops the build (raise) or is skipped and listed in the manifest (skip)",
+        metadata={
+            "help": "a bad samples line stops the build (raise) or is skipped and listed in the manifest (skip)"
+        },
     )
-    args = parser.parse_args(argv)
-    try:
-        refuse_overlap(args.out, {"--results": args.results})
-        manifest = build_results_dataset(
-            args.results, args.out, ReleaseRepos(resolve_hub_org(args.hub_org)), ErrorPolicy(args.on_error)
-        )
-    except (DataError, HubOrgError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+
+
+def run(args: ResultsDatasetArguments) -> int:
+    refuse_overlap(args.out, {"--results": args.results})
+    manifest = build_results_dataset(
+        args.results, args.out, ReleaseRepos(resolve_hub_org(args.hub_org)), ErrorPolicy(args.on_error)
+    )
     print(
         f"wrote {args.out}: {manifest['counts']}, {len(manifest['skipped'])} skipped, {manifest['local_paths_replaced']} local path(s) replaced"
     )
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(
+        ResultsDatasetArguments,
+        run,
+        argv,
+        prog="python -m crosstrace.publish.results_dataset",
+        description=__doc__,
+        errors=(DataError, HubOrgError),
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ Each module's docstring defines its rewards exactly, including what counts as de
 | `mcq_letter` | mcq | `answer` |
 | `dacr_answers`, `dacr_citation`, `dacr_format` | dacr-traces | `gold_answers` |
 | `crosstrace_structure`, `crosstrace_similarity` | crosstrace | `hypothesis`, `approach` |
+
+May import the core modules and `scoring/` (a reward judges with the same code as evaluate.py);
+imported by `training/` (GRPO), never importing it.
 """
 
 from __future__ import annotations

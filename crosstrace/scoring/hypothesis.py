@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from crosstrace.schema import COMPLIANCE_VERSION, check_compliance, parse_assistant
+from crosstrace.scoring.judge_stats import judge_agreement, judge_spread
 from crosstrace.scoring.stats import DEFAULT_RESAMPLES, mean_and_interval
 from crosstrace.scoring.types import TaskScore
 
@@ -68,6 +69,7 @@ def score_hypotheses(
     profiles: Sequence[str],
     *,
     judge: Any = None,
+    second_judge: Any = None,
     contexts: Sequence[str | None] | None = None,
     ids: Sequence[Any] | None = None,
     groups: dict[str, Sequence[str]] | None = None,
@@ -75,7 +77,8 @@ def score_hypotheses(
     seed: int = 0,
 ) -> TaskScore:
     """Score model outputs against reference assistant texts; `groups` adds breakdowns
-    (e.g. {"domain": [...]}), `contexts` gives the judge each record's research context."""
+    (e.g. {"domain": [...]}), `contexts` gives the judge each record's research context; a
+    `second_judge` scores the same pairs and only its agreement with `judge` is reported."""
     size = len(references)
     if not (len(generations) == len(profiles) == size):
         raise ValueError(
@@ -133,30 +136,15 @@ def score_hypotheses(
     per_sample["spark_present"] = np.where(reference_has["spark"], spark_present, np.nan)
     per_sample["hypothesis_present"] = np.where(reference_has["hypothesis"], hypothesis_present, np.nan)
 
-    judge_results = None
+    judge_results = second_results = None
     if judge is not None:
         judge_results = judge.score_pairs(reference_ideas, generated_ideas, contexts=contexts, progress=size > 20)
         per_sample["iascore"] = np.array([np.nan if r.score is None else r.score for r in judge_results])
-        for index, result in enumerate(judge_results):
-            if result.error:
-                problems.append(
-                    {
-                        "index": index,
-                        "id": ids[index],
-                        "field": "iascore",
-                        "reason": f"judge request failed: {result.error}",
-                    }
-                )
-            elif result.score is None:
-                problems.append(
-                    {
-                        "index": index,
-                        "id": ids[index],
-                        "field": "iascore",
-                        "reason": "judge reply has no readable 0-1 score",
-                        "judge_key": result.key,
-                    }
-                )
+        problems += _judge_problems(judge_results, ids)
+        if second_judge is not None:
+            second_results = second_judge.score_pairs(
+                reference_ideas, generated_ideas, contexts=contexts, progress=size > 20
+            )
 
     metrics, n, ci95 = {}, {}, {}
     for name, values in per_sample.items():
@@ -201,6 +189,8 @@ def score_hypotheses(
                     "judge_key": result.key,
                     "judge_cached": result.cached,
                     "judge_error": result.error,
+                    **({"iascore_repeats": result.repeat_scores} if len(result.repeat_scores) > 1 else {}),
+                    **({"iascore_second_judge": second_results[index].score} if second_results else {}),
                 }
             )
         samples.append(row)
@@ -208,6 +198,11 @@ def score_hypotheses(
     extra: dict[str, Any] = {"violation_counts": dict(violation_counts.most_common())}
     if judge is not None:
         extra["judge"] = judge.config.describe()
+        extra["judge_outcomes"] = _judge_outcomes(judge_results, judge.gave_up)
+        extra["judge_spread"] = judge_spread(judge_results)
+    if second_results is not None:
+        extra["second_judge"] = second_judge.config.describe()
+        extra["judge_agreement"] = judge_agreement(judge_results, second_results)
     return TaskScore(
         task="crosstrace",
         scoring={
@@ -224,3 +219,33 @@ def score_hypotheses(
         problems=problems,
         extra=extra,
     )
+
+
+def _judge_problems(results: list[Any], ids: list[Any]) -> list[dict[str, Any]]:
+    """A failed request or an unreadable reply, per pair: counted, left out of the mean."""
+    problems = []
+    for index, result in enumerate(results):
+        if result.error:
+            reason = f"judge request failed: {result.error}"
+        elif result.score is None:
+            reason = "judge reply has no readable 0-1 score"
+        else:
+            continue
+        problems.append(
+            {"index": index, "id": ids[index], "field": "iascore", "reason": reason, "judge_key": result.key}
+        )
+    return problems
+
+
+def _judge_outcomes(results: list[Any], gave_up: str | None) -> dict[str, Any]:
+    """What became of the judge requests: the reason IAScore is missing, when it is."""
+    failed = [r for r in results if r.error]
+    return {
+        "pairs": len(results),
+        "scored": sum(r.score is not None for r in results),
+        "no_idea_scored_0": sum(r.note is not None for r in results),
+        "failed": len(failed),
+        "unreadable": sum(r.score is None and not r.error for r in results),
+        "first_error": failed[0].error if failed else None,
+        "stopped_sending": gave_up,
+    }

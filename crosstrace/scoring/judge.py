@@ -2,7 +2,7 @@
 
     export CROSSTRACE_JUDGE_BASE_URL=https://api.openai.com/v1   # or a vLLM server: http://host:8000/v1
     export CROSSTRACE_JUDGE_MODEL=gpt-4o
-    export CROSSTRACE_JUDGE_API_KEY=...                           # or OPENAI_API_KEY
+    export CROSSTRACE_JUDGE_API_KEY=...                           # the judge's own key (never the model's)
 
     from crosstrace.scoring.judge import Judge, JudgeConfig
     judge = Judge(JudgeConfig.from_env(cache_dir="dacr_results/judge_cache"))
@@ -18,11 +18,18 @@ one final line `Score: <number>`. `parse_score` reads odd replies too (JSON, "8/
 "4 out of 5", a score line after reasoning), and returns None for a reply without a usable
 score, which is counted, never guessed.
 
-Requests: temperature 0; retried with exponential backoff (1 s, 2 s, 4 s, ... capped, or the
-server's Retry-After) on connection errors, timeouts, HTTP 429 and 5xx; other HTTP errors fail
-that pair only. At most `concurrency` requests are in flight (threads). Every reply is cached
-on disk under a hash of (endpoint model, prompt version, messages, decoding settings), so a
-rerun sends no request it has already sent. Only the standard library is used for HTTP.
+Requests: temperature 0 and a seed, both recorded; retried with exponential backoff (1 s, 2 s,
+4 s, ... capped, or the server's Retry-After) on connection errors, HTTP 429 and 5xx; other HTTP
+errors (a context-length 400, say) fail that pair only and are recorded for it. A request that
+times out is NOT retried: the server is still working on it, and a retry would queue the same
+work again behind it, so it keeps its concurrency slot: abandoned plus live requests never exceed
+`concurrency`, and once every slot is abandoned the server is taken as too slow for the timeout and
+nothing more is sent (the remaining pairs are recorded as not sent). An output with no idea in it scores 0
+without a request. With `repeats` > 1 each pair is judged that many times, repeat r with seed
+`seed + r`, so the judge's own spread can be reported. At most `concurrency` requests are in
+flight (threads). Every reply is cached on disk under a hash of (endpoint URL, model, prompt
+version, messages, decoding settings, seed, repeat), so a rerun sends no request it has already
+sent. Only the standard library is used for HTTP.
 """
 
 from __future__ import annotations
@@ -71,13 +78,20 @@ SYSTEM_PROMPT = (
     "of the form 'Score: <number between 0 and 1>'."
 )
 USER_TEMPLATE = "Reference idea:\n{reference}\n\nGenerated idea:\n{generation}\n\nHow well does the generated idea align with the reference idea?"
+CONTEXT_TEMPLATE = "Research context:\n{context}\n\n{user}"
+# What the judge is shown besides the ideas, hashed so that results.json pins the exact wording
+# (JUDGE_PROMPT_VERSION names it; the hash catches an edit that forgot to bump the version).
+JUDGE_PROMPT_SHA256 = hashlib.sha256(
+    json.dumps([SYSTEM_PROMPT, USER_TEMPLATE, CONTEXT_TEMPLATE, MAX_IDEA_CHARS]).encode("utf-8")
+).hexdigest()
+NO_IDEA = "the output states no idea: scored 0 without a request"
 
 
 def build_messages(reference: str, generation: str, context: str | None = None) -> list[dict[str, str]]:
     reference, generation = reference.strip()[:MAX_IDEA_CHARS], generation.strip()[:MAX_IDEA_CHARS]
     user = USER_TEMPLATE.format(reference=reference or "(none)", generation=generation or "(none)")
     if context:
-        user = f"Research context:\n{context.strip()[:MAX_IDEA_CHARS]}\n\n{user}"
+        user = CONTEXT_TEMPLATE.format(context=context.strip()[:MAX_IDEA_CHARS], user=user)
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
@@ -153,6 +167,8 @@ class JudgeConfig:
     model: str
     api_key: str | None = None
     temperature: float = 0.0
+    seed: int = 0
+    repeats: int = 1
     max_tokens: int = 256
     timeout_s: float = 120.0
     max_retries: int = 5
@@ -161,13 +177,25 @@ class JudgeConfig:
     concurrency: int = 4
     cache_dir: str | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("repeats", "max_tokens", "concurrency"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"judge {name} must be at least 1, got {getattr(self, name)}")
+        if self.timeout_s <= 0 or self.temperature < 0 or self.max_retries < 0:
+            raise ValueError(
+                f"judge timeout must be > 0, temperature and retries >= 0; got {self.timeout_s}, "
+                f"{self.temperature}, {self.max_retries}"
+            )
+
     @classmethod
     def from_env(
         cls, base_url: str | None = None, model: str | None = None, api_key: str | None = None, **options: Any
     ) -> JudgeConfig:
+        """Flags win over the environment. The key is the judge's own ($CROSSTRACE_JUDGE_API_KEY): the
+        model's $OPENAI_API_KEY is never read here, so it is never sent to another host by accident."""
         base_url = base_url or os.environ.get(ENV_BASE_URL) or os.environ.get("OPENAI_BASE_URL")
         model = model or os.environ.get(ENV_MODEL)
-        api_key = api_key or os.environ.get(ENV_API_KEY) or os.environ.get("OPENAI_API_KEY")
+        api_key = api_key or os.environ.get(ENV_API_KEY)
         missing = [
             name
             for name, value in (
@@ -191,23 +219,32 @@ class JudgeConfig:
             "base_url": self.base_url,
             "model": self.model,
             "temperature": self.temperature,
+            "seed": self.seed,
+            "repeats": self.repeats,
+            "repeat_seeds": [self.seed + r for r in range(self.repeats)],
             "max_tokens": self.max_tokens,
+            "timeout_s": self.timeout_s,
             "prompt_version": JUDGE_PROMPT_VERSION,
+            "prompt_sha256": JUDGE_PROMPT_SHA256,
         }
 
 
 @dataclass
 class JudgeResult:
+    """One pair's judgement: `score` is the mean over the repeats that gave one (`repeat_scores`)."""
+
     score: float | None
     reply: str | None
     key: str
     cached: bool = False
     error: str | None = None
     attempts: int = 0
+    repeat_scores: list[float | None] = field(default_factory=list)
+    note: str | None = None
 
 
 class JudgeError(RuntimeError):
-    """A request that failed for good (non-retryable status, or retries exhausted)."""
+    """A request that failed for good (non-retryable status, timeout, or retries exhausted)."""
 
     def __init__(self, message: str, attempts: int = 1):
         super().__init__(message)
@@ -244,6 +281,11 @@ class _Cache:
         os.replace(temporary, path)
 
 
+def _is_timeout(error: BaseException) -> bool:
+    """urllib raises a read timeout as TimeoutError and a connect timeout as URLError(TimeoutError)."""
+    return isinstance(error, TimeoutError) or isinstance(getattr(error, "reason", None), TimeoutError)
+
+
 class Judge:
     """Scores (reference, generation) pairs; `transport` and `sleep` are replaceable for tests."""
 
@@ -262,14 +304,20 @@ class Judge:
         self._jitter_lock = threading.Lock()
         self.log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
+        self._slots = threading.Semaphore(config.concurrency)
+        self._abandoned = 0  # timed-out requests, taken as still running on the server
+        self.gave_up: str | None = None  # why requests stopped being sent, once they have
 
-    def cache_key(self, messages: list[dict[str, str]]) -> str:
+    def cache_key(self, messages: list[dict[str, str]], repeat: int = 0) -> str:
         payload = {
+            "endpoint": self.config.endpoint,
             "model": self.config.model,
             "prompt_version": JUDGE_PROMPT_VERSION,
             "messages": messages,
             "temperature": self.config.temperature,
             "max_tokens": self.config.max_tokens,
+            "seed": self.config.seed + repeat,
+            "repeat": repeat,
         }
         return hashlib.sha256(dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
 
@@ -284,24 +332,32 @@ class Judge:
         if len(references) != len(generations):
             raise ValueError(f"need one generation per reference, got {len(generations)} for {len(references)}")
         contexts = list(contexts) if contexts is not None else [None] * len(references)
-        jobs = [build_messages(r, g, c) for r, g, c in zip(references, generations, contexts, strict=True)]
+        jobs = [
+            (build_messages(r, g, c), repeat, not g.strip())
+            for r, g, c in zip(references, generations, contexts, strict=True)
+            for repeat in range(self.config.repeats)
+        ]
         with ThreadPoolExecutor(max_workers=max(1, self.config.concurrency)) as pool:
-            futures = [pool.submit(self._score_one, messages) for messages in jobs]
+            futures = [pool.submit(self._score_one, *job) for job in jobs]
             iterator = futures
             if progress:
                 from tqdm.auto import tqdm
 
-                iterator = tqdm(futures, desc="IAScore judge", unit="pair")
-            return [future.result() for future in iterator]
+                iterator = tqdm(futures, desc="IAScore judge", unit="request")
+            done = [future.result() for future in iterator]
+        repeats = self.config.repeats
+        return [_combine(done[start : start + repeats]) for start in range(0, len(done), repeats)]
 
-    def _score_one(self, messages: list[dict[str, str]]) -> JudgeResult:
-        key = self.cache_key(messages)
-        cached = self._cache.get(key)
-        if cached is not None:
+    def _score_one(self, messages: list[dict[str, str]], repeat: int, empty: bool) -> JudgeResult:
+        key = self.cache_key(messages, repeat)
+        cached = None if empty else self._cache.get(key)
+        if empty:
+            result = JudgeResult(0.0, None, key, note=NO_IDEA)  # nothing to judge: no request, and no credit
+        elif cached is not None:
             result = JudgeResult(parse_score(cached), cached, key, cached=True)
         else:
             try:
-                reply, attempts = self._request(messages)
+                reply, attempts = self._request(messages, repeat)
             except JudgeError as error:
                 result = JudgeResult(None, None, key, error=str(error), attempts=error.attempts)
             else:
@@ -310,13 +366,15 @@ class Judge:
                     {
                         "reply": reply,
                         "model": self.config.model,
+                        "endpoint": self.config.endpoint,
                         "prompt_version": JUDGE_PROMPT_VERSION,
+                        "repeat": repeat,
                         "created": time.time(),
                     },
                 )
                 result = JudgeResult(parse_score(reply), reply, key, attempts=attempts)
         with self._log_lock:
-            self.log.append({"key": key, **{k: v for k, v in asdict(result).items() if k != "key"}})
+            self.log.append({"key": key, "repeat": repeat, **{k: v for k, v in asdict(result).items() if k != "key"}})
         return result
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
@@ -329,12 +387,43 @@ class Judge:
             jitter = self._jitter.uniform(0.0, 0.25)
         return min(self.config.backoff_s * (2**attempt) * (1.0 + jitter), self.config.backoff_max_s)
 
-    def _request(self, messages: list[dict[str, str]]) -> tuple[str, int]:
+    def _send(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        """One request in one of `concurrency` slots. A timed-out request keeps its slot: the server is
+        taken as still working on it, so abandoned plus live requests never exceed the concurrency,
+        and once every slot is abandoned nothing more is sent."""
+        while not self._slots.acquire(timeout=0.05):
+            if self.gave_up:
+                raise JudgeError(f"not sent: {self.gave_up}", 0)
+        if self.gave_up:
+            self._slots.release()
+            raise JudgeError(f"not sent: {self.gave_up}", 0)
+        try:
+            answer = self.transport(self.config.endpoint, body, headers, self.config.timeout_s)
+        except (OSError, http.client.HTTPException) as error:
+            if _is_timeout(error):
+                self._abandon()  # its slot stays taken
+            else:
+                self._slots.release()
+            raise
+        self._slots.release()
+        return answer
+
+    def _abandon(self) -> None:
+        with self._log_lock:
+            self._abandoned += 1
+            if self._abandoned >= self.config.concurrency and self.gave_up is None:
+                self.gave_up = (
+                    f"{self._abandoned} request(s) timed out after {self.config.timeout_s:g} s and may still be running "
+                    "on the judge server: it is too slow for --judge_timeout (raise it, or lower --judge_concurrency)"
+                )
+
+    def _request(self, messages: list[dict[str, str]], repeat: int = 0) -> tuple[str, int]:
         body = json.dumps(
             {
                 "model": self.config.model,
                 "messages": messages,
                 "temperature": self.config.temperature,
+                "seed": self.config.seed + repeat,
                 "max_tokens": self.config.max_tokens,
             }
         ).encode("utf-8")
@@ -345,13 +434,18 @@ class Judge:
         for attempt in range(self.config.max_retries + 1):
             retry_after = None
             try:
-                status, response_headers, payload = self.transport(
-                    self.config.endpoint, body, headers, self.config.timeout_s
-                )
-            except (
-                OSError,
-                http.client.HTTPException,
-            ) as error:  # refused/reset connection, DNS, timeout, cut response
+                status, response_headers, payload = self._send(body, headers)
+            except JudgeError as error:
+                raise JudgeError(str(error), attempt) from None
+            except (OSError, http.client.HTTPException) as error:  # refused/reset, DNS, timeout, cut response
+                if _is_timeout(error):
+                    # The server is still computing the abandoned request: sending it again would
+                    # queue the same work behind it. Recorded for this pair, never retried.
+                    raise JudgeError(
+                        f"timed out after {self.config.timeout_s:g} s (not retried: the server may still be "
+                        "working on it; raise --judge_timeout for a slow judge)",
+                        attempt + 1,
+                    ) from None
                 last_error = f"{type(error).__name__}: {error}"
             else:
                 if status == 200:
@@ -375,6 +469,23 @@ class Judge:
             for record in self.log:
                 handle.write(dumps(record) + "\n")
         return path
+
+
+def _combine(repeats: list[JudgeResult]) -> JudgeResult:
+    """One pair's repeats -> its result: the mean of the scores that parsed; the first reply, key and error."""
+    scores = [r.score for r in repeats]
+    readable = [s for s in scores if s is not None]
+    first = repeats[0]
+    return JudgeResult(
+        score=sum(readable) / len(readable) if readable else None,
+        reply=first.reply,
+        key=first.key,
+        cached=all(r.cached for r in repeats),
+        error=next((r.error for r in repeats if r.error), None) if not readable else None,
+        attempts=sum(r.attempts for r in repeats),
+        repeat_scores=scores,
+        note=first.note,
+    )
 
 
 def _reply_text(payload: bytes, attempts: int) -> str:

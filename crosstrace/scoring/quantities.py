@@ -32,6 +32,7 @@ import itertools
 import math
 import re
 
+from crosstrace.number_words import SCALES, WORD_VALUES
 from crosstrace.scoring.folding import WORD
 
 FRACTION_RELATIVE_TOLERANCE = 0.005
@@ -131,7 +132,7 @@ UNIT_PHRASES: dict[str, tuple[str, float]] = {
     "degrees celsius": ("temperature_c", 1.0),
     "degree celsius": ("temperature_c", 1.0),
 }
-MULTIPLIERS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+MULTIPLIERS = {word: float(value) for word, value in SCALES.items()}  # "3 million": a number word after digits
 
 
 @functools.lru_cache(maxsize=4096)  # the same few words follow numbers again and again
@@ -251,13 +252,7 @@ _MULTIPLIER_AFTER = re.compile(r"\s+(thousand|million|billion|trillion)\b", re.I
 _LABELS = "table tab fig figure section sec eq equation paragraph para page pp ref appendix line step row column chapter item no q question"
 _LABEL_BEFORE = re.compile(rf"(?:\b(?:{_alternation(_LABELS.split())})\.?\s*|\bparagraph_|¶\s*|§\s*)\Z", re.IGNORECASE)
 _RANGE_BETWEEN = re.compile(r"\s*(?:-|–|—|to|and)\s*\Z")
-_NUMBER_WORD_VALUES = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, **{k: int(v) for k, v in MULTIPLIERS.items()},
-}  # fmt: skip
-_NW = _alternation(sorted(_NUMBER_WORD_VALUES, key=len, reverse=True))
+_NW = _alternation(sorted(WORD_VALUES, key=len, reverse=True))
 # The lookahead lets the regex engine skip positions that cannot start a number word.
 # "and" joins only after a scale word ("four hundred and sixty-nine"); "one and two" is two numbers.
 _NUMBER_WORDS = re.compile(
@@ -288,7 +283,7 @@ _NUMBER_WORD_ROOTS = (
     "billion",
     "trillion",
 )
-_NUMBER_WORD_SET = frozenset(_NUMBER_WORD_VALUES)
+_NUMBER_WORD_SET = frozenset(WORD_VALUES)
 _NUMBER_WORD_ROOT = re.compile(_alternation(list(_NUMBER_WORD_ROOTS)))
 _MONTH_ROOT = re.compile(_alternation(list(_MONTHS)))
 _HAS_DIGIT = re.compile(r"\d")
@@ -354,11 +349,11 @@ def _number_words_value(phrase: str) -> int:
         key = word.lower()
         if key == "and":
             continue
-        value = _NUMBER_WORD_VALUES.get(key)
+        value = WORD_VALUES.get(key)
         if value is None:
             # The pattern matches case-insensitively, which includes letters that lower() spells
             # otherwise (Turkish "İ" becomes "i" + a combining dot): find the word it matched.
-            value = next(v for k, v in _NUMBER_WORD_VALUES.items() if re.fullmatch(k, word, re.IGNORECASE))
+            value = next(v for k, v in WORD_VALUES.items() if re.fullmatch(k, word, re.IGNORECASE))
         if value == 100:
             current = max(current, 1) * 100
         elif value >= 1000:

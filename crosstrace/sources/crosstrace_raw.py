@@ -24,10 +24,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crosstrace.errors import DataError, ErrorPolicy
-from crosstrace.jsonio import iter_jsonl
+from crosstrace.errors import ErrorPolicy
 from crosstrace.schema import Grounding, PriorWork, SchemaError, TraceRecord
 from crosstrace.sources.crosstrace_release import SourceRecord, read_metadata, require, require_records
+from crosstrace.sources.reader import read_records
 
 RAW_FILE = "all_traces.jsonl"
 
@@ -110,14 +110,12 @@ def parse_raw(obj: dict[str, Any], system_prompt: str | None = None) -> TraceRec
 
 
 def read_raw_file(path: str | Path, policy: ErrorPolicy, system_prompt: str | None = None) -> list[SourceRecord]:
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, None, None, "file not found (expected upstream's raw all_traces.jsonl)")
-    records = []
-    for line_number, obj in iter_jsonl(path, policy, text_only=True):
-        try:
-            records.append(SourceRecord(parse_raw(obj, system_prompt), str(path), line_number))
-        except SchemaError as error:
-            policy.handle(DataError(path, line_number, error.field, error.reason))
+    records = read_records(
+        path,
+        policy,
+        "upstream's raw all_traces.jsonl",
+        lambda obj, line: SourceRecord(parse_raw(obj, system_prompt), str(path), line),
+        text_only=True,
+    )
     require_records(path, records, policy)
     return records

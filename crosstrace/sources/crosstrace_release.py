@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError, ErrorPolicy
-from crosstrace.jsonio import iter_jsonl, read_json_object
+from crosstrace.jsonio import read_json_object
 from crosstrace.schema import SchemaError, TraceRecord, parse_chat
+from crosstrace.sources.reader import read_records
 
 RELEASE_FILES = {"train": "train_ours_only.jsonl", "validation": "val.jsonl", "test": "test_ours.jsonl"}
 HYPOGEN_TEST_FILE = "test_hypogen.jsonl"
@@ -81,29 +82,28 @@ def read_metadata(metadata: Any, prefix: str = "metadata.") -> dict[str, Any]:
     }
 
 
+def parse_released(obj: dict[str, Any], source: str) -> TraceRecord:
+    """One line of a released chat file; `source` is "crosstrace" or "hypogen" (the file's layout)."""
+    metadata = {}
+    if "metadata" in obj:
+        released_source = (
+            require(obj["metadata"], "source", str, "metadata.") if isinstance(obj["metadata"], dict) else None
+        )
+        if released_source is not None and RELEASED_SOURCE_NAMES.get(released_source) != source:
+            raise SchemaError("metadata.source", f"{released_source!r} does not match this file's layout ({source})")
+        metadata = read_metadata(obj["metadata"])
+    return parse_chat(require(obj, "messages", list), source=source, **metadata)
+
+
 def read_chat_file(path: str | Path, source: str, policy: ErrorPolicy) -> list[SourceRecord]:
     """Records of one released chat file; `source` is "crosstrace" or "hypogen" (the file's layout)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, None, None, "file not found (expected a file of the CrossTrace release)")
-    records = []
-    for line_number, obj in iter_jsonl(path, policy, text_only=True):
-        try:
-            metadata = {}
-            if "metadata" in obj:
-                released_source = (
-                    require(obj["metadata"], "source", str, "metadata.") if isinstance(obj["metadata"], dict) else None
-                )
-                if released_source is not None and RELEASED_SOURCE_NAMES.get(released_source) != source:
-                    raise SchemaError(
-                        "metadata.source", f"{released_source!r} does not match this file's layout ({source})"
-                    )
-                metadata = read_metadata(obj["metadata"])
-            record = parse_chat(require(obj, "messages", list), source=source, **metadata)
-        except SchemaError as error:
-            policy.handle(DataError(path, line_number, error.field, error.reason))
-            continue
-        records.append(SourceRecord(record, str(path), line_number))
+    records = read_records(
+        path,
+        policy,
+        "a file of the CrossTrace release",
+        lambda obj, line: SourceRecord(parse_released(obj, source), str(path), line),
+        text_only=True,
+    )
     require_records(path, records, policy)
     return records
 

@@ -4,7 +4,7 @@
     bench = load_benchmark("../shared/data/dacr-bench/dacr_bench_v1.1_mini.json")
     len(bench.challenges), bench.version, bench.defects[:3]
 
-Three shapes are read into the same challenge objects (REFERENCE.md §2):
+Three shapes are read into the same challenge objects (docs/upstream-formats.md §2):
 - the v1.1 wrapper `{"name", "version", "challenges": [...], ...}`;
 - the v1.0 wrapper, whose challenges have no `split`: it is inferred from `source.type`
   (`engine` -> synthetic, `document` -> real), and the v1.0 category `conflict_targeted`
@@ -32,7 +32,9 @@ import logging
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -165,18 +167,9 @@ def load_benchmark(path: str | Path, policy: ErrorPolicy | None = None) -> Bench
         challenges=[],
         sha256=digest,
     )
-    seen_ids: set[str] = set()
-    for index, record in enumerate(records):
-        where = _Where(path, f"{prefix}[{index}]")
-        try:
-            challenge = _read_challenge(record, where, policy, bench)
-            if challenge["challengeId"] in seen_ids:
-                raise where.at("challengeId").error(f"duplicate challengeId {challenge['challengeId']!r}")
-        except DataError as error:
-            policy.handle(error)
-            continue
-        seen_ids.add(challenge["challengeId"])
-        bench.challenges.append(challenge)
+    read = partial(_read_challenge, policy=policy, bench=bench)
+    bench.challenges = _read_each(records, _Where(path, prefix), read, "challengeId", policy)
+    for challenge in bench.challenges:
         bench.defects.extend(find_defects(challenge))
 
     empty = [d["challengeId"] for d in bench.defects if d["kind"] == "document_empty"]
@@ -194,6 +187,30 @@ def load_benchmark(path: str | Path, policy: ErrorPolicy | None = None) -> Bench
         else (versions[0] if len(versions) == 1 else None)
     )
     return bench
+
+
+def _read_each(
+    items: list[Any],
+    where: _Where,
+    read: Callable[[Any, _Where], dict[str, Any]],
+    id_key: str,
+    policy: ErrorPolicy,
+) -> list[dict[str, Any]]:
+    """`read(item, where)` of each item of the list at `where`; an unusable item, or one whose `id_key` repeats an
+    earlier one, is a DataError (skipped and counted under `ErrorPolicy("skip")`)."""
+    kept, seen = [], set()
+    for index, item in enumerate(items):
+        item_where = where.at(f"[{index}]")
+        try:
+            read_item = read(item, item_where)
+            if read_item[id_key] in seen:
+                raise item_where.at(id_key).error(f"duplicate {id_key} {read_item[id_key]!r}")
+        except DataError as error:
+            policy.handle(error)
+            continue
+        seen.add(read_item[id_key])
+        kept.append(read_item)
+    return kept
 
 
 def _read_challenge(record: Any, where: _Where, policy: ErrorPolicy, bench: Benchmark) -> dict[str, Any]:
@@ -227,18 +244,8 @@ def _read_challenge(record: Any, where: _Where, policy: ErrorPolicy, bench: Benc
             if isinstance(trap, dict) and trap.get(key) is not None:
                 _require_answer_value(trap[key], where.at(f"traps[{index}]").at(key))
     questions_raw = _require(record, "questions", list, where)
-    questions, seen = [], set()
-    for q_index, raw in enumerate(questions_raw):
-        q_where = where.at(f"questions[{q_index}]")
-        try:
-            question = _read_question(raw, q_where, challenge_id, bench)
-            if question["questionId"] in seen:
-                raise q_where.at("questionId").error(f"duplicate questionId {question['questionId']!r}")
-        except DataError as error:
-            policy.handle(error)
-            continue
-        seen.add(question["questionId"])
-        questions.append(question)
+    read = partial(_read_question, challenge_id=challenge_id, bench=bench)
+    questions = _read_each(questions_raw, where.at("questions"), read, "questionId", policy)
     if not questions:
         raise where.at("questions").error("no usable question")
     challenge["questions"] = questions

@@ -4,7 +4,7 @@
     data = read_tuning_data("path/to/grpo_reasoning_v2")        # a folder, or one .jsonl/.json/.parquet
     data.rows["train"][0]["messages"], data.files, policy.skipped
 
-The upstream corpus (REFERENCE.md §3; Hub `botcoinmoney/domain-agnostic-causal-reasoning-tuning`,
+The upstream corpus (docs/upstream-formats.md §3; Hub `botcoinmoney/domain-agnostic-causal-reasoning-tuning`,
 config `grpo_reasoning_v2`: 4,421 / 250 / 242 rows) cannot be downloaded here; this reader
 follows its published description and is tested on fixtures written for this project.
 
@@ -25,17 +25,15 @@ file, the line (JSON Lines) or row (parquet, JSON list, 1-based) and the field; 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from crosstrace.engine.records import trace_row
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import sha256_file
-from crosstrace.jsonio import iter_jsonl, read_json
+from crosstrace.schema import SchemaError, chat_messages
+from crosstrace.sources.reader import iter_rows
 
 SPLIT_ALIASES = {
     "train": "train",
@@ -46,7 +44,6 @@ SPLIT_ALIASES = {
     "test": "test",
 }
 SUFFIXES = (".jsonl", ".json", ".parquet")
-ROLES = ("system", "user", "assistant")
 
 
 @dataclass
@@ -62,45 +59,16 @@ def split_of(path: Path) -> str | None:
     return SPLIT_ALIASES.get(word) or SPLIT_ALIASES.get(path.parent.name.lower())
 
 
-def _iter_rows(path: Path, policy: ErrorPolicy) -> Iterator[tuple[int, dict[str, Any]]]:
-    if path.suffix == ".jsonl":
-        yield from iter_jsonl(path, policy, unique=True, text_only=True)
-        return
-    if path.suffix == ".parquet":
-        try:
-            records = pq.read_table(path).to_pylist()
-        except Exception as exc:  # pyarrow raises several types for a damaged file
-            raise DataError(path, None, None, f"not a readable parquet file ({exc})") from None
-    else:
-        records = read_json(path, text_only=True)
-        if not isinstance(records, list):
-            raise DataError(path, None, None, "expected a JSON list of rows")
-    for number, record in enumerate(records, start=1):
-        if isinstance(record, dict):
-            yield number, record
-        else:
-            policy.handle(DataError(path, number, None, f"expected an object, got {type(record).__name__}"))
-
-
 def _messages(value: Any, path: Path, line: int, name: str) -> list[dict[str, str]]:
+    """A plain string is one message (the user's prompt, the assistant's response); else a chat list."""
     if isinstance(value, str):
         if not value.strip():
             raise DataError(path, line, name, "empty")
         return [{"role": "user" if name == "prompt" else "assistant", "content": value}]
-    if not isinstance(value, list) or not value:
-        raise DataError(
-            path, line, name, f"expected a string or a non-empty list of chat messages, got {type(value).__name__}"
-        )
-    messages = []
-    for index, message in enumerate(value):
-        if (
-            not isinstance(message, dict)
-            or message.get("role") not in ROLES
-            or not isinstance(message.get("content"), str)
-        ):
-            raise DataError(path, line, f"{name}[{index}]", f"expected {{'role': one of {ROLES}, 'content': text}}")
-        messages.append({"role": message["role"], "content": message["content"]})
-    return messages
+    try:
+        return chat_messages(value, name)
+    except SchemaError as error:
+        raise DataError(path, line, error.field, error.reason) from None
 
 
 def tuning_row(record: dict[str, Any], path: Path, line: int, split: str) -> dict[str, Any]:
@@ -148,7 +116,7 @@ def read_tuning_data(path: str | Path, policy: ErrorPolicy | None = None) -> Tun
                 file, None, None, f"cannot tell the split from the name; name files {sorted(set(SPLIT_ALIASES))}-*"
             )
         kept = 0
-        for line, record in _iter_rows(file, policy):
+        for line, record in iter_rows(file, policy, unique=True, text_only=True):
             try:
                 data.rows.setdefault(split, []).append(tuning_row(record, file, line, split))
                 kept += 1

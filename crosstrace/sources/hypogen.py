@@ -20,12 +20,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
-from crosstrace.errors import DataError, ErrorPolicy
-from crosstrace.jsonio import iter_jsonl
+from crosstrace.errors import ErrorPolicy
 from crosstrace.schema import DEFAULT_SYSTEM_PROMPT, SchemaError, TraceRecord
 from crosstrace.sources.crosstrace_release import SourceRecord, require
+from crosstrace.sources.reader import iter_rows, read_records
 
 HYPOGEN_FIELDS = ("bit", "flip", "spark", "chain_of_reasoning", "abstract", "title")
 HYPOGEN_DOMAIN = "cs_ml"
@@ -59,22 +57,14 @@ def record_from_row(row: dict[str, Any], system_prompt: str = DEFAULT_SYSTEM_PRO
     )
 
 
-def _rows(path: Path, policy: ErrorPolicy):
-    if path.suffix == ".parquet":
-        yield from enumerate(pq.read_table(path).to_pylist(), start=1)
-    else:
-        yield from iter_jsonl(path, policy, unique=True, text_only=True)
-
-
 def read_rows(path: str | Path, policy: ErrorPolicy, system_prompt: str = DEFAULT_SYSTEM_PROMPT) -> list[SourceRecord]:
     """Records of a HypoGen file (.parquet, or JSON Lines); for parquet, `line` is the 1-based row."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, None, None, "file not found (expected HypoGen rows as .parquet or .jsonl)")
-    records = []
-    for number, row in _rows(path, policy):
-        try:
-            records.append(SourceRecord(record_from_row(row, system_prompt), str(path), number))
-        except SchemaError as error:
-            policy.handle(DataError(path, number, error.field, error.reason))
-    return records
+    return read_records(
+        path,
+        policy,
+        "HypoGen rows as .parquet or .jsonl",
+        lambda row, number: SourceRecord(record_from_row(row, system_prompt), str(path), number),
+        rows=iter_rows,
+        unique=True,
+        text_only=True,
+    )

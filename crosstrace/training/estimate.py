@@ -14,7 +14,7 @@ written). It is derived from first principles and cross-checked against upstream
     every matmul first dequantises its NF4 weights, and the LoRA matmuls are tiny. We assume 15%
     of peak, which gives 989e12 * 0.15 / 4.6e10 = about 3,200 tokens/s; we use 3,000.
   * Cross-check: "Synthetic Traces, Real Reasoning" trained 4,421 DACR traces for one epoch in
-    2.8 h on one H100 (REFERENCE.md); at 3,000 tokens/s that is ~6,800 tokens per trace, in line
+    2.8 h on one H100 (docs/upstream-formats.md §2); at 3,000 tokens/s that is ~6,800 tokens per trace, in line
     with engine documents of 12k-20k characters plus a reasoning trace.
 
 Override it with `--estimate_tokens_per_second` once a real run has logged its own figure

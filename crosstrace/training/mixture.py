@@ -52,9 +52,10 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError, ErrorPolicy
-from crosstrace.hub_folder import MANIFEST_NAME, read_built_split, sha256_file
+from crosstrace.hub_folder import MANIFEST_NAME, dataset_fingerprint, read_built_split, sha256_file
 from crosstrace.jsonio import dumps, iter_jsonl
 from crosstrace.mcq.format import answer_line, check_mcq_record, render_mcq_prompt
+from crosstrace.schema import SchemaError, TraceRecord, chat_messages, parse_assistant, render_assistant, render_user
 
 logger = logging.getLogger(__name__)
 
@@ -152,20 +153,11 @@ def _where(source: MixtureSource) -> str:
 
 
 def _check_messages(value: Any, source: MixtureSource, row: int, column: str) -> Messages:
-    if not isinstance(value, list) or not value:
-        raise DataError(
-            _where(source), row + 1, column, f"expected a non-empty list of messages, got {type(value).__name__}"
-        )
-    for i, message in enumerate(value):
-        if (
-            not isinstance(message, dict)
-            or not isinstance(message.get("role"), str)
-            or not isinstance(message.get("content"), str)
-        ):
-            raise DataError(_where(source), row + 1, f"{column}[{i}]", "expected {'role': str, 'content': str}")
-        if not message["content"].strip():
-            raise DataError(_where(source), row + 1, f"{column}[{i}].content", "is empty")
-    return [{"role": m["role"], "content": m["content"]} for m in value]
+    """Any role a chat template knows may train; an empty message would train on nothing."""
+    try:
+        return chat_messages(value, column, roles=None, allow_empty=False)
+    except SchemaError as error:
+        raise DataError(_where(source), row + 1, error.field, error.reason) from None
 
 
 def _from_messages(example: dict[str, Any], source: MixtureSource, row: int) -> tuple[Messages, Messages]:
@@ -201,8 +193,6 @@ HYPOGEN_COLUMNS = ("abstract", "bit", "spark", "chain_of_reasoning", "flip")
 def _hypogen_converter(
     system_prompt: str | None,
 ) -> Callable[[dict[str, Any], MixtureSource, int], tuple[Messages, Messages]]:
-    from crosstrace.schema import SchemaError, TraceRecord, render_assistant, render_user
-
     def convert(example: dict[str, Any], source: MixtureSource, row: int) -> tuple[Messages, Messages]:
         for column in HYPOGEN_COLUMNS:
             if not isinstance(example.get(column), str) or not example[column].strip():
@@ -236,9 +226,8 @@ def _from_mcq(example: dict[str, Any], source: MixtureSource, row: int) -> tuple
     # Train on exactly the prompt evaluate.py asks with, and the final line its scorer reads.
     try:
         record = check_mcq_record(example)
-    except ValueError as error:
-        field_name, _, reason = str(error).partition(": ")
-        raise DataError(_where(source), row + 1, field_name, reason or str(error)) from None
+    except SchemaError as error:
+        raise DataError(_where(source), row + 1, error.field, error.reason) from None
     return [{"role": "user", "content": render_mcq_prompt(record)}], [
         {"role": "assistant", "content": answer_line(record["answer"])}
     ]
@@ -274,8 +263,6 @@ def system_prompt_of(dataset, source: MixtureSource) -> str:
 
 def reward_columns(example: dict[str, Any], layout: str, completion: Messages) -> dict[str, Any]:
     """The reward columns of one row: what its dataset carries, None for the rest."""
-    from crosstrace.schema import parse_assistant
-
     columns: dict[str, Any] = dict.fromkeys(REWARD_COLUMNS)
     if layout == "mcq":
         columns["answer"] = example["answer"]
@@ -404,7 +391,7 @@ def _load_jsonl_files(files: list[Path], policy: ErrorPolicy):
             raise DataError(path, None, None, "holds no usable JSON record (an empty data file?)")
     columns = list(dict.fromkeys(key for row in rows for key in row))
     try:
-        dataset = Dataset.from_dict({column: [row.get(column) for row in rows] for column in columns})
+        typed = Dataset.from_dict({column: [row.get(column) for row in rows] for column in columns})
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
         raise DataError(
             files[0] if len(files) == 1 else ", ".join(map(str, files)),
@@ -412,9 +399,10 @@ def _load_jsonl_files(files: list[Path], policy: ErrorPolicy):
             None,
             f"a field holds values of different types in different lines ({error})",
         ) from None
+    # The same files give the same fingerprint (datasets' own would hash the table); set through the
+    # constructor's public `fingerprint` argument, as `BuiltSplit.dataset()` does.
     digest = hashlib.sha256("".join(sha256_file(path) for path in files).encode()).hexdigest()[:16]
-    dataset._fingerprint = f"jsonl-{digest}"
-    return dataset
+    return Dataset(typed.data, info=typed.info, fingerprint=f"jsonl-{digest}")
 
 
 def _load_built_folder(source: MixtureSource):
@@ -486,7 +474,7 @@ def build_mixture(
                 layout=layout,
                 available=len(dataset),
                 used=len(drawn),
-                fingerprint=getattr(dataset, "_fingerprint", ""),
+                fingerprint=dataset_fingerprint(dataset),
                 skipped=load_skips[source.label] + policy.report()[skipped_before:],
             )
         )

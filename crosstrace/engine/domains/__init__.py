@@ -2,6 +2,8 @@
 
 Two domains are held out of training (`HELDOUT_DOMAINS`): the `test_heldout_domains` split of
 the dacr-traces dataset is made only from them, to measure transfer to unseen vocabularies.
+
+Domain modules hold data only and import nothing but `crosstrace.engine.spec`.
 """
 
 from __future__ import annotations

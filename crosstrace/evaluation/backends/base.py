@@ -13,6 +13,7 @@ Also here: the tokenizer helpers the backends share (which tokenizer to load, th
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,8 +29,12 @@ class BackendError(RuntimeError):
 @dataclass(frozen=True)
 class Generation:
     text: str
-    finish_reason: str  # "stop" (end of turn), "length" (hit max_new_tokens) or "scored" (continuations scored, nothing generated)
+    # "stop" (end of turn), "length" (hit max_new_tokens), "scored" (continuations scored, nothing
+    # generated) or "failed" (the server refused this prompt: `error` says why; nothing to score)
+    finish_reason: str
     output_tokens: int | None
+    prompt_tokens: int | None = None  # the server's exact count (usage.prompt_tokens), where it reports one
+    error: str | None = None
 
 
 # (chat messages, continuation texts): score each continuation as the start of the reply.
@@ -43,12 +48,20 @@ class Backend(Protocol):
     # resumed run must regenerate whole batches to reproduce an uninterrupted run exactly.
     batch_invariant: bool
     context_length: int | None
-    token_count: str  # "exact" or how the estimate is made
+    token_count: str  # "exact" or how the upper bound is made
 
     def count_tokens(self, messages: Messages) -> int: ...
 
     def generate(self, batch: list[Messages], seeds: list[int]) -> list[Generation]:
         """One generation per prompt, in order; `seeds[i]` is prompt i's sampling seed (see runner.prompt_seed)."""
+        ...
+
+    def generate_stream(
+        self, batch: list[Messages], seeds: list[int], batch_size: int
+    ) -> Iterator[tuple[int, Generation]]:
+        """(index in `batch`, generation) as each finishes, in any order; what the runner uses on
+        batch-invariant backends, so every output is saved as soon as it exists. vllm: engine calls of
+        `batch_size` prompts (`stream_in_batches`); openai: a constant number of requests in flight."""
         ...
 
     def loglikelihood(self, requests: list[LoglikRequest], share_prompt: bool = True) -> list[list[float]]:
@@ -60,18 +73,51 @@ class Backend(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
 
+def stream_in_batches(
+    generate: Callable[[list[Messages], list[int]], list[Generation]],
+    batch: list[Messages],
+    seeds: list[int],
+    batch_size: int,
+) -> Iterator[tuple[int, Generation]]:
+    """`generate_stream` for a backend that generates a batch at a time: one call per `batch_size` prompts."""
+    for start in range(0, len(batch), batch_size):
+        outputs = generate(batch[start : start + batch_size], seeds[start : start + batch_size])
+        yield from enumerate(outputs, start)
+
+
+# Sampling settings outside the OpenAI API, with the values that leave decoding unchanged. vLLM,
+# SGLang and llama.cpp servers take them; hosted APIs may refuse unknown fields (HTTP 400) and
+# transformers serve does (422). hf and vllm (in-process) always apply them.
+SAMPLING_EXTRAS_NEUTRAL = {"top_k": 0, "repetition_penalty": 1.0}
+SERVER_DEFAULT = "server default"  # recorded for a setting that was not sent: the server chose it
+
+
+def sampling_extras_sent(args: EvalArguments) -> dict[str, Any]:
+    """The extras a request carries: all of them in-process and with --send_sampling_extras, else only
+    those set away from their neutral value (a user's explicit choice is sent, whatever the server).
+    Greedy decoding ignores top_k: it counts as off, as top_p counts as 1."""
+    values = {"top_k": 0 if args.temperature == 0 else args.top_k, "repetition_penalty": args.repetition_penalty}
+    if args.backend != "openai" or args.send_sampling_extras:
+        return values
+    return {name: value for name, value in values.items() if value != SAMPLING_EXTRAS_NEUTRAL[name]}
+
+
 def decoding_settings(args: EvalArguments) -> dict[str, Any]:
-    """The decoding settings recorded in results.json (the same for every backend)."""
+    """The decoding settings recorded in results.json: what was applied or sent, and "server default"
+    for what an OpenAI-compatible server was left to choose. batch_size only where batches exist."""
     greedy = args.temperature == 0
-    return {
+    sent = sampling_extras_sent(args)
+    settings = {
         "strategy": "greedy" if greedy else "sampling",
         "max_new_tokens": args.max_new_tokens,
         "temperature": args.temperature,
         "top_p": 1.0 if greedy else args.top_p,
-        "repetition_penalty": 1.0,
+        **{name: sent.get(name, SERVER_DEFAULT) for name in SAMPLING_EXTRAS_NEUTRAL},
         "seed": args.seed,
-        "batch_size": args.batch_size,
     }
+    if args.backend != "openai":
+        settings["batch_size"] = args.batch_size
+    return settings
 
 
 # Backend name -> "module:class", imported on use: choosing `openai` never imports torch.
@@ -82,11 +128,16 @@ BACKENDS = {
 }
 
 
+def backend_class(name: str) -> type:
+    """The class of backend `name`, imported but not built (no model loads): e.g. to read `batch_invariant`."""
+    if name not in BACKENDS:
+        raise BackendError(f"--backend {name!r}: choose among {', '.join(BACKENDS)}")
+    module_name, class_name = BACKENDS[name].split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
 def create_backend(args: EvalArguments) -> Backend:
-    if args.backend not in BACKENDS:
-        raise BackendError(f"--backend {args.backend!r}: choose among {', '.join(BACKENDS)}")
-    module_name, class_name = BACKENDS[args.backend].split(":")
-    return getattr(importlib.import_module(module_name), class_name)(args)
+    return backend_class(args.backend)(args)
 
 
 def load_tokenizer(name_or_path: str, trust_remote_code: bool):

@@ -95,8 +95,8 @@ class HFBackend:
             do_sample=not greedy,
             temperature=None if greedy else args.temperature,
             top_p=None if greedy else args.top_p,
-            top_k=None if greedy else 0,  # 0 disables top-k: only temperature and top_p shape sampling
-            repetition_penalty=1.0,
+            top_k=None if greedy else args.top_k,  # 0 disables top-k
+            repetition_penalty=args.repetition_penalty,
             eos_token_id=self.eos_ids,
             pad_token_id=self.tokenizer.pad_token_id,
         )

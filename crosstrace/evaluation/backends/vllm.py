@@ -7,6 +7,7 @@ sent as token ids), one sequence per option (see `VLLMBackend._score_sequences` 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from crosstrace.evaluation.backends.base import (
     LoglikRequest,
     chat_text,
     pick_tokenizer_source,
+    stream_in_batches,
 )
 from crosstrace.evaluation.backends.loglik import ScoringSequence, score_requests
 from crosstrace.evaluation.prompts import Messages
@@ -84,12 +86,15 @@ class VLLMBackend:
 
     def sampling_params(self, seed: int | None):
         greedy = self.args.temperature == 0
+        # top_k only when set: vLLM spells "off" -1 (0 was refused until recently) and defaults to off.
+        top_k = {} if greedy or not self.args.top_k else {"top_k": self.args.top_k}
         return self._vllm.SamplingParams(
             max_tokens=self.args.max_new_tokens,
             temperature=0.0 if greedy else self.args.temperature,
             top_p=1.0 if greedy else self.args.top_p,
-            repetition_penalty=1.0,
+            repetition_penalty=self.args.repetition_penalty,
             seed=seed,
+            **top_k,
         )
 
     def count_tokens(self, messages: Messages) -> int:
@@ -108,6 +113,11 @@ class VLLMBackend:
                 Generation(text=completion.text, finish_reason=finish, output_tokens=len(completion.token_ids))
             )
         return results
+
+    def generate_stream(
+        self, batch: list[Messages], seeds: list[int], batch_size: int
+    ) -> Iterator[tuple[int, Generation]]:
+        return stream_in_batches(self.generate, batch, seeds, batch_size)
 
     def loglikelihood(self, requests: list[LoglikRequest], share_prompt: bool = True) -> list[list[float]]:
         return score_requests(self.tokenizer, requests, self._score_sequences, share_prompt)

@@ -10,6 +10,9 @@ Each task turns the model's raw outputs into a `TaskScore` through `crosstrace.s
 gives the per-sample rows for `samples.jsonl`. No row carries third-party reference text
 (documents, gold answers, reference hypotheses): only ids, the model's output, what was parsed
 from it, and its score. Everything outside this package reaches a task through `task_class`.
+
+May import the core modules, `scoring/`, `sources/`, `mcq.format` and, within evaluation,
+`arguments`, `prompts`, `predictions_format`, `plots` and `backends`; never the pipeline.
 """
 
 from crosstrace.evaluation.tasks.base import Task, sample_row

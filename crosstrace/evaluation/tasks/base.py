@@ -108,6 +108,12 @@ class Task(ABC):
         score.problems = problems + list(score.problems)
         return score
 
+    def missing_metrics(self, score: TaskScore) -> dict[str, str]:
+        """Metrics that were asked for (by the arguments, e.g. a judge) but have no value in `score`, each
+        with why: recorded in results.json and failing the run unless --allow_missing_metrics
+        (`missing_metrics.py`). A metric with nothing to measure by the data's nature is not one."""
+        return {}
+
     @abstractmethod
     def sample_rows(self, score: TaskScore, outputs: dict[str, str]) -> list[dict[str, Any]]:
         """Per-sample rows for samples.jsonl: id, raw output, parsed answer, score; no reference text."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError
-from crosstrace.hub_folder import read_built_split
+from crosstrace.hub_folder import dataset_fingerprint, read_built_split
 
 
 def load_built_split(source: str, config: str | None, split: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -31,7 +31,7 @@ def load_built_split(source: str, config: str | None, split: str) -> tuple[list[
         "config": config,
         "split": split,
         "rows": len(dataset),
-        "fingerprint": dataset._fingerprint,
+        "fingerprint": dataset_fingerprint(dataset),
     }
 
 

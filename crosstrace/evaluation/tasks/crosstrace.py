@@ -9,6 +9,8 @@ compliance profile; with a judge model, IAScore too (its replies kept in the run
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -22,36 +24,63 @@ from crosstrace.evaluation.backends.base import BackendError
 from crosstrace.evaluation.prompts import Messages, Prompt
 from crosstrace.evaluation.tasks.base import Task, file_info, first_problem, sample_row
 from crosstrace.evaluation.tasks.built_split import load_built_split
-from crosstrace.schema import record_id
+from crosstrace.schema import SchemaError, chat_messages, record_id
 from crosstrace.scoring.types import TaskScore
 from crosstrace.sources.crosstrace_release import HYPOGEN_TEST_FILE, RELEASE_FILES, read_chat_file
 
 if TYPE_CHECKING:
     from crosstrace.scoring.judge import Judge
 
+logger = logging.getLogger(__name__)
+
 JUDGE_LOG_NAME = "judge_outputs.jsonl"
+SECOND_JUDGE_LOG_NAME = "judge_outputs_second.jsonl"
 
 
-def build_judge(args):
-    """The IAScore judge when a judge model is named (flag or $CROSSTRACE_JUDGE_MODEL), else None.
+def build_judges(args) -> list[Judge]:
+    """The IAScore judge(s) when a judge model is named (flag or $CROSSTRACE_JUDGE_MODEL), else [].
 
+    `--judge_model a,b` gives two judges (b's agreement with a is reported); `--judge_base_url` and
+    `--judge_api_key_env` list one value per judge, or one for both. Each key is read from the
+    judge's own variable: the model's key (`--api_key_env`) is never sent to a judge host.
     Replies are cached outside the results folder (they quote reference ideas): reruns cost nothing."""
     from crosstrace.scoring.judge import ENV_MODEL, Judge, JudgeConfig
     from crosstrace.tokenization import cache_dir
 
-    model = args.judge_model or os.environ.get(ENV_MODEL)
-    if not model:
-        return None
-    try:
-        config = JudgeConfig.from_env(
-            base_url=args.judge_base_url,
-            model=model,
-            api_key=os.environ.get(args.judge_api_key_env),
-            cache_dir=str(cache_dir() / "judge"),
+    models = split_list(args.judge_model or os.environ.get(ENV_MODEL))
+    if not models:
+        return []
+    base_urls = split_list(args.judge_base_url) or [None]
+    key_envs = split_list(args.judge_api_key_env)
+    if len(models) > 2 or any(len(values) not in (1, len(models)) for values in (base_urls, key_envs)):
+        raise BackendError(
+            f"--judge_model names {len(models)} judge(s) (at most 2): give --judge_base_url and "
+            "--judge_api_key_env once for all, or once per judge"
         )
-    except ValueError as error:
-        raise BackendError(str(error)) from None
-    return Judge(config, seed=args.seed)
+    model_key_env = getattr(args, "api_key_env", None)  # `score` has no model, so no model key
+    judges = []
+    for index, model in enumerate(models):
+        key_env = key_envs[index % len(key_envs)]
+        if key_env == model_key_env:
+            logger.warning("the judge %s reads its key from %s, the model's own key variable", model, key_env)
+        try:
+            config = JudgeConfig.from_env(
+                base_url=base_urls[index % len(base_urls)],
+                model=model,
+                api_key=os.environ.get(key_env),
+                cache_dir=str(cache_dir() / "judge"),
+                temperature=args.judge_temperature,
+                seed=args.judge_seed,
+                repeats=args.judge_repeats,
+                max_tokens=args.judge_max_tokens,
+                timeout_s=args.judge_timeout,
+                max_retries=args.judge_max_retries,
+                concurrency=args.judge_concurrency,
+            )
+        except ValueError as error:
+            raise BackendError(str(error)) from None
+        judges.append(Judge(config, seed=args.seed))
+    return judges
 
 
 @dataclass(frozen=True)
@@ -64,22 +93,12 @@ class HypothesisItem:
     published_id: str  # the record's `id` in the published dataset (predictions may be keyed by it)
 
 
-def _prompt_messages(messages: Any, where: str) -> tuple[Messages, str]:
+def _prompt_messages(value: Any, where: str) -> tuple[Messages, str]:
     """A record's [..., user, assistant] messages -> (the prompt messages, the reference assistant text)."""
-    if not isinstance(messages, list) or len(messages) < 2:
-        raise ValueError(
-            f"{where}: expected a list of chat messages ending with the assistant's, got {type(messages).__name__}"
-        )
-    for index, message in enumerate(messages):
-        if (
-            not isinstance(message, dict)
-            or not isinstance(message.get("content"), str)
-            or message.get("role") not in ("system", "user", "assistant")
-        ):
-            raise ValueError(f"{where}[{index}]: expected {{role: system|user|assistant, content: str}}")
-    if messages[-1]["role"] != "assistant" or messages[-2]["role"] != "user":
-        raise ValueError(f"{where}: expected the last two messages to be user then assistant")
-    return [{"role": m["role"], "content": m["content"]} for m in messages[:-1]], messages[-1]["content"]
+    messages = chat_messages(value, where)
+    if len(messages) < 2 or messages[-1]["role"] != "assistant" or messages[-2]["role"] != "user":
+        raise SchemaError(where, "expected the last two messages to be user then assistant")
+    return messages[:-1], messages[-1]["content"]
 
 
 class CrossTraceTask(Task):
@@ -91,14 +110,17 @@ class CrossTraceTask(Task):
         source: str,
         configs: list[str],
         split: str = "test",
-        judge: Judge | None = None,
+        judges: list[Judge] | None = None,
         bootstrap: int = 1000,
         seed: int = 0,
     ):
         super().__init__()
         self.source, self.configs, self.split = source, configs, split
-        self.judge, self.bootstrap, self.seed = judge, bootstrap, seed
+        # The first judge gives IAScore; a second one is only compared with it (agreement).
+        self.judges, self.bootstrap, self.seed = list(judges or []), bootstrap, seed
+        self.judge = self.judges[0] if self.judges else None
         self._data: dict[str, Any] = {"configs": {}}
+        self._scored: Counter[str] | None = None  # records scored per config, once scoring has run
         self.items: list[HypothesisItem] = []
         folder = Path(source)
         if (folder / RELEASE_FILES["test"]).is_file():
@@ -130,7 +152,7 @@ class CrossTraceTask(Task):
             data,
             split_list(args.crosstrace_configs),
             args.split,
-            judge=build_judge(args),
+            judges=build_judges(args),
             bootstrap=args.bootstrap,
             seed=args.seed,
         )
@@ -181,18 +203,17 @@ class CrossTraceTask(Task):
                     prompt_messages, reference = _prompt_messages(row.get("messages"), "messages")
                     row_id = row.get("id")
                     if not isinstance(row_id, str) or not row_id:
-                        raise ValueError("id: missing or not a string")
-                except ValueError as error:
-                    field_name, _, reason = str(error).partition(": ")
+                        raise SchemaError("id", "missing or not a string")
+                except SchemaError as error:
                     self.input_problems.handle(
-                        DataError(f"{self.source}[{config}/{self.split}]", index + 1, field_name, reason)
+                        DataError(f"{self.source}[{config}/{self.split}]", index + 1, error.field, error.reason)
                     )
                     continue
                 profile = "hypogen" if config == "hypogen" or row.get("source") == "hypogen" else "crosstrace"
                 prompt = Prompt(id=f"{config}/{row_id}", messages=prompt_messages)
                 self.items.append(HypothesisItem(prompt, reference, profile, config, row.get("domain"), row_id))
                 used += 1
-            self._data["configs"][config] = {**info, "used": used}
+            self._data["configs"][config] = {**info, "loaded": used}
         self._data["source"] = "built dataset"
 
     def prompts(self) -> list[Prompt]:
@@ -204,10 +225,18 @@ class CrossTraceTask(Task):
         return self._aliases
 
     def data_info(self) -> dict[str, Any]:
+        """Per config: `rows` read, `loaded` usable records, and once scored `used`, the records actually
+        scored (after --max_samples, the context and missing predictions); `evaluated` is their total."""
+        configs = {
+            name: {**info, **({"used": self._scored[name]} if self._scored is not None else {})}
+            for name, info in self._data["configs"].items()
+        }
         return {
             **self._data,
+            "configs": configs,
             "split": self.split,
             "records": len(self.items),
+            **({"evaluated": sum(self._scored.values())} if self._scored is not None else {}),
             "input_problems": len(self.input_problems.skipped),
         }
 
@@ -217,7 +246,26 @@ class CrossTraceTask(Task):
         return {
             "compliance_version": COMPLIANCE_VERSION,
             "judge": self.judge.config.describe() if self.judge else None,
+            **({"second_judge": self.judges[1].config.describe()} if len(self.judges) > 1 else {}),
         }
+
+    def missing_metrics(self, score: TaskScore) -> dict[str, str]:
+        """IAScore, when a judge was named and it has no value, and why (from the judge's outcomes)."""
+        value = score.metrics.get("iascore")
+        if self.judge is None or (isinstance(value, float | int) and math.isfinite(value)):
+            return {}
+        outcomes = score.extra.get("judge_outcomes")
+        if not outcomes:
+            return {"iascore": "no output was scored, so nothing was sent to the judge"}
+        why = (
+            f"the judge scored none of {outcomes['pairs']} pair(s): {outcomes['failed']} request(s) failed, "
+            f"{outcomes['unreadable']} reply(ies) had no readable score"
+        )
+        if outcomes.get("stopped_sending"):
+            why += f"; stopped sending because {outcomes['stopped_sending']}"
+        if outcomes.get("first_error"):
+            why += f"; first error: {outcomes['first_error']}"
+        return {"iascore": why}
 
     def _scored_items(self, outputs: dict[str, str]) -> list[HypothesisItem]:
         return [item for item in self.items if item.prompt.id in outputs]
@@ -226,11 +274,14 @@ class CrossTraceTask(Task):
         from crosstrace.scoring.hypothesis import score_hypotheses
 
         items = self._scored_items(parsed)
+        self._scored = Counter({config: 0 for config in self._data["configs"]})
+        self._scored.update(i.subset for i in items)
         return score_hypotheses(
             [i.reference for i in items],
             [parsed[i.prompt.id] for i in items],
             [i.profile for i in items],
             judge=self.judge,
+            second_judge=self.judges[1] if len(self.judges) > 1 else None,
             # The judge sees what the model saw: the record's research context (the user message).
             contexts=[i.prompt.messages[-1]["content"] for i in items],
             ids=[i.prompt.id for i in items],
@@ -251,6 +302,6 @@ class CrossTraceTask(Task):
         ]
 
     def write_side_files(self, run_dir: Path) -> list[Path]:
-        if self.judge is None or not self.judge.log:
-            return []
-        return [self.judge.write_log(run_dir / JUDGE_LOG_NAME)]  # every judge reply, beside the scores it gave
+        """Every judge reply, beside the scores it gave (the second judge's in its own file)."""
+        names = (JUDGE_LOG_NAME, SECOND_JUDGE_LOG_NAME)
+        return [judge.write_log(run_dir / name) for judge, name in zip(self.judges, names, strict=False) if judge.log]

@@ -19,6 +19,7 @@ from crosstrace.evaluation.tasks.base import Task, file_info, first_problem, sam
 from crosstrace.evaluation.tasks.built_split import load_built_split
 from crosstrace.jsonio import InvalidJSON, iter_jsonl, loads
 from crosstrace.mcq.format import ANSWER_LINE, MCQ_TEMPLATE, check_mcq_record, render_mcq_prompt
+from crosstrace.schema import SchemaError
 from crosstrace.scoring.types import TaskScore
 
 MCQ_SCORING_MODES = ("generate", "loglik")
@@ -83,9 +84,8 @@ class McqTask(Task):
         for fallback_id, line, raw in numbered:
             try:
                 record = check_mcq_record(raw)
-            except ValueError as error:
-                field_name, _, reason = str(error).partition(": ")
-                self.input_problems.handle(DataError(where, line, field_name, reason))
+            except SchemaError as error:
+                self.input_problems.handle(DataError(where, line, error.field, error.reason))
                 continue
             record_id = str(raw.get("id") or fallback_id)
             self.records.append(record)
