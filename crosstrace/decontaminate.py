@@ -41,7 +41,6 @@ compared; format text is in far more records (prompts and instructions in all of
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from array import array
@@ -56,6 +55,7 @@ import numpy as np
 from crosstrace.cards import decontamination as decontamination_card
 from crosstrace.errors import DataError
 from crosstrace.hub_folder import read_manifest
+from crosstrace.jsonio import dumps
 
 NGRAM_SIZES = (13, 8)
 # Format (prompts, labels, template words) is found as shared 6-grams: short enough to catch the
@@ -374,7 +374,7 @@ def run(args: DecontaminateArguments) -> int:
     result = report(training, evaluation, covered, args.common_share, args.common_min)
     result = {"datasets": {name: digest for name, (_, digest) in datasets.items()}, **result}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    args.out.write_text(dumps(result, indent=2) + "\n", encoding="utf-8")
     for name, (folder, digest) in datasets.items():
         decontamination_card.write(folder, decontamination_card.for_dataset(result, name, digest))
         print(f"wrote {folder / decontamination_card.REPORT_NAME} and the card's decontamination section")

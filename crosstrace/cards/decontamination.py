@@ -19,6 +19,7 @@ from typing import Any
 
 from crosstrace.errors import DataError
 from crosstrace.hub_folder import CARD_NAME, read_manifest
+from crosstrace.jsonio import dumps, read_json_object
 
 REPORT_NAME = "decontamination.json"
 START = "<!-- decontamination:start -->"
@@ -129,7 +130,7 @@ def _bounds(text: str, card: Path) -> tuple[int, int]:
 
 def read_report(folder: str | Path) -> dict[str, Any] | None:
     path = Path(folder) / REPORT_NAME
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    return read_json_object(path) if path.is_file() else None
 
 
 def check_markers(folder: str | Path) -> None:
@@ -144,7 +145,7 @@ def write(folder: str | Path, result: dict[str, Any]) -> None:
     card = folder / CARD_NAME
     text = card.read_text(encoding="utf-8")
     start, end = _bounds(text, card)
-    (folder / REPORT_NAME).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (folder / REPORT_NAME).write_text(dumps(result, indent=2) + "\n", encoding="utf-8")
     card.write_text(text[:start] + block(result) + text[end:], encoding="utf-8")
 
 
