@@ -22,6 +22,8 @@ class DataError(ValueError):
         self.line = line
         self.field = field
         self.reason = reason
+        # Set when raised by an ErrorPolicy: `--on-error skip` would have skipped this record.
+        self.skippable = False
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -47,6 +49,7 @@ class ErrorPolicy:
 
     def handle(self, error: DataError) -> None:
         if self.on_error == "raise":
+            error.skippable = True
             raise error
         self.skipped.append(SkippedRecord(error.path, error.line, error.field, error.reason))
 

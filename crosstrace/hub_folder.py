@@ -15,7 +15,6 @@ its destination and moved into place at the end, so an interrupted build leaves 
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from huggingface_hub import DatasetCard
 
-from crosstrace.jsonio import read_json_object
+from crosstrace.jsonio import dumps, read_json_object
 from crosstrace.provenance import library_versions
 
 MANIFEST_NAME = "manifest.json"
@@ -120,9 +119,7 @@ class DatasetFolder:
                 pq.write_table(table, staging / relative, compression="zstd")
                 files[relative] = sha256_file(staging / relative)
         manifest = {**manifest, "files": files}
-        (staging / MANIFEST_NAME).write_text(
-            json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        (staging / MANIFEST_NAME).write_text(dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         card_text = str(card) if isinstance(card, DatasetCard) else card
         (staging / CARD_NAME).write_text(card_text if card_text.endswith("\n") else card_text + "\n", encoding="utf-8")
         if out_dir.exists():

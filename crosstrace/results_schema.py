@@ -170,8 +170,6 @@ def read_run(results_file: str | Path) -> Run:
         "schema_version",
         f"this code reads results schemas {', '.join(map(str, READABLE_VERSIONS))}, the file says {version!r}",
     )
-    if version == 1:
-        _upgrade_from_1(raw)
     _require(isinstance(raw.get("run_id"), str) and raw["run_id"], path, "run_id", "missing or not a string")
     _require(
         isinstance(raw.get("model"), dict), path, "model", "expected an object with name_or_path, adapter, backend"
@@ -182,14 +180,17 @@ def read_run(results_file: str | Path) -> Run:
         "tasks",
         "expected a non-empty object of task results",
     )
+    if version == 1:  # after the checks above: the upgrade walks `tasks`
+        _upgrade_from_1(raw)
     tasks = {name: _parse_task(name, body, path) for name, body in raw["tasks"].items()}
     return Run(folder=path.parent, raw=raw, tasks=tasks)
 
 
 def _upgrade_from_1(raw: dict[str, Any]) -> None:
     """Schema 1 -> 2 in place: a config's usable-record count `used` is `loaded` (how many were scored is unknown)."""
-    for body in (raw.get("tasks") or {}).values():
-        configs = ((body or {}).get("data") or {}).get("configs") if isinstance(body, dict) else None
+    for body in raw["tasks"].values():
+        data = body.get("data") if isinstance(body, dict) else None
+        configs = data.get("configs") if isinstance(data, dict) else None
         for info in (configs or {}).values() if isinstance(configs, dict) else ():
             if isinstance(info, dict) and "used" in info and "loaded" not in info:
                 info["loaded"] = info.pop("used")

@@ -20,9 +20,12 @@ and `check_compliance` are tolerant readers of model output.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from crosstrace.jsonio import dumps
 
 # Bump when the compliance definition changes (README "Structural compliance" documents it):
 # results computed under different versions are not comparable.
@@ -170,6 +173,13 @@ def render_assistant(record: TraceRecord) -> str:
         _require_single_line("approach", record.approach)
         sections.append(APPROACH + record.approach)
     return SECTION_BREAK.join(sections)
+
+
+def record_id(record: TraceRecord) -> str:
+    """The record's id in the published dataset (its `id` column): the first 16 hex digits of sha256
+    over its source, user and assistant text. Evaluation accepts it for the record's prompt."""
+    content = dumps([record.source, render_user(record), render_assistant(record)])
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()[:16]
 
 
 # ----------------------------------------------------------------------------- strict parsing

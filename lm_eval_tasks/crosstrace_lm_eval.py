@@ -27,6 +27,7 @@ from crosstrace.evaluation.tasks.base import Task
 from crosstrace.evaluation.tasks.crosstrace import CrossTraceTask
 from crosstrace.evaluation.tasks.dacr import DacrTask
 from crosstrace.evaluation.tasks.mcq import McqTask
+from crosstrace.jsonio import loads
 
 # lm-eval reports the metrics; intervals are lm-eval's business (and `evaluate.py score` gives ours).
 _NO_BOOTSTRAP = 0
@@ -52,7 +53,7 @@ def _setting(metadata: dict[str, Any], key: str, required: bool = True) -> str |
 @cache
 def _task(kind: str, settings: str) -> Task:
     """The evaluate.py task for `kind` read from `settings` (JSON, so the task is built once per run)."""
-    given = json.loads(settings)
+    given = loads(settings)
     if kind in ("mcq", "mcq-loglik"):
         scoring = "loglik" if kind == "mcq-loglik" else "generate"
         return McqTask(
@@ -116,7 +117,7 @@ def load_crosstrace(**metadata) -> DatasetDict:
 
 def mcq_target(doc: dict[str, Any]) -> int:
     """The gold option's index among the continuations (what lm-eval logs as the sample's target)."""
-    task = _task(*json.loads(doc["task"]))
+    task = _task(*loads(doc["task"]))
     return doc["letters"].index(task.records[task.ids.index(doc["id"])]["answer"])
 
 
@@ -134,7 +135,7 @@ def option_logprobs(doc: dict[str, Any], results: list[tuple[float, bool]]) -> d
 
 
 def _metric_names(doc: dict[str, Any]) -> tuple[str, ...]:
-    return METRICS[json.loads(doc["task"])[0]]
+    return METRICS[loads(doc["task"])[0]]
 
 
 # The metrics each kind reports to lm-eval (the names our scorers give them).
@@ -155,7 +156,7 @@ def _scored(items: tuple[tuple[str, str, str], ...]) -> dict[str, float]:
     kinds = {task for task, _, _ in items}
     if len(kinds) != 1:
         raise ValueError(f"one lm-eval task's items come from {len(kinds)} task settings")
-    task = _task(*json.loads(kinds.pop()))
+    task = _task(*loads(kinds.pop()))
     score = task.score({record_id: output for _, record_id, output in items})
     return {name: math.nan if value is None else float(value) for name, value in score.metrics.items()}
 

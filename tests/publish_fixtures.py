@@ -15,6 +15,7 @@ import yaml
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from crosstrace.cards import shared_pieces
+from crosstrace.cards.decontamination import block as decontamination_block
 from crosstrace.hub_folder import DatasetFolder
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "publish"
@@ -108,6 +109,10 @@ A tiny folder written by the publishing tests: `load_dataset("<org>/crosstrace",
 
 {{ release_family }}
 
+## Decontamination
+
+{{ decontamination }}
+
 ## Sources
 
 {{ sources_attribution }}
@@ -129,7 +134,9 @@ def write_dataset_folder(out: Path) -> Path:
     card_data = DatasetCardData(
         license="cc-by-4.0", language=["en"], pretty_name="fixture", configs=folder.configs_metadata(default="all")
     )
-    card = DatasetCard.from_template(card_data, template_str=CARD_TEMPLATE, **shared_pieces())
+    card = DatasetCard.from_template(
+        card_data, template_str=CARD_TEMPLATE, decontamination=decontamination_block(None), **shared_pieces()
+    )
     folder.write(out, manifest, card)
     return out
 

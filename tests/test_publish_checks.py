@@ -11,6 +11,7 @@ from publish_fixtures import copy_results, write_dataset_folder, write_training_
 from crosstrace.publish.checks import (
     check_adapter_loads,
     check_card,
+    check_decontamination,
     check_files,
     check_local_paths,
     check_secrets,
@@ -127,10 +128,25 @@ def dataset_stage(tmp_path) -> StagedRepo:
 
 def test_a_clean_dataset_stage_passes_every_check(dataset_stage):
     results = run_checks(dataset_stage)
-    assert [r.name for r in results] == ["files", "secrets", "paths", "sizes", "card", "load"]
+    assert [r.name for r in results] == ["files", "secrets", "paths", "sizes", "card", "load", "decontamination"]
     assert all(r.passed for r in results), [(r.name, r.problems) for r in results if not r.passed]
-    load = results[-1]
+    load, decontamination = results[-2:]
+    assert decontamination.detail.startswith("no decontamination.json yet")
     assert "all {'train': 2, 'test': 1}" in load.detail and "biomedical {'train': 2}" in load.detail
+
+
+def test_the_decontamination_report_is_staged_and_its_card_section_checked(tmp_path):
+    from crosstrace.builders.__main__ import main as builders_main
+
+    folder = write_dataset_folder(tmp_path / "build" / "crosstrace")
+    assert builders_main(["decontaminate", "--folders", str(folder), "--out", str(tmp_path / "whole.json")]) == 0
+    (staged,) = stage_datasets(tmp_path / "build", ["crosstrace"], REPOS, tmp_path / "stage")
+    assert "decontamination.json" in [p.name for p in staged.files()]  # what the push uploads
+    assert check_decontamination(staged).detail.startswith("decontamination.json: 1 training/evaluation pair(s)")
+    card = staged.folder / "README.md"
+    card.write_text(card.read_text().replace("| 1 | 0 (0.0%) |", "| 1 | 1 (100.0%) |"))
+    result = check_decontamination(staged)
+    assert not result.passed and "not the render of decontamination.json" in result.problems[0]
 
 
 def test_a_token_anywhere_fails_the_secrets_check(dataset_stage):

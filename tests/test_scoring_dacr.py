@@ -76,10 +76,17 @@ def test_reference_metrics_on_known_predictions(bench):
     assert m["pass_rate"] == pytest.approx(1.0)
     assert m["cars"] == pytest.approx(1 / 2)
     assert m["trap_evasion"] == pytest.approx(1 / 2)  # alloy q02 fell; seeds q03 "25c" contains "25": evaded
-    assert m["confidence_weighted_accuracy"] == pytest.approx(5.6 / 6.2)
-    assert m["ece"] == pytest.approx(1.8 / 9)  # upstream bins: 0.6 and 0.7 fall one bin low, 1.0 in none
-    assert m["mean_confidence"] == pytest.approx(6.2 / 9)
+    # Seeds q03 has no confidence: 0, as upstream's scorer reads a predictions file (`?? 0`).
+    assert m["confidence_weighted_accuracy"] == pytest.approx(5.1 / 5.7)
+    # Upstream bins: 0.6 and 0.7 fall one bin low, 1.0 in none; bins 8 (0.5), 5 (0.1), 6 (0.3), 4 (0.6), 0 (1.0).
+    assert m["ece"] == pytest.approx(2.5 / 9)
+    assert m["mean_confidence"] == pytest.approx(5.7 / 9)
     assert m["transfer_gap"] is None  # no synthetic challenge was scored
+    # The same answers parsed from raw outputs: a missing confidence is 0.5, as upstream's runner writes it.
+    from_outputs = score_dacr(bench, PREDICTIONS, mode="reference", bootstrap=0, answers_from="outputs").metrics
+    assert from_outputs["confidence_weighted_accuracy"] == pytest.approx(5.6 / 6.2)
+    assert from_outputs["ece"] == pytest.approx(1.8 / 9)
+    assert from_outputs["mean_confidence"] == pytest.approx(6.2 / 9)
     assert m["citation"] == pytest.approx(3 / 9)
     assert score.n["questions"] == 9 and score.n["challenges_scored"] == 2
 

@@ -117,20 +117,6 @@ def test_ece(confidences, correct, expected):
     assert ref.ece(confidences, correct) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(
-    ("entry", "confidence"),
-    [
-        (None, 0.0),
-        ({"confidence": None}, 0.5),
-        ({"confidence": 0.0}, 0.0),
-        ({"confidence": 0.7}, 0.7),
-        ({"confidence": 1.0}, 1.0),
-    ],
-)
-def test_confidence(entry, confidence):
-    assert ref.confidence(entry) == confidence
-
-
 DOCUMENT = (
     ("Intro text. " * 60)
     + "The rupture life reached 1,450 hours across twelve specimens of the alloy. "

@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         return module.run(args)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
-        if getattr(args, "on_error", None) == "raise":  # never tell a user to pass the flag they passed
+        # Suggest skipping only for a record skipping would skip, and never to a user who passed the flag.
+        if getattr(args, "on_error", None) == "raise" and error.skippable:
             print(
                 "Fix the input, or pass --on-error skip to skip bad records (each is reported in the manifest).",
                 file=sys.stderr,

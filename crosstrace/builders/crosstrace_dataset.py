@@ -18,9 +18,9 @@ of the same source are byte-identical. Time per stage is logged (bench/bench_cro
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
+import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -46,7 +46,7 @@ from crosstrace.domains import (
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import DatasetFolder, sha256_file
 from crosstrace.paths import refuse_overlap
-from crosstrace.schema import COMPLIANCE_VERSION, DEFAULT_SYSTEM_PROMPT, TraceRecord, render_assistant, render_user
+from crosstrace.schema import COMPLIANCE_VERSION, DEFAULT_SYSTEM_PROMPT, TraceRecord, record_id
 from crosstrace.sources.crosstrace_raw import RAW_FILE, read_raw_file
 from crosstrace.sources.crosstrace_release import (
     HYPOGEN_TEST_FILE,
@@ -374,11 +374,6 @@ def label_domains(
 # ----------------------------------------------------------------------------- rows
 
 
-def record_id(record: TraceRecord) -> str:
-    content = json.dumps([record.source, render_user(record), render_assistant(record)], ensure_ascii=False)
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()[:16]
-
-
 def to_row(item: BuiltRecord, labels: DomainLabels) -> dict[str, Any]:
     record = item.record
     return {
@@ -514,8 +509,16 @@ def run(args: CrossTraceArguments) -> int:
     counts = ", ".join(
         f"{config} {'/'.join(str(n) for n in splits.values())}" for config, splits in manifest["counts"].items()
     )
-    failed = [name for name, result in manifest["checks"].items() if not result["passed"]]
+    failed = {name: result for name, result in manifest["checks"].items() if not result["passed"]}
     print(
         f"wrote {options.out}: {counts}; skipped {manifest['skipped_count']}; checks {'failed: ' + ', '.join(failed) if failed else 'passed'}"
     )
-    return 0
+    # A failed check (a record twice, a paper in two splits) is written down for inspection, and fails the command.
+    for name, result in failed.items():
+        first = result["findings"][0]
+        print(
+            f"error: check {name} failed ({result['count']} finding(s)), e.g. {first['reason']}: "
+            f"{', '.join(first['records'])}; see {options.out / 'manifest.json'} (checks)",
+            file=sys.stderr,
+        )
+    return 1 if failed else 0

@@ -21,7 +21,6 @@ audit of the same questions. See crosstrace/mcq/__init__.py for the design.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
@@ -35,6 +34,7 @@ from huggingface_hub import DatasetCardData
 from crosstrace.cards import render_dataset_card
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import DatasetFolder, sha256_file, size_category
+from crosstrace.jsonio import read_json_object
 from crosstrace.mcq import audit, crosstrace_questions, engine_questions, labels
 from crosstrace.mcq.crosstrace_rows import SPLITS, read_crosstrace_folder
 from crosstrace.mcq.options import Draft, assemble
@@ -159,7 +159,7 @@ def _audit(generated: Generated, args: McqArguments) -> audit.AuditReport:
     if args.audit_results:
         path = Path(args.audit_results)
         try:
-            report = audit.AuditReport.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            report = audit.AuditReport.from_dict(read_json_object(path))
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise DataError(
                 path, None, None, f"not an audit file of bench/bench_mcq.py --save-audit ({error})"

@@ -15,6 +15,8 @@ from typing import Any
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from crosstrace.cards.decontamination import block as decontamination_block
+
 CARDS_DIR = Path(__file__).resolve().parent
 
 
@@ -30,8 +32,12 @@ def shared_pieces() -> dict[str, str]:
 
 
 def render_dataset_card(template_name: str, card_data: DatasetCardData, **variables: Any) -> DatasetCard:
-    """Render `crosstrace/cards/<template_name>` into a dataset card, shared pieces included."""
+    """Render `crosstrace/cards/<template_name>` into a dataset card, shared pieces included.
+
+    `{{ decontamination }}` is the section a new build carries: no report yet, and how to make one
+    (`python -m crosstrace.builders decontaminate` fills it in later: crosstrace/cards/decontamination.py)."""
     template_path = CARDS_DIR / template_name
+    variables.setdefault("decontamination", decontamination_block(None))
     card = DatasetCard.from_template(card_data, template_path=str(template_path), **shared_pieces(), **variables)
     text = str(card)
     # A card is never published with placeholder text.

@@ -53,6 +53,25 @@ class Sentence:
     mentions: list[Mention] = field(default_factory=list)
 
 
+# Opens every paragraph after the title: "[P7]". Questions cite paragraphs by it.
+PARAGRAPH_MARK = "[P{index}]"
+
+
+def caption_templates(domain: Domain) -> tuple[str, ...]:
+    """The table captions with {kind} and {kinds} filled in; {id} (the table's number) and {labels} or
+    {Labels} (the labels of the tabulated attributes, joined) stay slots."""
+    return tuple(c.replace("{kinds}", domain.kinds).replace("{kind}", domain.kind) for c in lexicon.TABLE_CAPTIONS)
+
+
+def format_line_templates(domain: Domain) -> tuple[str, ...]:
+    """The lines a document writes whole from a template: its title and its table captions (in the
+    document a caption opens its paragraph, after the paragraph's mark; quoted elsewhere it stands
+    alone). Documents of one domain repeat them word for word (their slots take few values), so
+    decontamination reads them as format, not content (crosstrace/decontaminate.py)."""
+    captions = caption_templates(domain)
+    return domain.title_templates + captions + tuple(f"{PARAGRAPH_MARK} {caption}" for caption in captions)
+
+
 @dataclass
 class Table:
     caption: str
@@ -426,13 +445,12 @@ class _Writer:
     def table(self, number: str, attributes: list[Numeric | Categorical]) -> Table:
         labels = [a.label for a in attributes]
         joined = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
-        caption = self.rng.choice(lexicon.TABLE_CAPTIONS)
+        caption = self.rng.choice(caption_templates(self.domain))
         caption = (
             caption.replace("{id}", number)
             .replace("{Labels}", joined[0].upper() + joined[1:])
             .replace("{labels}", joined)
         )
-        caption = caption.replace("{kinds}", self.domain.kinds).replace("{kind}", self.domain.kind)
         header = [self.domain.kind[0].upper() + self.domain.kind[1:]] + [
             a.header if isinstance(a, Numeric) else a.label[0].upper() + a.label[1:] for a in attributes
         ]
@@ -604,7 +622,7 @@ def render_document(world: World, rng: random.Random, options: DocumentOptions) 
     writer.pad(ordered)
 
     count = number_words(len(world.entities)) or str(len(world.entities))
-    title = rng.choice(world.domain.titles).replace("{n}", count).replace("{kinds}", world.domain.kinds)
+    title = rng.choice(world.domain.title_templates).replace("{n}", count)
     title = title[0].upper() + title[1:]
     names = world.domain.sections
     section_names = {key: getattr(names, key) for key in SECTION_ORDER}
@@ -617,5 +635,5 @@ def render_document(world: World, rng: random.Random, options: DocumentOptions) 
         if block.section not in seen_sections:
             seen_sections.add(block.section)
             heading = f"## {numbered.get(block.section, '')}{section_names[block.section]}\n"
-        paragraphs.append(f"{heading}[P{index}] {block.body()}")
+        paragraphs.append(f"{heading}{PARAGRAPH_MARK.format(index=index)} {block.body()}")
     return Document(title, "\n\n".join(paragraphs), ordered, section_names, homes, placed)

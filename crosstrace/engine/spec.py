@@ -113,6 +113,12 @@ class Domain:
             raise ValueError(f"domain {self.name}: needs 8+ attributes")
 
     @property
+    def title_templates(self) -> tuple[str, ...]:
+        """The document titles with `{kinds}` filled in; `{n}` (the number of entities, in words) is left
+        as the one slot. Decontamination reads them too: a title is format shared by many documents."""
+        return tuple(title.replace("{kinds}", self.kinds) for title in self.titles)
+
+    @property
     def name_pattern(self) -> str:
         """A regular expression matching any entity name this domain can produce."""
         stem = "[A-Z]+" if self.name_case == "upper" else "[A-Z][a-z]+"

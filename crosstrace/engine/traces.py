@@ -16,12 +16,12 @@ chains), so a trace can be rebuilt from any engine benchmark file.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from crosstrace.engine.domains import DOMAIN_SPECS
 from crosstrace.engine.numbers import exact, fixed
 from crosstrace.engine.spec import Domain, Numeric
+from crosstrace.jsonio import dumps
 
 # Confidence stated in the answer JSON, by difficulty; a trap question is never "easy".
 CONFIDENCE = {"easy": 0.95, "medium": 0.9, "hard": 0.85}
@@ -169,7 +169,7 @@ def _cap(text: str) -> str:
 
 def answers_json(answers: dict[str, dict[str, Any]]) -> str:
     """The DACR answer object, one question per line (the layout of the prompt's example)."""
-    lines = [f'  "{qid}": {json.dumps(entry, ensure_ascii=False)}' for qid, entry in answers.items()]
+    lines = [f'  "{qid}": {dumps(entry)}' for qid, entry in answers.items()]
     return "{\n" + ",\n".join(lines) + "\n}"
 
 

@@ -387,6 +387,10 @@ class EvalArguments(
         for name in ("max_new_tokens", "batch_size", "max_concurrency", "bootstrap"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_samples is not None and self.max_samples < 1:  # -1 would drop the last prompt, silently
+            raise ValueError(
+                f"--max_samples must be at least 1 (or left out for every prompt), got {self.max_samples}"
+            )
         if self.temperature < 0:
             raise ValueError(f"--temperature must be >= 0, got {self.temperature}")
         if self.top_k < 0 or self.repetition_penalty <= 0:

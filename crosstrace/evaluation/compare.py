@@ -132,7 +132,9 @@ def run_compare(run_dirs: list[str], output: str | None = None, bootstrap: int =
             "compare needs at least two run folders: the baseline first, then the run(s) to compare with it"
         )
     runs = [read_results(path) for path in run_dirs]
+    # A lone surrogate in a label (not encodable) is shown as \ud800: the table is printed and written.
     text = compare_tables(runs, [read_samples(path) for path in run_dirs], bootstrap, seed)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     if output:
         Path(output).write_text(text, encoding="utf-8")
     return text

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sys
 from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from crosstrace.evaluation.results import (
 from crosstrace.evaluation.runner import GENERATIONS_DIR, generate_all, generations_path
 from crosstrace.evaluation.tasks import TASKS, Task
 from crosstrace.jsonio import read_json_object
-from crosstrace.results_schema import DEFAULT_RESULTS_DIR
+from crosstrace.results_schema import DEFAULT_RESULTS_DIR, RESULTS_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -307,5 +308,20 @@ def run_scoring(args: ScoreArguments) -> Path:
     model = {"name_or_path": args.model_name, "adapter": None, "backend": "predictions-file"}
     results = build_results(run_id, args.label, model, None, {}, {task.name: body}, *_versions([task]))
     _finish(run_dir, results, samples, args.plots, [task])
+    summary = unusable_summary(task.name, extra, body["problems"]["count"], run_dir)
+    if summary:
+        print(summary, file=sys.stderr)  # printed, not only logged: a partial file must not pass unnoticed
     refuse_missing_metrics(results, run_dir, args.allow_missing_metrics)
     return run_dir
+
+
+def unusable_summary(task: str, skipped: dict[str, Any], problems: int, run_dir: Path) -> str | None:
+    """One line saying what of a predictions file was not scored, or None when it was all used cleanly."""
+    unusable = skipped["predictions_file"]["count"] + skipped["unknown_ids"]["count"]
+    without = skipped["no_prediction"]["count"]
+    if not (unusable or without or problems):
+        return None
+    return (
+        f"{task}: scored with {unusable} unusable prediction record(s) left out, {without} item(s) without a "
+        f"prediction and {problems} problem(s) in all: see {run_dir / RESULTS_NAME} (tasks.{task}.skipped, .problems)"
+    )

@@ -16,10 +16,10 @@ record of another format is an error naming the file and line, before anything i
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from crosstrace.errors import DataError
+from crosstrace.jsonio import InvalidJSON, loads
 
 AUTO = "auto"
 OUTPUTS = "outputs"
@@ -48,18 +48,18 @@ def record_formats(path: Path) -> list[tuple[int | None, str]]:
     which report them."""
     text = path.read_bytes().decode("utf-8-sig", errors="replace")
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError:
+        document = loads(text)
+    except InvalidJSON:
         pass  # JSON Lines, or broken: read line by line below
     else:
         if isinstance(document, list):
             return [(None, DACR_UPSTREAM)]
         return [(None, record_format(document))] if isinstance(document, dict) else []
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # "\n" only: see crosstrace.jsonio
         try:
-            record = json.loads(line) if line.strip() else None
-        except json.JSONDecodeError:
+            record = loads(line) if line.strip() else None
+        except InvalidJSON:
             continue
         if isinstance(record, dict):
             found.append((number, record_format(record)))

@@ -10,10 +10,11 @@ document (CrossTrace, MCQ) have nothing to shorten and are skipped under either 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+from crosstrace.jsonio import dumps
 
 Messages = list[dict[str, str]]
 LongDocumentPolicy = Literal["skip", "truncate"]
@@ -153,5 +154,5 @@ def prompts_hash(prompts: list[Prompt]) -> str:
             if prompt.continuations is None
             else [prompt.id, prompt.messages, prompt.continuations]
         )
-        digest.update(json.dumps(shown, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        digest.update(dumps(shown, sort_keys=True).encode("utf-8"))
     return digest.hexdigest()

@@ -221,7 +221,8 @@ def render_report(results: dict[str, Any], plots: list[Path] | None = None) -> s
 
 def write_report(run_dir: Path, results: dict[str, Any], plots: list[Path] | None = None) -> Path:
     path = run_dir / REPORT_NAME
-    path.write_text(render_report(results, plots), encoding="utf-8")
+    # backslashreplace: a lone surrogate quoted from someone's output (not encodable) is written as \ud800.
+    path.write_text(render_report(results, plots), encoding="utf-8", errors="backslashreplace")
     return path
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.evaluation.missing_metrics import note_missing
+from crosstrace.jsonio import dumps
 from crosstrace.provenance import git_commit, library_versions
 from crosstrace.results_schema import RESULTS_NAME, SAMPLES_NAME, SCHEMA_VERSION
 from crosstrace.sanitize import strip_local_paths
@@ -183,10 +184,10 @@ def write_results(run_dir: Path, results: dict[str, Any], samples: list[dict[str
     """Write results.json and samples.jsonl (each replaced atomically: a reader never sees half a file)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     results_path, samples_path = run_dir / RESULTS_NAME, run_dir / SAMPLES_NAME
-    _write_atomic(results_path, json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    _write_atomic(results_path, dumps(results, indent=2, allow_nan=False) + "\n")
     _write_atomic(
         samples_path,
-        "".join(json.dumps(json_safe(row), ensure_ascii=False, allow_nan=False) + "\n" for row in samples),
+        "".join(dumps(json_safe(row), allow_nan=False) + "\n" for row in samples),
     )
     return results_path, samples_path
 

@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 from crosstrace.errors import DataError
 from crosstrace.evaluation.backends import Backend, Generation
 from crosstrace.evaluation.prompts import Prompt
+from crosstrace.jsonio import dumps, iter_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def prompt_sha256(prompt: Prompt) -> str:
         if prompt.continuations is None
         else {"messages": prompt.messages, "continuations": prompt.continuations}
     )
-    return hashlib.sha256(json.dumps(shown, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+    return hashlib.sha256(dumps(shown, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def generations_path(run_dir: Path, task: str) -> Path:
@@ -82,32 +83,25 @@ def read_generations(path: Path, repair: bool = False) -> dict[str, dict[str, An
             os.fsync(handle.fileno())
         raw = raw[:cut]
     finished: dict[str, dict[str, Any]] = {}
-    for line_number, line in enumerate(raw.decode("utf-8", "replace").split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataError(
-                path,
-                line_number,
-                None,
-                f"not valid JSON ({error.msg}); the file is damaged: delete it (or use --overwrite_output_dir) to start this task over",
-            ) from None
-        if (
-            not isinstance(record, dict)
-            or not isinstance(record.get("id"), str)
-            or not isinstance(record.get("output"), str)
-        ):
-            raise DataError(path, line_number, "id/output", "expected an object with string 'id' and 'output'")
-        if record["id"] in finished:
-            raise DataError(path, line_number, "id", f"{record['id']!r} appears twice")
-        finished[record["id"]] = record
+    try:
+        for line_number, record in iter_jsonl(path):
+            if not isinstance(record.get("id"), str) or not isinstance(record.get("output"), str):
+                raise DataError(path, line_number, "id/output", "expected an object with string 'id' and 'output'")
+            if record["id"] in finished:
+                raise DataError(path, line_number, "id", f"{record['id']!r} appears twice")
+            finished[record["id"]] = record
+    except DataError as error:
+        raise DataError(
+            error.path,
+            error.line,
+            error.field,
+            f"{error.reason}; the file is damaged: delete it (or use --overwrite_output_dir) to start this task over",
+        ) from None
     return finished
 
 
 def _append(handle, record: dict[str, Any]) -> None:
-    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    handle.write(dumps(record) + "\n")
     handle.flush()
     os.fsync(handle.fileno())  # on disk before the next batch: a kill loses at most the batch in flight
 

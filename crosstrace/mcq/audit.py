@@ -37,6 +37,7 @@ import numpy as np
 from scipy.stats import chisquare
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from crosstrace.jsonio import dumps
 from crosstrace.mcq.options import rng_for
 from crosstrace.mcq.record import LETTERS
 
@@ -155,7 +156,7 @@ def audit_baselines(
 def questions_digest(records: Sequence[dict[str, Any]]) -> str:
     """sha256 of a config's questions (id, text, options, answer), whatever their order."""
     rows = sorted((r["id"], r["question"], [r["options"][letter] for letter in LETTERS], r["answer"]) for r in records)
-    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode("utf-8")).hexdigest()
+    return hashlib.sha256(dumps(rows).encode("utf-8")).hexdigest()
 
 
 @dataclass

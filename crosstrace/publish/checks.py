@@ -22,6 +22,9 @@ Every staged repository gets the common checks; datasets and the adapter get the
              model and `library_name: peft`.
 - `load`:    datasets: every config loads with `datasets.load_dataset` offline and matches the
              manifest's counts and checksums.
+- `decontamination`: the three datasets: the card's decontamination section is the render of the
+             `decontamination.json` beside it (or says there is none yet, when there is none), and
+             that report was made from this folder's data files (crosstrace/cards/decontamination.py).
 - `adapter`: the adapter loads with PEFT onto a model built from its base configuration on the
              meta device (no weights allocated, so a 7B base costs nothing): PEFT's own loading
              rejects any LoRA tensor whose shape does not fit its layer, and the saved tensors
@@ -38,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crosstrace.cards import shared_pieces
+from crosstrace.cards.decontamination import REPORT_NAME, card_problems, read_report
 from crosstrace.hub_folder import MANIFEST_NAME, read_manifest, verify_checksums
 from crosstrace.publish import allowed_files, scan
 from crosstrace.publish.allowed_files import ADAPTER_WEIGHTS
@@ -343,6 +347,16 @@ def check_dataset_loads(repo: StagedRepo) -> CheckResult:
     )
 
 
+def check_decontamination(repo: StagedRepo) -> CheckResult:
+    problems = card_problems(repo.folder)
+    report = read_report(repo.folder)
+    if report is None:
+        detail = f"no {REPORT_NAME} yet: the card says so and how to make one (no figures given)"
+    else:
+        detail = f"{REPORT_NAME}: {len(report['pairs'])} training/evaluation pair(s); the card's table is its render"
+    return _result("decontamination", problems, detail)
+
+
 # --- adapter -----------------------------------------------------------------------------------
 
 
@@ -448,6 +462,8 @@ def run_checks(repo: StagedRepo) -> list[CheckResult]:
     checks = [check_files(repo), check_secrets(repo), check_local_paths(repo), check_sizes(repo), check_card(repo)]
     if repo.repo_type == "dataset":
         checks.append(check_dataset_loads(repo))
+    if repo.kind == "dataset":  # the three datasets; not the results dataset
+        checks.append(check_decontamination(repo))
     if repo.kind == "adapter":
         checks.append(check_adapter_loads(repo))
     return checks

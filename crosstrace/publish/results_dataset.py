@@ -12,7 +12,6 @@ name when it is a symbolic link or above its size limit (crosstrace/publish/sour
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from crosstrace.cards import render_dataset_card
 from crosstrace.cli import run_command
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import MANIFEST_NAME, DatasetFolder, sha256_file, size_category
-from crosstrace.jsonio import iter_jsonl
+from crosstrace.jsonio import dumps, iter_jsonl
 from crosstrace.paths import REPO_ROOT, refuse_overlap
 from crosstrace.publish.limits import Limits
 from crosstrace.publish.repos import HUB_ORG_ENV, HubOrgError, ReleaseRepos, resolve_hub_org
@@ -79,7 +78,7 @@ DETAILS_SCHEMA = pa.schema(
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return dumps(value, sort_keys=True)
 
 
 class _PathCounter:
@@ -139,9 +138,9 @@ def detail_rows(run: Run, clean: _PathCounter, policy: ErrorPolicy) -> list[dict
         return []
     only_task = next(iter(run.tasks)) if len(run.tasks) == 1 else None
     rows = []
-    for index, (line, sample) in enumerate(iter_jsonl(run.samples_path, policy)):
+    for index, (line, sample) in enumerate(iter_jsonl(run.samples_path, policy, unique=True)):
         task = sample.get("task") or only_task
-        if task not in run.tasks:
+        if not isinstance(task, str) or task not in run.tasks:
             reason = (
                 f"names task {task!r}, which {RESULTS_NAME} does not score"
                 if task
@@ -149,15 +148,12 @@ def detail_rows(run: Run, clean: _PathCounter, policy: ErrorPolicy) -> list[dict
             )
             policy.handle(DataError(run.samples_path, line, "task", reason))
             continue
-        rows.append(
-            {
-                "run_id": run.run_id,
-                "label": run.label,
-                "task": task,
-                "sample_index": index,
-                "sample": _json(clean(sample)),
-            }
-        )
+        try:
+            text = dumps(clean(sample), sort_keys=True, allow_nan=False)
+        except ValueError:  # evaluate.py never writes these: published, they would break strict JSON readers
+            policy.handle(DataError(run.samples_path, line, None, "holds NaN or Infinity, which is not JSON"))
+            continue
+        rows.append({"run_id": run.run_id, "label": run.label, "task": task, "sample_index": index, "sample": text})
     return rows
 
 
@@ -187,7 +183,7 @@ def _run_files(runs: list[Run], clean: _PathCounter, root: Path, limits: Limits)
     files: dict[str, bytes | Path] = {}
     for run in runs:
         prefix = f"{RUNS_DIR}/{run.run_id}"
-        files[f"{prefix}/{RESULTS_NAME}"] = (json.dumps(clean(run.raw), indent=2, ensure_ascii=False) + "\n").encode()
+        files[f"{prefix}/{RESULTS_NAME}"] = (dumps(clean(run.raw), indent=2) + "\n").encode()
         if (run.folder / REPORT_NAME).is_file():
             report = read_text_checked(run.folder / REPORT_NAME, root, limits)
             files[f"{prefix}/{REPORT_NAME}"] = clean(report).encode()
@@ -233,7 +229,8 @@ def build_results_dataset(
     folder.add_split("details", SPLIT, details)
     manifest = folder.manifest(
         name="crosstrace-results",
-        extra={"runs": [run.run_id for run in runs], "skipped": policy.report()},
+        # The skipped records name their files: local paths, stripped like everything published.
+        extra={"runs": [run.run_id for run in runs], "skipped": clean(policy.report())},
     )
     card_data = DatasetCardData(
         pretty_name="CrossTrace evaluation results",
@@ -258,9 +255,7 @@ def build_results_dataset(
     written = folder.write(out_dir, manifest, card)
     # The run files are not data files of a config; they join the manifest's checksums all the same.
     written["files"].update(_write_files(run_files, out_dir, Path(results_dir), limits))
-    (out_dir / MANIFEST_NAME).write_text(
-        json.dumps(written, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    (out_dir / MANIFEST_NAME).write_text(dumps(written, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return written
 
 

@@ -23,7 +23,6 @@ import base64
 import binascii
 import codecs
 import contextlib
-import json
 import os
 import struct
 import zlib
@@ -36,6 +35,7 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from crosstrace.jsonio import InvalidJSON, dumps, loads
 from crosstrace.publish.limits import Limits, human_size
 from crosstrace.sanitize import Match
 
@@ -175,7 +175,7 @@ def _parquet(path: Path, limits: Limits) -> Iterator[Section]:
         try:
             for batch in parquet.iter_batches(batch_size=1024):
                 for row in batch.to_pylist():
-                    yield Section(f"row {index}, line ", [json.dumps(row, ensure_ascii=False, default=str)])
+                    yield Section(f"row {index}, line ", [dumps(row, default=str)])
                     index += 1
         except (pa.ArrowException, OSError) as error:
             raise Unscannable(f"pyarrow cannot read the rows from row {index} on ({error})") from None
@@ -271,12 +271,12 @@ def _tokenizer_settings(path: Path, limits: Limits) -> Section:
     if too_large := limits.read_refusal(path.stat().st_size):
         raise Unscannable(f"{too_large}: its settings cannot be read apart from its vocabulary")
     try:
-        tokenizer = json.loads(path.read_bytes())
-    except (ValueError, RecursionError) as error:
+        tokenizer = loads(path.read_bytes().decode("utf-8-sig"))
+    except (InvalidJSON, UnicodeDecodeError) as error:
         raise Unscannable(f"not valid JSON ({error})") from None
     if not isinstance(tokenizer, dict):
         raise Unscannable("not a tokenizer (a JSON object is expected)")
     model = tokenizer.get("model") if isinstance(tokenizer.get("model"), dict) else {}
     for key in ("vocab", "merges"):
         model.pop(key, None)
-    return Section("settings (vocabulary left out), line ", [json.dumps(tokenizer, indent=1, ensure_ascii=False)])
+    return Section("settings (vocabulary left out), line ", [dumps(tokenizer, indent=1)])

@@ -19,13 +19,13 @@ and lists what it left out.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from crosstrace.errors import DataError, ErrorPolicy
+from crosstrace.jsonio import read_json_object
 from crosstrace.publish.allowed_files import ADAPTER_WEIGHTS, TOKENIZER_FILES
 from crosstrace.publish.limits import Limits
 from crosstrace.publish.model_card import build_model_card, card_text, write_card
@@ -189,7 +189,7 @@ def stage_adapter(
 
     facts = TrainingFacts.from_training_dir(adapter_dir)
     # The model it was trained on, as recorded before paths were stripped: the shapes are checked against it.
-    trained_on = json.loads((adapter_dir / ADAPTER_CONFIG).read_text(encoding="utf-8")).get("base_model_name_or_path")
+    trained_on = read_json_object(adapter_dir / ADAPTER_CONFIG).get("base_model_name_or_path")
     repo.base_config = base_config or trained_on
     repo.base_config_origin = "--base-config" if base_config else "the base recorded by the training run"
     if base_model:

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from crosstrace.errors import DataError
-from crosstrace.jsonio import read_json_object
+from crosstrace.jsonio import dumps, read_json_object
 from crosstrace.paths import REPO_ROOT
 from crosstrace.sanitize import strip_local_paths
 
@@ -126,7 +126,7 @@ class TrainingFacts:
             files[RECIPE] = self.recipe_yaml()
         for name, value in ((RUN_METADATA, self.run_metadata), (TRAIN_RESULTS, self.train_results)):
             if value is not None:
-                files[name] = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+                files[name] = dumps(value, indent=2, sort_keys=True) + "\n"
         return files
 
     def write_copies(self, folder: str | Path) -> list[Path]:

@@ -17,8 +17,10 @@ One call, in order:
 3. judge each distinct answer and citation once per question (`dacr_prepare.Session`), with the
    mode's answer rule (`dacr_strict` or `dacr_reference`) and citation rule;
 4. build one sample row per question, in challenge order (no reference text in it): a question
-   with no answer entry is wrong and has confidence 0; an entry whose confidence is missing or
-   unreadable has 0.5 (upstream's runner default);
+   with no answer entry is wrong and has confidence 0; an entry without a confidence has the mode's
+   `missing_confidence` for where the answers come from (`answers_from`): 0.5 (upstream's runner's
+   default) except in reference mode on a predictions file, 0 (upstream's scorer); each challenge
+   with such entries is reported once;
 5. aggregate the metrics, breakdowns and bootstrap intervals (`dacr_aggregate`, which defines
    each metric).
 For a single answer to a single question, `dacr_verdict.judge_answer` gives the verdict step 3
@@ -36,7 +38,7 @@ import gc
 from collections import Counter
 from collections.abc import Iterator
 from operator import itemgetter
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -44,7 +46,7 @@ from crosstrace.scoring import dacr_aggregate
 from crosstrace.scoring.dacr_aggregate import HEADLINE_METRICS, RowArrays
 from crosstrace.scoring.dacr_prepare import PreparedChallenge, Session, clear_caches
 from crosstrace.scoring.dacr_rules import SCORING_MODES, DacrRules, rules_for
-from crosstrace.scoring.predictions import Entry, ProblemLog, read_predictions_object
+from crosstrace.scoring.predictions import LENIENT, Entry, ProblemLog, read_predictions_object
 from crosstrace.scoring.stats import DEFAULT_RESAMPLES
 from crosstrace.scoring.types import TaskScore
 
@@ -62,23 +64,32 @@ def score_dacr(
     mode: str = "strict",
     bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    answers_from: Literal["predictions", "outputs"] = "predictions",
 ) -> TaskScore:
     """Score `predictions` ({challengeId: {qid: entry}} or upstream's list) against `challenges`
-    (a list of DACR-Bench challenge dicts, or a `Benchmark`). Bad entries are reported in
+    (a list of DACR-Bench challenge dicts, or a `Benchmark`). `answers_from`: "predictions" (a
+    predictions file's answers, read by the mode's `reading`) or "outputs" (answers parsed from raw
+    model outputs by `dacr_parse`); it decides a missing confidence. Bad entries are reported in
     `.problems`, never raised."""
     rules = rules_for(mode)
     challenge_list = list(getattr(challenges, "challenges", challenges))
     with _cyclic_gc_paused():
-        return _score(challenge_list, predictions, rules, bootstrap, seed)
+        return _score(challenge_list, predictions, rules, bootstrap, seed, answers_from)
 
 
 def _score(
-    challenge_list: list[dict[str, Any]], predictions: Any, rules: DacrRules, bootstrap: int, seed: int
+    challenge_list: list[dict[str, Any]],
+    predictions: Any,
+    rules: DacrRules,
+    bootstrap: int,
+    seed: int,
+    answers_from: str,
 ) -> TaskScore:
     """`score_dacr`'s work: read the predictions, register every answer, judge them, build the
     rows, aggregate."""
     log = ProblemLog("predictions")
-    by_challenge: dict[str, dict[str, Entry]] = read_predictions_object(predictions, log)
+    reading = rules.reading if answers_from == "predictions" else LENIENT
+    by_challenge: dict[str, dict[str, Entry]] = read_predictions_object(predictions, log, reading)
     known_ids = {c.get("challengeId") for c in challenge_list}
     for challenge_id in by_challenge:
         if challenge_id not in known_ids:
@@ -87,7 +98,7 @@ def _score(
                 field=challenge_id,
                 challenge_id=challenge_id,
             )
-    rows = _Rows(Session(rules), log)
+    rows = _Rows(Session(rules), log, rules.missing_confidence[answers_from])
     for challenge in challenge_list:
         rows.add_challenge(challenge, by_challenge.get(challenge.get("challengeId")))
     rows.build()
@@ -119,8 +130,9 @@ class _Rows:
     """The sample rows of one call and, beside them, the per-row values the metrics need:
     `add_challenge` for each challenge, then `build`."""
 
-    def __init__(self, session: Session, log: ProblemLog):
+    def __init__(self, session: Session, log: ProblemLog, missing_confidence: float):
         self.session = session
+        self.missing_confidence = missing_confidence
         self.rules = session.rules
         self.log = log
         self.samples: list[dict[str, Any]] = []
@@ -151,6 +163,18 @@ class _Rows:
         self.question_of_row += self.session.numbers(info)
         self._to_build.append((challenge_id, info, answers))
         self._report_undefined_traps(challenge_id, info)
+        if info.document_empty:
+            self.log.add(
+                "the challenge's document is empty: its questions cannot be answered from it",
+                field=f"{challenge_id}.document.text",
+                challenge_id=challenge_id,
+            )
+        for trap_id in info.duplicate_traps:
+            self.log.add(
+                f"trap id {trap_id!r} is defined twice; its questions use the first definition, as upstream's scorer does",
+                field=f"{challenge_id}.traps",
+                challenge_id=challenge_id,
+            )
         if answers:
             self.session.register(info, answers)
         if answers and not answers.keys() <= info.question_ids:
@@ -191,7 +215,8 @@ class _Rows:
             self.confidence.append,
         )
         entry_of = (answers or {}).get
-        confidence_missing = 0
+        missing_confidence = self.missing_confidence
+        confidence_missing = []
         for question, qid, verdicts, citations, described in session.memos(info):
             entry = entry_of(qid)
             if entry is None:
@@ -204,8 +229,8 @@ class _Rows:
                 verdict = verdicts[answer]
                 scored_citation = citations[cited]
                 if confidence is None:
-                    confidence_missing += 1
-                    confidence = 0.5
+                    confidence_missing.append(qid)
+                    confidence = missing_confidence
             add_verdict(verdict)
             add_citation(scored_citation)
             add_confidence(confidence)
@@ -232,7 +257,13 @@ class _Rows:
                     "citation_score": scored_citation[0],
                 }
             )
-        self.confidence_missing += confidence_missing
+        if confidence_missing:
+            self.confidence_missing += len(confidence_missing)
+            self.log.add(
+                f"no confidence for {', '.join(map(str, confidence_missing))}; scored as {missing_confidence:g}",
+                field=f"{challenge_id}.confidence",
+                challenge_id=challenge_id,
+            )
 
     def task_score(self, n_challenges: int, bootstrap: int, seed: int) -> TaskScore:
         match_rules = _column(self.verdicts, 1)

@@ -144,7 +144,8 @@ def aggregate(rows: RowArrays, rules: DacrRules, n_resamples: int, seed: int):
     bin_codes = np.where(binned, bins, 0)
     for suffix, weights in (
         ("count", binned * 1.0),
-        ("confidence", binned * rows.confidence),
+        # NaN (a confidence upstream's scorer reads as NaN) falls in no bin, and must not make the sums NaN.
+        ("confidence", np.where(binned, rows.confidence, 0.0)),
         ("correct", binned * rows.correct),
     ):
         matrix.add_block(

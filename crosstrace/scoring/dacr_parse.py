@@ -22,18 +22,20 @@ Keys are mapped onto the challenge's question ids when they are given ("1", "Q1"
 from __future__ import annotations
 
 import ast
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
+from crosstrace.jsonio import InvalidJSON, loads
 from crosstrace.scoring.predictions import Entry, coerce_entry
 
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```[a-zA-Z]*[ \t]*\n?|```")
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
-_ENTRY_START = re.compile(r"""["']?((?:q|question)[\s_-]*\d+|\d+)["']?\s*:\s*\{""", re.IGNORECASE)
+# An entry starts where a key does, not inside a longer word or number (the lookbehind also keeps a
+# long digit run from being tried at each of its digits: quadratic time on a 5,000-digit number).
+_ENTRY_START = re.compile(r"""(?<!\w)["']?((?:q|question)[\s_-]*\d+|\d+)["']?\s*:\s*\{""", re.IGNORECASE)
 _LINE_ANSWER = re.compile(
     r"^\s*(?:[-*]\s*)?(?:\[\s*)?((?:q|question)[\s_-]*\d+)(?:\s*\])?\s*[:.)\-–]?\s*(.+?)\s*$",
     re.IGNORECASE | re.MULTILINE,
@@ -75,8 +77,8 @@ def _repair(text: str) -> Any:
     """Parse JSON with the usual slips of language models repaired; raises ValueError."""
     text = _TRAILING_COMMA.sub(r"\1", text.translate(_SMART_QUOTES))
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        return loads(text)
+    except InvalidJSON:
         pass
     try:  # Python-literal style: single quotes, True/False/None
         return ast.literal_eval(text)
@@ -92,8 +94,8 @@ def _objects(text: str):
         if source is None:
             return
         try:
-            yield source, json.loads(source), False
-        except json.JSONDecodeError:
+            yield source, loads(source), False
+        except InvalidJSON:
             try:
                 yield source, _repair(source), True
             except ValueError:
@@ -192,8 +194,8 @@ def _salvage_entries(text: str, canonical, notes: list[str]) -> dict[str, Entry]
         if source is None:
             continue
         try:
-            value = json.loads(source)
-        except json.JSONDecodeError:
+            value = loads(source)
+        except InvalidJSON:
             try:
                 value = _repair(source)
             except ValueError:

@@ -16,28 +16,52 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
+from crosstrace.errors import DataError
 from crosstrace.scoring.dacr_rules import DacrRules
 from crosstrace.scoring.dacr_strict import StrictGold
 from crosstrace.scoring.predictions import Entry
 from crosstrace.scoring.quantities import lookup_unit
+from crosstrace.sources.dacr_bench import SPLITS
 
 TRAP_VALUE = {None: np.nan, "evaded": 1.0, "fell": 0.0}  # a trap side as a number to average
 
 
 def challenge_split(challenge: dict[str, Any]) -> str:
-    """The challenge's split; v1.0 files have none and it follows from the source type."""
-    if challenge.get("split"):
-        return str(challenge["split"])
+    """The challenge's split; v1.0 files have none and it follows from the source type. Any other
+    split is a DataError: it would become a third split and move the transfer gap silently."""
+    split = challenge.get("split")
+    if split:
+        if split not in SPLITS:
+            raise DataError(
+                f"challenge {challenge.get('challengeId')!r}",
+                None,
+                "split",
+                f"{split!r} is not a DACR-Bench split: expected one of {', '.join(SPLITS)}",
+            )
+        return split
     source = challenge.get("source") if isinstance(challenge.get("source"), dict) else {}
     return "synthetic" if source.get("type") == "engine" else "real"
 
 
+def _check_gold(challenge: dict[str, Any], question: dict[str, Any]) -> None:
+    """A NaN or infinite gold answer is a DataError: as text ("nan") an answer "NaN" would match it."""
+    gold = question.get("goldAnswer")
+    if isinstance(gold, float) and not math.isfinite(gold):
+        raise DataError(
+            f"challenge {challenge.get('challengeId')!r}",
+            None,
+            f"{question.get('questionId')}.goldAnswer",
+            f"{gold} is not an answer: give the value as text, or a finite number",
+        )
+
+
 def hops_label(hops: Any) -> str:
-    if isinstance(hops, bool) or not isinstance(hops, (int, float)):
+    if isinstance(hops, bool) or not isinstance(hops, (int, float)) or not math.isfinite(hops):
         return "unknown"
     return "6+" if hops >= 6 else str(int(hops))
 
@@ -93,18 +117,34 @@ class PreparedQuestion:
 class PreparedChallenge:
     """A challenge's split, domain, document and prepared questions."""
 
-    __slots__ = ("document", "domain", "question_ids", "questions", "split", "traps_missing")
+    __slots__ = (
+        "document",
+        "document_empty",
+        "domain",
+        "duplicate_traps",
+        "question_ids",
+        "questions",
+        "split",
+        "traps_missing",
+    )
 
     def __init__(self, challenge: dict[str, Any], rules: DacrRules):
         self.split = challenge_split(challenge)
         self.domain = str((challenge.get("document") or {}).get("domain") or "unknown")
         self.document = rules.document(challenge)
-        traps = {t.get("trapId"): t for t in challenge.get("traps") or [] if isinstance(t, dict)}
-        self.questions = [
-            PreparedQuestion(q, traps, rules, self.document)
-            for q in challenge.get("questions") or []
-            if isinstance(q, dict)
-        ]
+        text = (challenge.get("document") or {}).get("text")
+        self.document_empty = not (isinstance(text, str) and text.strip())  # reported: nothing to answer from
+        traps: dict[Any, dict[str, Any]] = {}
+        self.duplicate_traps: list[Any] = []  # trap ids defined twice: the first definition is used, as upstream's
+        for trap in challenge.get("traps") or []:
+            if isinstance(trap, dict):
+                if trap.get("trapId") in traps:
+                    self.duplicate_traps.append(trap.get("trapId"))
+                traps.setdefault(trap.get("trapId"), trap)
+        questions = [q for q in challenge.get("questions") or [] if isinstance(q, dict)]
+        for question in questions:
+            _check_gold(challenge, question)
+        self.questions = [PreparedQuestion(q, traps, rules, self.document) for q in questions]
         self.question_ids = {q.qid for q in self.questions}
         self.traps_missing = [q for q in self.questions if q.trap_missing]  # reported, once per question
 

@@ -112,6 +112,15 @@ def js_number_string(value: float) -> str:
     return sign + body
 
 
+def as_double(value: int | float) -> float:
+    """The IEEE double JavaScript reads a JSON number as: an integer too large for one is Infinity
+    (Python's `float()` raises OverflowError instead)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
+
+
 def js_string(value: Any) -> str:
     """JavaScript's String(value) for values that come out of JSON."""
     if value is None:
@@ -119,7 +128,7 @@ def js_string(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        return js_number_string(float(value))
+        return js_number_string(as_double(value))
     if isinstance(value, str):
         return value
     if isinstance(value, list):
@@ -280,17 +289,6 @@ def _long_tokens(text: str) -> list[str]:
 def citation_score(citation: str, question: dict[str, Any], document: ReferenceDocument) -> float:
     """Upstream's scoreCitation: 1.0, 0.5 or 0."""
     return ReferenceCitation(question).score(citation, document)
-
-
-def confidence(entry: dict[str, Any] | None) -> float:
-    """The confidence upstream scores with: 0 without an entry; a missing or unreadable value
-    becomes 0.5 (upstream's runner does this when it parses the model output); clamped to [0, 1]."""
-    if entry is None:
-        return 0.0
-    value = entry.get("confidence")
-    if value is None:
-        return 0.5
-    return min(1.0, max(0.0, float(value)))
 
 
 def ece_bins(confidences: np.ndarray) -> np.ndarray:

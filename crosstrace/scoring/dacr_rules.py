@@ -11,6 +11,8 @@
 | trap whose correct and planted values are equal | containment rule | no side |
 | headline metric with nothing to average (`undefined`) | 0 (trap evasion: 1.0) | None |
 | ECE bins | [b/10, (b+1)/10) in floating point; 1.0 in no bin | [b/10, (b+1)/10), 1.0 in the last |
+| reading a predictions file (`reading`) | `UPSTREAM_SCORER`: as evaluate.ts | `LENIENT` |
+| missing confidence, predictions file / raw outputs | 0 (evaluate.ts) / 0.5 (upstream's runner) | 0.5 / 0.5 |
 
 A rules object prepares what it needs of a question or document once (`answer_judge`,
 `citation_judge`, `document`: called by `dacr_prepare`) and hands back functions that judge one
@@ -30,6 +32,7 @@ import numpy as np
 from crosstrace.scoring import dacr_reference as reference
 from crosstrace.scoring.dacr_citation import EvidenceIndex
 from crosstrace.scoring.dacr_strict import STRICT_VERSION, trap_targets
+from crosstrace.scoring.predictions import LENIENT, UPSTREAM_SCORER, PredictionsReading
 
 if TYPE_CHECKING:
     from crosstrace.scoring.dacr_prepare import PreparedQuestion
@@ -54,6 +57,12 @@ class DacrRules(ABC):
     no_entry_trap_side: str | None
     # A headline metric's value when it has nothing to average; a metric not listed is None.
     undefined: Mapping[str, float]
+    # How a predictions file's odd values are read (crosstrace.scoring.predictions).
+    reading: PredictionsReading
+    # The confidence an answer entry without one is scored with, by where the answers come from:
+    # "predictions" (a file of parsed answers, what upstream's scorer reads) or "outputs" (raw model
+    # outputs parsed here, the job of upstream's runner).
+    missing_confidence: Mapping[str, float]
 
     def info(self) -> dict[str, str]:
         """How the scores were made, for `TaskScore.scoring`."""
@@ -82,6 +91,8 @@ class StrictRules(DacrRules):
     scores_challenges_without_prediction = True
     no_entry_trap_side = None
     undefined: Mapping[str, float] = MappingProxyType({})
+    reading = LENIENT
+    missing_confidence: Mapping[str, float] = MappingProxyType({"predictions": 0.5, "outputs": 0.5})
 
     def document(self, challenge: dict[str, Any]) -> EvidenceIndex:
         return EvidenceIndex(challenge)
@@ -114,6 +125,9 @@ class ReferenceRules(DacrRules):
             "mean_confidence": 0.0,
         }
     )
+    reading = UPSTREAM_SCORER
+    # evaluate.ts reads `confidence ?? 0`; its runner, parsing a model's reply, writes 0.5 for none.
+    missing_confidence: Mapping[str, float] = MappingProxyType({"predictions": 0.0, "outputs": 0.5})
 
     def document(self, challenge: dict[str, Any]) -> reference.ReferenceDocument:
         text = (challenge.get("document") or {}).get("text")

@@ -51,6 +51,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crosstrace.jsonio import dumps, loads
+
 JUDGE_PROMPT_VERSION = "crosstrace-iascore-judge-1.0"
 ENV_BASE_URL, ENV_MODEL, ENV_API_KEY = (
     "CROSSTRACE_JUDGE_BASE_URL",
@@ -265,7 +267,7 @@ class _Cache:
         if path is None or not path.is_file():
             return None
         try:
-            return json.loads(path.read_text(encoding="utf-8"))["reply"]
+            return loads(path.read_text(encoding="utf-8"))["reply"]
         except (OSError, ValueError, KeyError, TypeError):
             return None  # a damaged cache file is a miss, and is rewritten
 
@@ -275,7 +277,7 @@ class _Cache:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".tmp{threading.get_ident()}")
-        temporary.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        temporary.write_text(dumps(record), encoding="utf-8")
         os.replace(temporary, path)
 
 
@@ -317,7 +319,7 @@ class Judge:
             "seed": self.config.seed + repeat,
             "repeat": repeat,
         }
-        return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+        return hashlib.sha256(dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
 
     def score_pairs(
         self,
@@ -465,7 +467,7 @@ class Judge:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8") as handle:
             for record in self.log:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                handle.write(dumps(record) + "\n")
         return path
 
 
@@ -488,7 +490,7 @@ def _combine(repeats: list[JudgeResult]) -> JudgeResult:
 
 def _reply_text(payload: bytes, attempts: int) -> str:
     try:
-        data = json.loads(payload.decode("utf-8"))
+        data = loads(payload.decode("utf-8"))
         content = data["choices"][0]["message"]["content"]
     except (ValueError, KeyError, IndexError, TypeError) as error:
         raise JudgeError(

@@ -26,7 +26,7 @@ from typing import Any
 
 from crosstrace.errors import ErrorPolicy
 from crosstrace.schema import Grounding, PriorWork, SchemaError, TraceRecord
-from crosstrace.sources.crosstrace_release import SourceRecord, read_metadata, require
+from crosstrace.sources.crosstrace_release import SourceRecord, read_metadata, require, require_records
 from crosstrace.sources.reader import read_records
 
 RAW_FILE = "all_traces.jsonl"
@@ -110,9 +110,12 @@ def parse_raw(obj: dict[str, Any], system_prompt: str | None = None) -> TraceRec
 
 
 def read_raw_file(path: str | Path, policy: ErrorPolicy, system_prompt: str | None = None) -> list[SourceRecord]:
-    return read_records(
+    records = read_records(
         path,
         policy,
         "upstream's raw all_traces.jsonl",
         lambda obj, line: SourceRecord(parse_raw(obj, system_prompt), str(path), line),
+        text_only=True,
     )
+    require_records(path, records, policy)
+    return records

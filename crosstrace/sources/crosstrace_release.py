@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crosstrace.errors import ErrorPolicy
+from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.jsonio import read_json_object
 from crosstrace.schema import SchemaError, TraceRecord, parse_chat
 from crosstrace.sources.reader import read_records
@@ -97,19 +97,42 @@ def parse_released(obj: dict[str, Any], source: str) -> TraceRecord:
 
 def read_chat_file(path: str | Path, source: str, policy: ErrorPolicy) -> list[SourceRecord]:
     """Records of one released chat file; `source` is "crosstrace" or "hypogen" (the file's layout)."""
-    return read_records(
+    records = read_records(
         path,
         policy,
         "a file of the CrossTrace release",
         lambda obj, line: SourceRecord(parse_released(obj, source), str(path), line),
+        text_only=True,
     )
+    require_records(path, records, policy)
+    return records
+
+
+def require_records(path: Path, records: list[SourceRecord], policy: ErrorPolicy) -> None:
+    """A source file without one usable record is a DataError naming it (even under skip): building or
+    evaluating on nothing would end in an empty dataset, or in an error that names another file."""
+    if not records:
+        skipped = sum(1 for item in policy.skipped if item.path == str(path))
+        why = f"all {skipped} records were unusable (see the skipped records)" if skipped else "the file holds none"
+        raise DataError(path, None, None, f"no usable record: {why}")
 
 
 def read_split_settings(folder: Path) -> dict[str, Any]:
+    """The release's manifest.json (split seed and fractions), checked: train_pct and val_pct are fractions
+    that leave room for a test split."""
     path = folder / RELEASE_MANIFEST
     if not path.is_file():
         return {}
-    return read_json_object(path)
+    settings = read_json_object(path)
+    for key in ("train_pct", "val_pct"):
+        value = settings.get(key)
+        if key in settings and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1):
+            raise DataError(path, None, key, f"expected a fraction between 0 and 1, got {value!r}")
+    if settings.get("train_pct", 0) + settings.get("val_pct", 0) > 1:
+        raise DataError(
+            path, None, "train_pct", "train_pct + val_pct is more than 1: no room is left for the test split"
+        )
+    return settings
 
 
 def has_release(folder: str | Path) -> bool:

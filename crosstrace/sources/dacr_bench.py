@@ -11,13 +11,15 @@ Three shapes are read into the same challenge objects (docs/upstream-formats.md 
   is renamed `trap_targeted`;
 - a bare JSON list of challenges.
 
-Structural problems that make a record unusable (a question without `goldAnswer`, a
-challenge without document text) are `DataError`s naming the file and the field path, e.g.
+Structural problems that make a record unusable (a question without `goldAnswer`, a gold answer
+or trap value that is NaN or Infinity, a challenge without document text, a split other than
+`real` or `synthetic`) are `DataError`s naming the file and the field path, e.g.
 `challenges[3].questions[2].goldAnswer`; under `ErrorPolicy("skip")` the bad question or
 challenge is skipped and counted. The known *data* defects of the public release (a trap whose
 wrong value equals its correct value, a trap whose injected text is a model's refusal, traps no
-question targets) are not errors: the records are kept and each defect is listed in
-`Benchmark.defects`, so scorers can decide (trap evasion is undefined for an equal-valued trap).
+question targets) and other oddities (an empty document, a trap id defined twice) are not errors:
+the records are kept and each defect is listed in `Benchmark.defects` (an empty document is also
+logged as a warning), so scorers can decide (trap evasion is undefined for an equal-valued trap).
 
 `save_benchmark` writes challenges (e.g. from the engine) in the v1.1 wrapper format, without
 timestamps, so the same challenges always give the same bytes.
@@ -26,7 +28,8 @@ timestamps, so the same challenges always give the same bytes.
 from __future__ import annotations
 
 import hashlib
-import json
+import logging
+import math
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -36,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstrace.errors import DataError, ErrorPolicy
-from crosstrace.jsonio import read_json
+from crosstrace.jsonio import dumps, read_json
 
 CATEGORIES = (
     "direct_extraction",
@@ -48,6 +51,7 @@ CATEGORIES = (
     "cross_section_synthesis",
 )
 LEGACY_CATEGORIES = {"conflict_targeted": "trap_targeted"}
+SPLITS = ("real", "synthetic")
 SPLIT_BY_SOURCE_TYPE = {"engine": "synthetic", "document": "real"}
 DIFFICULTIES = ("easy", "medium", "hard")
 
@@ -57,6 +61,9 @@ _REFUSAL = re.compile(
     r"^\s*(I won't|I will not|I can't|I cannot|I'm sorry|I am sorry|Sorry,|As an AI|I'm not able|I am not able)\b",
     re.IGNORECASE,
 )
+
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -113,8 +120,18 @@ def _require(obj: dict[str, Any], key: str, types: type | tuple[type, ...], wher
     return value
 
 
+def _require_answer_value(value: Any, where: _Where) -> Any:
+    """A gold answer, alias or trap value: text, or a finite number (NaN and Infinity are no answer, and
+    would become the text "nan" or "inf" that an answer "NaN" matches)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise where.error(f"expected text or a number, got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise where.error(f"{value} is not an answer: give the value as text, or a finite number")
+    return value
+
+
 def _read_json(path: Path) -> tuple[Any, str]:
-    return read_json(path), hashlib.sha256(path.read_bytes()).hexdigest()
+    return read_json(path, text_only=True), hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def load_benchmark(path: str | Path, policy: ErrorPolicy | None = None) -> Benchmark:
@@ -155,6 +172,14 @@ def load_benchmark(path: str | Path, policy: ErrorPolicy | None = None) -> Bench
     for challenge in bench.challenges:
         bench.defects.extend(find_defects(challenge))
 
+    empty = [d["challengeId"] for d in bench.defects if d["kind"] == "document_empty"]
+    if empty:
+        logger.warning(
+            "%s: %d challenge(s) with an empty document, kept and counted as defects: %s",
+            path,
+            len(empty),
+            ", ".join(map(str, empty[:10])),
+        )
     versions = sorted({str(c.get("version")) for c in bench.challenges if c.get("version") is not None})
     bench.version = (
         str(wrapper["version"])
@@ -196,7 +221,10 @@ def _read_challenge(record: Any, where: _Where, policy: ErrorPolicy, bench: Benc
     _require(document, "text", str, where.at("document"))
     source = record.get("source") if isinstance(record.get("source"), dict) else {}
     challenge = dict(record)
-    if not challenge.get("split"):
+    split = challenge.get("split")
+    if split not in (None, "") and split not in SPLITS:
+        raise where.at("split").error(f"{split!r} is not a DACR-Bench split: expected one of {', '.join(SPLITS)}")
+    if not split:
         inferred = SPLIT_BY_SOURCE_TYPE.get(str(source.get("type")))
         if inferred is None:
             raise where.at("split").error(
@@ -211,6 +239,10 @@ def _read_challenge(record: Any, where: _Where, policy: ErrorPolicy, bench: Benc
         if not isinstance(value, list):
             raise where.at(key).error(f"expected a list, got {type(value).__name__}")
         challenge[key] = value
+    for index, trap in enumerate(challenge["traps"]):
+        for key in ("correctValue", "wrongValue"):
+            if isinstance(trap, dict) and trap.get(key) is not None:
+                _require_answer_value(trap[key], where.at(f"traps[{index}]").at(key))
     questions_raw = _require(record, "questions", list, where)
     read = partial(_read_question, challenge_id=challenge_id, bench=bench)
     questions = _read_each(questions_raw, where.at("questions"), read, "questionId", policy)
@@ -227,6 +259,7 @@ def _read_question(raw: Any, where: _Where, challenge_id: str, bench: Benchmark)
     question_id = _require(raw, "questionId", str, where)
     _require(raw, "text", str, where)
     gold = _require(raw, "goldAnswer", (str, int, float), where)
+    _require_answer_value(gold, where.at("goldAnswer"))
     if not isinstance(gold, str):
         question["goldAnswer"] = _format_number(gold)
         bench.normalizations.append(
@@ -235,7 +268,13 @@ def _read_question(raw: Any, where: _Where, challenge_id: str, bench: Benchmark)
     aliases = raw.get("goldAnswerAliases") or []
     if not isinstance(aliases, list):
         raise where.at("goldAnswerAliases").error(f"expected a list of strings, got {type(aliases).__name__}")
+    for index, alias in enumerate(aliases):
+        if alias is not None:
+            _require_answer_value(alias, where.at(f"goldAnswerAliases[{index}]"))
     question["goldAnswerAliases"] = [a if isinstance(a, str) else _format_number(a) for a in aliases if a is not None]
+    hops = raw.get("hops")
+    if hops is not None and (isinstance(hops, bool) or not isinstance(hops, int) or hops < 0):
+        raise where.at("hops").error(f"expected a whole number of reasoning steps, got {hops!r}")
     category = raw.get("category")
     if category in LEGACY_CATEGORIES:
         question["category"] = LEGACY_CATEGORIES[category]
@@ -265,11 +304,15 @@ def find_defects(challenge: dict[str, Any]) -> list[dict[str, Any]]:
     fact_ids = {f.get("factId") for f in challenge["facts"] if isinstance(f, dict)}
     trap_ids = set()
     n_paragraphs = len(challenge["document"]["text"].split("\n\n"))
+    if not challenge["document"]["text"].strip():
+        defects.append({"challengeId": challenge_id, "kind": "document_empty"})
     for index, trap in enumerate(challenge["traps"]):
         if not isinstance(trap, dict):
             defects.append({"challengeId": challenge_id, "kind": "trap_not_object", "trap": index})
             continue
         trap_id = trap.get("trapId", f"#{index}")
+        if trap_id in trap_ids:
+            defects.append({"challengeId": challenge_id, "kind": "trap_duplicate_id", "trapId": trap_id})
         trap_ids.add(trap_id)
         if (
             _format_number(trap.get("correctValue")).strip().lower()
@@ -355,6 +398,6 @@ def save_benchmark(path: str | Path, challenges: list[dict[str, Any]], name: str
     """Write challenges as a DACR-Bench v1.1 file (deterministic bytes for the same challenges)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(benchmark_document(challenges, name, description), ensure_ascii=False, indent=1)
+    text = dumps(benchmark_document(challenges, name, description), indent=1)
     path.write_text(text + "\n", encoding="utf-8")
     return path

@@ -116,7 +116,7 @@ def read_tuning_data(path: str | Path, policy: ErrorPolicy | None = None) -> Tun
                 file, None, None, f"cannot tell the split from the name; name files {sorted(set(SPLIT_ALIASES))}-*"
             )
         kept = 0
-        for line, record in iter_rows(file, policy):
+        for line, record in iter_rows(file, policy, unique=True, text_only=True):
             try:
                 data.rows.setdefault(split, []).append(tuning_row(record, file, line, split))
                 kept += 1

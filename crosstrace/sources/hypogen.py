@@ -65,4 +65,6 @@ def read_rows(path: str | Path, policy: ErrorPolicy, system_prompt: str = DEFAUL
         "HypoGen rows as .parquet or .jsonl",
         lambda row, number: SourceRecord(record_from_row(row, system_prompt), str(path), number),
         rows=iter_rows,
+        unique=True,
+        text_only=True,
     )

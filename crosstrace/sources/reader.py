@@ -6,7 +6,10 @@
 `iter_rows` reads JSON Lines (`.jsonl`), parquet (`.parquet`) and a JSON list of rows (`.json`);
 `line` is the 1-based line or row. `read_records` turns a `SchemaError` that `parse` raises for
 one row into a `DataError` naming the file, the line and the field: raised, or counted and
-skipped under `ErrorPolicy("skip")`.
+skipped under `ErrorPolicy("skip")`. Both take `unique` (a JSON line repeating an earlier one is
+such an error too: a source's record would otherwise be used twice) and `text_only` (a string
+holding a lone surrogate is one: these records go to tokenizers and parquet files, which cannot
+take it); see `crosstrace.jsonio.iter_jsonl`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from crosstrace.schema import SchemaError
 T = TypeVar("T")
 
 
-def iter_rows(path: Path, policy: ErrorPolicy) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_rows(
+    path: Path, policy: ErrorPolicy, unique: bool = False, text_only: bool = False
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """(1-based line or row, object) of each row of a `.jsonl`, `.parquet` or `.json` (a list of rows) file."""
     if path.suffix == ".parquet":
         try:
@@ -32,11 +37,11 @@ def iter_rows(path: Path, policy: ErrorPolicy) -> Iterator[tuple[int, dict[str, 
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise DataError(path, None, None, f"not a readable parquet file ({exc})") from None
     elif path.suffix == ".json":
-        records = read_json(path)
+        records = read_json(path, text_only=text_only)
         if not isinstance(records, list):
             raise DataError(path, None, None, "expected a JSON list of rows")
     else:
-        yield from iter_jsonl(path, policy)
+        yield from iter_jsonl(path, policy, unique=unique, text_only=text_only)
         return
     for number, record in enumerate(records, start=1):
         if isinstance(record, dict):
@@ -50,7 +55,9 @@ def read_records(
     policy: ErrorPolicy,
     expected: str,
     parse: Callable[[dict[str, Any], int], T],
-    rows: Callable[[Path, ErrorPolicy], Iterator[tuple[int, dict[str, Any]]]] = iter_jsonl,
+    rows: Callable[..., Iterator[tuple[int, dict[str, Any]]]] = iter_jsonl,
+    unique: bool = False,
+    text_only: bool = False,
 ) -> list[T]:
     """`parse(obj, line)` of every row of the file, in file order; `expected` says what a missing file should be.
 
@@ -59,7 +66,7 @@ def read_records(
     if not path.is_file():
         raise DataError(path, None, None, f"file not found (expected {expected})")
     records = []
-    for line, obj in rows(path, policy):
+    for line, obj in rows(path, policy, unique=unique, text_only=text_only):
         try:
             records.append(parse(obj, line))
         except SchemaError as error:

@@ -39,4 +39,5 @@ def parse_wildsci_line(obj: dict[str, Any], line_number: int) -> dict[str, Any]:
 def read_wildsci(path: str | Path, policy: ErrorPolicy | None = None) -> list[dict[str, Any]]:
     """Every valid question of a WildSci JSON Lines file, in file order."""
     policy = policy if policy is not None else ErrorPolicy()
-    return read_records(path, policy, "WildSci's wildsci.jsonl, JSON Lines", parse_wildsci_line)
+    expected = "WildSci's wildsci.jsonl, JSON Lines"
+    return read_records(path, policy, expected, parse_wildsci_line, unique=True, text_only=True)

@@ -9,10 +9,12 @@ checkpoint is complete when that file parses and records the folder's own step.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from crosstrace.errors import DataError
+from crosstrace.jsonio import read_json
 
 TRAINER_STATE = "trainer_state.json"
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
@@ -32,9 +34,9 @@ def incompleteness(folder: Path, step: int) -> str | None:
     if not state_file.is_file():
         return f"no {TRAINER_STATE} (the save was interrupted)"
     try:
-        state = json.loads(state_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        return f"{TRAINER_STATE} is unreadable ({error}; the save was interrupted)"
+        state = read_json(state_file)
+    except (OSError, DataError) as error:
+        return f"{TRAINER_STATE} is unreadable ({error.reason if isinstance(error, DataError) else error}; the save was interrupted)"
     if not isinstance(state, dict) or state.get("global_step") != step:
         return f"{TRAINER_STATE} does not record step {step}"
     return None

@@ -23,10 +23,10 @@ Override it with `--estimate_tokens_per_second` once a real run has logged its o
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from crosstrace.jsonio import read_json_object
 from crosstrace.paths import REPO_ROOT
 from crosstrace.training.length import SourceLengths
 
@@ -71,7 +71,7 @@ def find_measured(key: dict[str, Any], gpu: str | None = None, folder: Path | No
     substring of the report's GPU name, when given), else None. Reports are read in name order."""
     folder = MEASURED_DIR if folder is None else folder
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        report = json.loads(path.read_text(encoding="utf-8"))
+        report = read_json_object(path)
         machine = report.get("machine", {})
         if gpu and gpu.lower() not in str(machine.get("gpu", "")).lower():
             continue

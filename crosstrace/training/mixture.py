@@ -44,6 +44,7 @@ Deterministic: the same recipe and seed give the same rows in the same order.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -52,9 +53,11 @@ from typing import Any
 
 from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.hub_folder import MANIFEST_NAME, dataset_fingerprint, read_built_split, sha256_file
-from crosstrace.jsonio import iter_jsonl
+from crosstrace.jsonio import dumps, iter_jsonl
 from crosstrace.mcq.format import answer_line, check_mcq_record, render_mcq_prompt
 from crosstrace.schema import SchemaError, TraceRecord, chat_messages, parse_assistant, render_assistant, render_user
+
+logger = logging.getLogger(__name__)
 
 PROMPT, COMPLETION, SOURCE = "prompt", "completion", "source"
 # The columns the rewards read (crosstrace.rewards.REWARD_COLUMNS), present on every row.
@@ -368,7 +371,22 @@ def _load_jsonl_files(files: list[Path], policy: ErrorPolicy):
     rows: list[dict[str, Any]] = []
     for path in files:
         before = len(rows)
-        rows.extend(obj for _, obj in iter_jsonl(path, policy))
+        first_line: dict[str, int] = {}
+        repeats = []  # (line, the line it repeats): trained on as often as they appear, and said so
+        for line, obj in iter_jsonl(path, policy, text_only=True):
+            seen = first_line.setdefault(dumps(obj, sort_keys=True), line)
+            if seen != line:
+                repeats.append((line, seen))
+            rows.append(obj)
+        if repeats:
+            logger.warning(
+                "%s: %d row(s) repeat an earlier row exactly (line %d repeats line %d%s); each is trained on as often "
+                "as it appears (a source's weight repeats a whole source)",
+                path,
+                len(repeats),
+                *repeats[0],
+                ", ..." if len(repeats) > 1 else "",
+            )
         if len(rows) == before:
             raise DataError(path, None, None, "holds no usable JSON record (an empty data file?)")
     columns = list(dict.fromkeys(key for row in rows for key in row))

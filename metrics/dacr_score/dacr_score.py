@@ -11,11 +11,10 @@ Requires the `crosstrace` package (this repository) to be importable.
 
 from __future__ import annotations
 
-import json
-
 import datasets
 
 import evaluate
+from crosstrace.jsonio import loads
 from crosstrace.scoring.dacr import HEADLINE_METRICS, SCORING_MODES, score_dacr
 from crosstrace.scoring.dacr_parse import extract_answers
 from crosstrace.scoring.dacr_strict import STRICT_VERSION
@@ -69,14 +68,14 @@ class DacrScore(evaluate.Metric):
 
     def _compute(self, predictions, references, scoring=None, bootstrap=0, seed=0):
         mode = scoring or (self.config_name if self.config_name in SCORING_MODES else "strict")
-        challenges = [json.loads(reference) for reference in references]
+        challenges = [loads(reference) for reference in references]
         answers, unparsed = {}, 0
         for challenge, output in zip(challenges, predictions, strict=True):
             question_ids = [q.get("questionId") for q in challenge.get("questions", [])]
             parsed, _problem = extract_answers(output, question_ids=question_ids)
             unparsed += not parsed
             answers[challenge["challengeId"]] = parsed
-        score = score_dacr(challenges, answers, mode=mode, bootstrap=bootstrap, seed=seed)
+        score = score_dacr(challenges, answers, mode=mode, bootstrap=bootstrap, seed=seed, answers_from="outputs")
         result = {name: score.metrics[name] for name in HEADLINE_METRICS}
         result.update({"questions": score.n["questions"], "unparsed_outputs": unparsed, "scoring": mode})
         if bootstrap:

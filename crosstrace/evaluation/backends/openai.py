@@ -36,6 +36,7 @@ from crosstrace.evaluation.backends.base import (
     sampling_extras_sent,
 )
 from crosstrace.evaluation.prompts import Messages
+from crosstrace.jsonio import InvalidJSON, loads
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ class OpenAIBackend:
             retry_after = None
             try:
                 with urllib.request.urlopen(request, timeout=self.args.request_timeout) as response:
-                    return json.loads(response.read().decode("utf-8"))
+                    return loads(response.read().decode("utf-8"))
             except urllib.error.HTTPError as error:
                 detail = error.read().decode("utf-8", "replace")[:300]
                 if error.code in REFUSED_PROMPT_STATUSES:
@@ -145,7 +146,7 @@ class OpenAIBackend:
                 retry_after = error.headers.get("Retry-After") if error.headers else None
             except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as error:
                 last_error = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            except (InvalidJSON, UnicodeDecodeError) as error:
                 last_error = f"reply is not JSON ({error})"
             if attempt < self.args.max_retries:
                 time.sleep(_backoff_seconds(attempt, retry_after))

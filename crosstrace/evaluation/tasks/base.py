@@ -19,7 +19,7 @@ from crosstrace.errors import DataError, ErrorPolicy
 from crosstrace.evaluation.predictions_format import OUTPUTS
 from crosstrace.evaluation.prompts import Prompt
 from crosstrace.hub_folder import sha256_file
-from crosstrace.jsonio import iter_jsonl
+from crosstrace.jsonio import has_lone_surrogate, iter_jsonl
 from crosstrace.scoring.types import TaskScore
 
 logger = logging.getLogger(__name__)
@@ -100,6 +100,10 @@ class Task(ABC):
             parsed[prompt_id], problem = self.parse(prompt_id, output)
             if problem:
                 problems.append({"id": prompt_id, "problem": problem})
+            if has_lone_surrogate(output):  # e.g. a "\ud800" escape in a predictions file: scored, and said
+                problems.append(
+                    {"id": prompt_id, "problem": "the output holds a lone surrogate (not text); scored as written"}
+                )
         score = self.score_parsed(parsed)
         score.problems = problems + list(score.problems)
         return score
@@ -116,20 +120,30 @@ class Task(ABC):
 
     # ------------------------------------------------------------------------- predictions files
 
+    def id_aliases(self) -> dict[str, dict[str, str]]:
+        """Other ids a predictions file may key a prompt by, e.g. the published dataset's `id` column:
+        {alias: {config: prompt id}}. An alias found in one config names that prompt; in several, it is
+        an error listing them. None by default."""
+        return {}
+
     def score_predictions_file(
         self, path: Path, predictions_format: str
     ) -> tuple[TaskScore, dict[str, Any], list[dict[str, Any]]]:
         """(score, what was not scored, samples) for a predictions file in one of `predictions_formats`.
 
-        Here the `outputs` format: raw outputs keyed by prompt id, scored like a generation run's
-        (prompts without an output are counted as not scored, as prompts skipped for the context are)."""
+        Here the `outputs` format: raw outputs keyed by prompt id (or an `id_aliases` alias), scored
+        like a generation run's (prompts without an output are counted as not scored, as prompts skipped
+        for the context are). A file with no usable record is a DataError: nothing would be scored."""
         if predictions_format != OUTPUTS:
             raise ValueError(f"task {self.name} reads no {predictions_format} predictions")
         read_problems = ErrorPolicy("skip")
-        outputs = read_outputs(path, read_problems)
+        records = read_outputs(path, read_problems)
         known = [p.id for p in self.prompts()]
-        unknown = sorted(set(outputs) - set(known))
-        outputs = {k: v for k, v in outputs.items() if k in set(known)}
+        outputs, unknown = self._by_prompt_id(path, records, set(known), read_problems)
+        if not outputs:
+            raise DataError(
+                path, None, None, f"nothing to score: {self._why_nothing(records, unknown, read_problems)}"
+            )
         score = self.score(outputs)
         score.problems = [{"id": i, "problem": "not an id of this task's data; ignored"} for i in unknown] + list(
             score.problems
@@ -138,8 +152,48 @@ class Task(ABC):
         skipped = {
             "no_prediction": {"count": len(without), "ids": without},
             "predictions_file": {"count": len(read_problems.skipped), "items": read_problems.report()},
+            "unknown_ids": {"count": len(unknown), "ids": unknown},
         }
         return score, skipped, self.sample_rows(score, outputs)
+
+    def _by_prompt_id(
+        self, path: Path, records: dict[str, tuple[int, str]], known: set[str], policy: ErrorPolicy
+    ) -> tuple[dict[str, str], list[str]]:
+        """({prompt id: output}, ids that name no prompt) for the records read ({id: (line, output)})."""
+        aliases = self.id_aliases()
+        outputs: dict[str, str] = {}
+        unknown: list[str] = []
+        for record_id, (line, output) in records.items():
+            if record_id in known:
+                prompt_id = record_id
+            elif record_id in aliases:
+                configs = aliases[record_id]
+                if len(configs) > 1:
+                    raise DataError(
+                        path,
+                        line,
+                        "id",
+                        f"{record_id!r} is the id of a record in configs {', '.join(sorted(configs))}: key it by one "
+                        f"({', '.join(sorted(configs.values()))}), or score one config",
+                    )
+                (prompt_id,) = configs.values()
+            else:
+                unknown.append(record_id)
+                continue
+            if prompt_id in outputs:
+                policy.handle(
+                    DataError(path, line, "id", f"{record_id!r} names {prompt_id!r} again; the first is kept")
+                )
+                continue
+            outputs[prompt_id] = output
+        return outputs, sorted(unknown)
+
+    def _why_nothing(self, records: dict[str, tuple[int, str]], unknown: list[str], policy: ErrorPolicy) -> str:
+        if records:
+            alias = next(iter(self.id_aliases()), None)
+            looks = repr(self.prompts()[0].id) + (f" or {alias!r}" if alias else "")
+            return f"none of the {len(records)} ids is an id of this task's data (e.g. {unknown[0]!r}; ids here look like {looks})"
+        return f"no usable record ({first_problem(policy) if policy.skipped else 'the file holds none'})"
 
     # ------------------------------------------------------------------------- results and run folder
 
@@ -165,9 +219,9 @@ class Task(ABC):
         return []
 
 
-def read_outputs(path: Path, policy: ErrorPolicy) -> dict[str, str]:
-    """JSON Lines of {id, output} (any model's outputs, or a run's generations file) -> {id: output}."""
-    outputs: dict[str, str] = {}
+def read_outputs(path: Path, policy: ErrorPolicy) -> dict[str, tuple[int, str]]:
+    """JSON Lines of {id, output} (any model's outputs, or a run's generations file) -> {id: (line, output)}."""
+    outputs: dict[str, tuple[int, str]] = {}
     for line, obj in iter_jsonl(path, policy):
         record_id, output = obj.get("id"), obj.get("output")
         if not isinstance(record_id, str) or not record_id:
@@ -177,7 +231,7 @@ def read_outputs(path: Path, policy: ErrorPolicy) -> dict[str, str]:
         elif record_id in outputs:
             policy.handle(DataError(path, line, "id", f"{record_id!r} appears twice; the first is kept"))
         else:
-            outputs[record_id] = output
+            outputs[record_id] = (line, output)
     return outputs
 
 

@@ -24,7 +24,7 @@ from crosstrace.evaluation.backends.base import BackendError
 from crosstrace.evaluation.prompts import Messages, Prompt
 from crosstrace.evaluation.tasks.base import Task, file_info, first_problem, sample_row
 from crosstrace.evaluation.tasks.built_split import load_built_split
-from crosstrace.schema import SchemaError, chat_messages
+from crosstrace.schema import SchemaError, chat_messages, record_id
 from crosstrace.scoring.types import TaskScore
 from crosstrace.sources.crosstrace_release import HYPOGEN_TEST_FILE, RELEASE_FILES, read_chat_file
 
@@ -90,6 +90,7 @@ class HypothesisItem:
     profile: str  # compliance profile: "crosstrace" or "hypogen"
     subset: str  # the config it came from (all, biomedical, ..., hypogen)
     domain: str | None
+    published_id: str  # the record's `id` in the published dataset (predictions may be keyed by it)
 
 
 def _prompt_messages(value: Any, where: str) -> tuple[Messages, str]:
@@ -134,6 +135,9 @@ class CrossTraceTask(Task):
         duplicated = sorted(i for i, n in ids.items() if n > 1)
         if duplicated:
             raise DataError(source, None, "id", f"{len(duplicated)} duplicate record ids, e.g. {duplicated[:3]}")
+        self._aliases: dict[str, dict[str, str]] = {}
+        for item in self.items:
+            self._aliases.setdefault(item.published_id, {})[item.subset] = item.prompt.id
 
     @classmethod
     def for_run(cls, args) -> CrossTraceTask:
@@ -178,7 +182,14 @@ class CrossTraceTask(Task):
                 *prompt_messages, reference = source_record.record.to_messages()  # checked by read_chat_file
                 prompt = Prompt(id=f"{config}/{path.stem}:{source_record.line}", messages=prompt_messages)
                 self.items.append(
-                    HypothesisItem(prompt, reference["content"], profile, config, source_record.record.domain)
+                    HypothesisItem(
+                        prompt,
+                        reference["content"],
+                        profile,
+                        config,
+                        source_record.record.domain,
+                        record_id(source_record.record),
+                    )
                 )
             self._data["configs"][config] = {**file_info(path), "rows": len(records)}
         self._data["source"] = "CrossTrace release files"
@@ -200,13 +211,18 @@ class CrossTraceTask(Task):
                     continue
                 profile = "hypogen" if config == "hypogen" or row.get("source") == "hypogen" else "crosstrace"
                 prompt = Prompt(id=f"{config}/{row_id}", messages=prompt_messages)
-                self.items.append(HypothesisItem(prompt, reference, profile, config, row.get("domain")))
+                self.items.append(HypothesisItem(prompt, reference, profile, config, row.get("domain"), row_id))
                 used += 1
             self._data["configs"][config] = {**info, "loaded": used}
         self._data["source"] = "built dataset"
 
     def prompts(self) -> list[Prompt]:
         return [item.prompt for item in self.items]
+
+    def id_aliases(self) -> dict[str, dict[str, str]]:
+        """The published dataset's `id` of each record (a built folder's `id` column; for the release
+        files, the id the dataset build gives the record) -> {config: prompt id}."""
+        return self._aliases
 
     def data_info(self) -> dict[str, Any]:
         """Per config: `rows` read, `loaded` usable records, and once scored `used`, the records actually

@@ -27,12 +27,26 @@ def _read_template(path: str) -> str:
 
     if not Path(path).is_file():
         raise DataError(path, None, None, "prompt template file not found")
-    template = Path(path).read_text(encoding="utf-8")
+    template = Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the prompt
     try:
         check_template(template)
     except ValueError as error:
         raise DataError(path, None, None, str(error)) from None
     return template
+
+
+def _nothing_to_score(log, unknown: list[str]) -> tuple[int | None, str | None, str]:
+    """(line, field, reason) of the DataError for a predictions file none of whose records can be scored."""
+    if unknown:
+        return (
+            None,
+            "challengeId",
+            (f"nothing to score: none of the {len(unknown)} challenge ids is in the benchmark (e.g. {unknown[0]!r})"),
+        )
+    if log.problems:
+        first = log.problems[0]
+        return first["line"], first["field"], f"nothing to score: {first['reason']}"
+    return None, None, "nothing to score: the file holds no prediction"
 
 
 class DacrTask(Task):
@@ -150,29 +164,46 @@ class DacrTask(Task):
         return extract_answers(output, question_ids=self.question_ids.get(prompt_id))
 
     def score_parsed(self, parsed: dict[str, dict[str, Any]]) -> TaskScore:
-        return self._score_answers(parsed, [c for c in self.challenges if c["challengeId"] in parsed])
-
-    def _score_answers(self, predictions: dict[str, dict[str, Any]], challenges: list[dict[str, Any]]) -> TaskScore:
-        """Score answers ({challengeId: {qid: entry}}) against `challenges` (the scoring mode decides
-        what a challenge without answers counts as)."""
         from crosstrace.scoring.dacr import score_dacr
+        from crosstrace.scoring.predictions import ReadPredictions
 
-        return score_dacr(challenges, predictions, mode=self.mode, bootstrap=self.bootstrap, seed=self.seed)
+        challenges = [c for c in self.challenges if c["challengeId"] in parsed]
+        # The entries are read already (by `parse`, which reported what was odd): scored as they are.
+        return score_dacr(
+            challenges,
+            ReadPredictions(parsed),
+            mode=self.mode,
+            bootstrap=self.bootstrap,
+            seed=self.seed,
+            answers_from="outputs",
+        )
 
     def score_predictions_file(
         self, path: Path, predictions_format: str
     ) -> tuple[TaskScore, dict[str, Any], list[dict[str, Any]]]:
         """Parsed answers (upstream's list or our mapping) against every challenge: the scoring mode
-        decides what a challenge without a prediction counts as, and reports strays. Raw outputs as
-        any task reads them."""
+        reads the file's odd values (`DacrRules.reading`), decides what a challenge without a prediction
+        counts as, and reports strays. Raw outputs as any task reads them. A file without one prediction
+        for a challenge of the benchmark is a DataError: nothing would be scored."""
         if predictions_format == OUTPUTS:
             return super().score_predictions_file(path, predictions_format)
-        from crosstrace.scoring.predictions import load_predictions
+        from crosstrace.scoring.dacr import score_dacr
+        from crosstrace.scoring.dacr_rules import rules_for
+        from crosstrace.scoring.predictions import read_predictions_file
 
-        predictions, problems = load_predictions(path)
-        score = self._score_answers(predictions, self.challenges)
-        score.problems = list(problems) + list(score.problems)
-        return score, {}, self.sample_rows(score, {})
+        predictions, log = read_predictions_file(path, reading=rules_for(self.mode).reading)
+        unknown = sorted(set(predictions) - set(self.question_ids))
+        if len(unknown) == len(predictions):
+            raise DataError(path, *_nothing_to_score(log, unknown))
+        score = score_dacr(self.challenges, predictions, mode=self.mode, bootstrap=self.bootstrap, seed=self.seed)
+        score.problems = list(log.problems) + list(score.problems)
+        without = [c["challengeId"] for c in self.challenges if c["challengeId"] not in predictions]
+        skipped = {
+            "no_prediction": {"count": len(without), "ids": without},
+            "predictions_file": {"count": log.records_skipped, "records": log.records},
+            "unknown_ids": {"count": len(unknown), "ids": unknown},
+        }
+        return score, skipped, self.sample_rows(score, {})
 
     def sample_rows(self, score: TaskScore, outputs: dict[str, str]) -> list[dict[str, Any]]:
         # The raw output answers all of a challenge's questions at once: each question's row carries it.

@@ -9,7 +9,6 @@ likely option is the answer).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from crosstrace.errors import DataError
 from crosstrace.evaluation.prompts import Prompt
 from crosstrace.evaluation.tasks.base import Task, file_info, first_problem, sample_row
 from crosstrace.evaluation.tasks.built_split import load_built_split
-from crosstrace.jsonio import iter_jsonl
+from crosstrace.jsonio import InvalidJSON, iter_jsonl, loads
 from crosstrace.mcq.format import ANSWER_LINE, MCQ_TEMPLATE, check_mcq_record, render_mcq_prompt
 from crosstrace.schema import SchemaError
 from crosstrace.scoring.types import TaskScore
@@ -35,9 +34,9 @@ def parse_option_logprobs(output: str, letters: str) -> dict[str, float | None]:
     """A stored loglik output (JSON {letter: log-prob or null}) for a question with options `letters`;
     raises ValueError saying what is wrong."""
     try:
-        table = json.loads(output)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"not a JSON table of option log-probs ({error.msg})") from None
+        table = loads(output)
+    except InvalidJSON as error:
+        raise ValueError(f"not a JSON table of option log-probs ({error.reason})") from None
     if not isinstance(table, dict) or sorted(table) != sorted(letters):
         raise ValueError(
             f"expected log-probs for exactly the options {letters}, got {sorted(table) if isinstance(table, dict) else type(table).__name__}"
@@ -70,7 +69,10 @@ class McqTask(Task):
         path = Path(source)
         if path.is_file():
             self._info = {"source": "jsonl file", **file_info(path)}
-            numbered = ((f"{path.stem}:{line}", line, obj) for line, obj in iter_jsonl(path, self.input_problems))
+            numbered = (
+                (f"{path.stem}:{line}", line, obj)
+                for line, obj in iter_jsonl(path, self.input_problems, text_only=True)
+            )
             where = str(path)
         else:
             rows, self._info = load_built_split(source, config, split)
