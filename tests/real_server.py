@@ -8,7 +8,6 @@ backend token for token. It runs in its own process group, killed as a whole at 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from scripts import installed_command
 
 # Loading torch and the model took 26 s on 2 busy cores; a minute and a half leaves room for load.
 STARTUP_TIMEOUT_S = 90
@@ -71,7 +72,7 @@ class ServerProcess:
     again serves on the same port, as a restarted server would."""
 
     def __init__(self, model_dir: Path, workdir: Path):
-        self.executable = shutil.which("transformers")
+        self.executable = installed_command("transformers")
         if self.executable is None:
             pytest.fail(
                 "the `transformers` command is missing: pip install -r requirements-dev.txt (transformers[serving])"

@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from crosstrace.paths import REPO_ROOT
+from scripts import installed_command
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "evaluation"
 MCQ, BENCH, RELEASE = FIXTURES / "mcq_small.jsonl", FIXTURES / "bench_small.json", FIXTURES / "crosstrace_release"
@@ -42,14 +42,15 @@ def lm_eval_run(tmp_path_factory) -> tuple[Path, Path]:
 
     from crosstrace.models import resolve_model_path
 
-    if shutil.which("lm_eval") is None:
+    lm_eval = installed_command("lm_eval")
+    if lm_eval is None:
         pytest.fail("the `lm_eval` command is missing: pip install -r requirements-dev.txt (lm-eval)")
     workdir = tmp_path_factory.mktemp("lm-eval")
     # Weights that write varied text (the CI model as built writes only newlines): outputs worth scoring.
     model = write_talkative_tiny_model(Path(resolve_model_path("builtin:tiny-qwen2")), workdir / "model")
     metadata = {"mcq_data": str(MCQ), "dacr_benchmarks": str(BENCH), "crosstrace_data": str(RELEASE)}
     command = [
-        "lm_eval",
+        lm_eval,
         "--model", "hf",
         "--model_args", f"pretrained={model},dtype=float32",
         "--device", "cpu",
