@@ -27,6 +27,7 @@ import logging
 import re
 from dataclasses import fields
 from pathlib import Path
+from statistics import fmean
 from typing import Any
 
 from crosstrace.errors import DataError
@@ -39,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 POINTS_DIR = "learning_curve"  # inside the training folder: the points' run folders (not published)
 METRIC = "structural_compliance"
+LOSS_WINDOW = 20  # updates in the trailing mean drawn over the per-update training loss
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 # What a checkpoint folder must hold to be evaluated (train.py writes these at every save).
 _ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
@@ -184,7 +186,12 @@ def plot_curve(curve: dict[str, Any], path: Path) -> Path:
     right = left.twinx()
     if curve["loss"]:
         steps, losses = zip(*curve["loss"], strict=True)
-        right.plot(steps, losses, color="#BBBBBB", linewidth=1.0, label="training loss (each update)")
+        right.plot(steps, losses, color="#CCCCCC", linewidth=0.8, label="training loss (each update)")
+        # One packed bin per update makes the raw loss jump with each bin's content; the trailing
+        # mean shows the trend under it.
+        window = min(LOSS_WINDOW, len(losses))
+        trailing = [fmean(losses[max(0, i + 1 - window) : i + 1]) for i in range(len(losses))]
+        right.plot(steps, trailing, color="#555555", linewidth=1.2, label=f"training loss (mean of the last {window})")
     right.set_ylabel("training loss")
 
     points = curve["points"]

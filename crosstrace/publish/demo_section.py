@@ -70,7 +70,7 @@ def training_sentence(training: dict[str, Any]) -> str:
 
     return (
         f"Training: {number('rows')} rows of the train split, {number('epochs', 'g')} pass(es), "
-        f"{number('steps')} optimizer updates, {number('tokens')} tokens, final training loss "
+        f"{number('steps')} optimizer updates, {number('tokens', ',.0f')} tokens, final training loss "
         f"{number('train_loss', '.3f')} (`train_results.json`, `trainer_state.json`)."
     )
 
@@ -79,7 +79,7 @@ def curve_table(curve: dict[str, Any]) -> str:
     rows = [
         [
             str(point["step"]),
-            NO_VALUE if point.get("tokens") is None else f"{point['tokens']:,}",
+            NO_VALUE if point.get("tokens") is None else f"{point['tokens']:,.0f}",
             point["role"],
             f"{point['split']}, {point['n']}",
             _percent(point["compliance"], point.get("ci95")),
