@@ -78,8 +78,22 @@ def test_unknown_domain_is_skipped_and_counted_under_on_error_skip(tmp_path, cap
     assert [s["field"] for s in manifest["skipped"]] == ["metadata.domain"]
 
 
-def test_a_build_killed_while_writing_reruns_to_the_uninterrupted_folder(tmp_path):
-    """kill -9 in the middle of writing the parquet files (a real SIGKILL), then the same command again."""
+@pytest.fixture(scope="module")
+def fixture_crosstrace_build(tmp_path_factory, fixtures_dir):
+    """The CrossTrace folder built from the project's fixture records: the MCQ build's input."""
+    out = tmp_path_factory.mktemp("crosstrace-build") / "crosstrace"
+    assert build_main(["crosstrace", "--source", str(fixtures_dir / "crosstrace" / "release"), "--out", str(out)]) == 0
+    return out
+
+
+def _files(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("build", ["crosstrace", "mcq", "dacr-traces"])
+def test_a_build_killed_while_writing_reruns_to_the_uninterrupted_folder(build, tmp_path, request, fixtures_dir):
+    """Each dataset build: kill -9 in the middle of writing its parquet files (a real SIGKILL), then
+    the same command again gives the folder of an uninterrupted build, byte for byte."""
     import os
     import sys
 
@@ -87,15 +101,25 @@ def test_a_build_killed_while_writing_reruns_to_the_uninterrupted_folder(tmp_pat
 
     from crosstrace.paths import REPO_ROOT
 
-    args = ["dacr-traces", "--n", "4"]
+    args = {
+        "crosstrace": lambda: ["crosstrace", "--source", str(fixtures_dir / "crosstrace" / "release")],
+        "mcq": lambda: [
+            "mcq",
+            "--crosstrace",
+            str(request.getfixturevalue("fixture_crosstrace_build")),
+            "--engine-n",
+            "4",
+        ],
+        "dacr-traces": lambda: ["dacr-traces", "--n", "4"],
+    }[build]()
     assert build_main([*args, "--out", str(tmp_path / "whole")]) == 0
     out = tmp_path / "killed"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT)}
     command = [sys.executable, "tests/kill_inside.py", "pyarrow.parquet:write_table", "2", "-m", "crosstrace.builders"]
-    killed = run_or_fail([*command, *args, "--out", str(out)], REPO_ROOT, env, 300, "build killed in its write")
+    killed = run_or_fail(
+        [*command, *args, "--out", str(out)], REPO_ROOT, env, 300, f"{build} build killed in its write"
+    )
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert not out.exists() and (tmp_path / "killed.partial").is_dir()  # nothing half-written under --out
     assert build_main([*args, "--out", str(out)]) == 0
-    whole = {p.relative_to(tmp_path / "whole"): p.read_bytes() for p in (tmp_path / "whole").rglob("*") if p.is_file()}
-    rerun = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    assert rerun == whole and not (tmp_path / "killed.partial").exists()
+    assert _files(out) == _files(tmp_path / "whole") and not (tmp_path / "killed.partial").exists()
