@@ -20,7 +20,6 @@ that finds nothing left to do) do not change its time.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
@@ -32,6 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from crosstrace.cli import make_parser, parse
 from crosstrace.errors import DataError
 from crosstrace.jsonio import iter_jsonl
 
@@ -169,21 +169,24 @@ def format_summary(stages: list[StageTime]) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class StageArguments:
+    """`python -m crosstrace.stage_times`: the record, and the stage to run, skip or summarise."""
+
+    record: Path = field(metadata={"help": "the stages' JSON Lines record (appended to)"})
+    stage: str | None = field(default=None, metadata={"help": "the stage's name, e.g. train"})
+    skipped: str | None = field(
+        default=None, metadata={"help": "record the stage as skipped (nothing to do), with this reason"}
+    )
+    summary: bool = field(default=False, metadata={"help": "print each stage's time from the record, run nothing"})
+
+
 def main(argv: list[str] | None = None) -> int:
-    # Plain argparse, not crosstrace.cli's shared parser: this runs around every stage of a script, and
-    # that parser imports transformers (over a second of CPU each time). The flags are spelt the same way.
     argv = list(sys.argv[1:] if argv is None else argv)
     split = argv.index("--") if "--" in argv else len(argv)  # the stage's own command follows "--"
-    parser = argparse.ArgumentParser(
-        prog="python -m crosstrace.stage_times",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--record", type=Path, required=True, help="the stages' JSON Lines record (appended to)")
-    parser.add_argument("--stage", help="the stage's name, e.g. train")
-    parser.add_argument("--skipped", metavar="REASON", help="record the stage as skipped (nothing to do), with why")
-    parser.add_argument("--summary", action="store_true", help="print each stage's time from the record, run nothing")
-    args, command = parser.parse_args(argv[:split]), argv[split + 1 :]
+    parser = make_parser(StageArguments, prog="python -m crosstrace.stage_times", description=__doc__)
+    (args,), _ = parse(parser, argv[:split])
+    command = argv[split + 1 :]
     if args.summary:
         try:
             print(format_summary(stage_summary(args.record)))
