@@ -26,7 +26,6 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
@@ -47,7 +46,7 @@ def source(label: str, path: Path, config: str | None) -> MixtureSource:
     return MixtureSource(label=label, path=str(path), name=config)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mcq", type=Path, default=FIXTURES / "mcq.jsonl", help="MCQ jsonl file or built folder")
     parser.add_argument("--mcq-config", default=None, help="config of a built MCQ folder (e.g. engine_facts)")
@@ -56,7 +55,7 @@ def main() -> int:
     parser.add_argument("--crosstrace-config", default="all")
     parser.add_argument("--dacr-n", type=int, default=30, help="engine challenges (default 30)")
     parser.add_argument("--no-similarity", action="store_true", help="leave out crosstrace_similarity (MiniLM)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     started = time.perf_counter()
     from datasets import Dataset
@@ -72,12 +71,12 @@ def main() -> int:
         MixtureSource(label="dacr-engine", path="engine"),
     ]
 
-    def loader(s: MixtureSource):
+    def loader(s: MixtureSource, policy):
         if s.label == "dacr-engine":
             return Dataset.from_list(engine)
         if s.label == "mcq":
-            return reshuffled_epochs(load_source(s), args.mcq_epochs, seed=0)
-        return load_source(s)
+            return reshuffled_epochs(load_source(s, policy), args.mcq_epochs, seed=0)
+        return load_source(s, policy)
 
     rows = list(build_mixture(sources, seed=0, loader=loader).dataset)
     rewards = [name for name in REWARDS if not (args.no_similarity and name == "crosstrace_similarity")]

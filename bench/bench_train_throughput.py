@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 LENGTHS = REPO / "bench" / "data" / "release_lengths.json"
 RELEASE_RECIPE = REPO / "recipes" / "qwen2.5-7b-qlora.yaml"
