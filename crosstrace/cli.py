@@ -20,9 +20,10 @@ import difflib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from transformers import HfArgumentParser
+if TYPE_CHECKING:
+    from transformers import HfArgumentParser
 
 CONFIG_FLAG = "--config"
 
@@ -33,6 +34,10 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
 
 def make_parser(dataclass_types: type | Sequence[type], *, prog: str, description: str | None) -> HfArgumentParser:
     """The parser of one command: a flag per dataclass field, and `--config`."""
+    from transformers import (
+        HfArgumentParser,  # ~1 s: paid by a command that parses, not by importers of its dataclasses
+    )
+
     types = list(dataclass_types) if isinstance(dataclass_types, Sequence) else [dataclass_types]
     parser = HfArgumentParser(
         types, prog=prog, description=description, formatter_class=HelpFormatter, allow_abbrev=False

@@ -17,7 +17,8 @@ from crosstrace.paths import REPO_ROOT
 
 
 def load_script(filename: str) -> ModuleType:
-    name = f"{filename.removesuffix('.py')}_script"
+    """The script at `filename` (relative to the repository root, e.g. `train.py`, `bench/bench_rewards.py`)."""
+    name = f"{Path(filename).stem}_script"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, REPO_ROOT / filename)
         module = importlib.util.module_from_spec(spec)

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-
-from crosstrace.paths import REPO_ROOT
+from scripts import load_script
 
 
 def test_the_gaming_audit_bench_runs_and_every_strategy_stays_under_its_bound(capsys):
-    spec = importlib.util.spec_from_file_location("bench_rewards", REPO_ROOT / "bench" / "bench_rewards.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    assert bench.main(["--no-similarity", "--mcq-epochs", "2", "--dacr-n", "2"]) == 0
+    assert load_script("bench/bench_rewards.py").main(["--no-similarity", "--mcq-epochs", "2", "--dacr-n", "2"]) == 0
     out = capsys.readouterr().out
     assert "rows: {'mcq': 4, 'crosstrace': 8, 'dacr-fixture': 2, 'dacr-engine': 2}" in out
     (gold,) = [line for line in out.splitlines() if line.startswith("| gold completion |")]

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 from crosstrace.paths import REPO_ROOT
+from scripts import load_script
 
 
 def test_tiny_throughput_check_writes_a_report_estimate_can_read(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location(
-        "bench_throughput", REPO_ROOT / "bench" / "bench_train_throughput.py"
-    )
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script("bench/bench_train_throughput.py")
     monkeypatch.chdir(REPO_ROOT)
     out = tmp_path / "report.json"
     assert bench.main(["--tiny", "--steps", "2", "--max_length", "256", "--out", str(out)]) == 0

@@ -62,8 +62,7 @@ def test_schema_1_runs_stay_readable_with_their_count_renamed_loaded():
     runs = [run for folder in committed for run in load_runs(folder)[0]]
     assert len(runs) >= 4 and all(run.raw["schema_version"] == SCHEMA_VERSION == 2 for run in runs)
     schema_1 = root / "tests" / "fixtures" / "publish" / "dacr_results" / "fixture-qwen25-7b-baseline" / "results.json"
-    assert '"schema_version": 1' in schema_1.read_text(encoding="utf-8") and '"used": 20' in schema_1.read_text(
-        encoding="utf-8"
-    )
+    text = schema_1.read_text(encoding="utf-8")
+    assert '"schema_version": 1' in text and '"used": 20' in text
     config = read_run(schema_1).tasks["crosstrace"].data["configs"]["all"]
     assert config["loaded"] == 20 and "used" not in config

@@ -101,17 +101,12 @@ def test_a_build_killed_while_writing_reruns_to_the_uninterrupted_folder(build, 
 
     from crosstrace.paths import REPO_ROOT
 
-    args = {
-        "crosstrace": lambda: ["crosstrace", "--source", str(fixtures_dir / "crosstrace" / "release")],
-        "mcq": lambda: [
-            "mcq",
-            "--crosstrace",
-            str(request.getfixturevalue("fixture_crosstrace_build")),
-            "--engine-n",
-            "4",
-        ],
-        "dacr-traces": lambda: ["dacr-traces", "--n", "4"],
-    }[build]()
+    if build == "crosstrace":
+        args = ["crosstrace", "--source", str(fixtures_dir / "crosstrace" / "release")]
+    elif build == "mcq":
+        args = ["mcq", "--crosstrace", str(request.getfixturevalue("fixture_crosstrace_build")), "--engine-n", "4"]
+    else:
+        args = ["dacr-traces", "--n", "4"]
     assert build_main([*args, "--out", str(tmp_path / "whole")]) == 0
     out = tmp_path / "killed"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT)}
